@@ -1,0 +1,3 @@
+"""isolation-bot: tracks CPython's subinterpreter-isolation effort."""
+
+__version__ = "0.1.0"

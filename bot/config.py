@@ -1,0 +1,147 @@
+"""Configuration: credentials from the environment, repository settings from a TOML file.
+
+Environment (see README): GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH,
+GITHUB_WEBHOOK_SECRET, GITHUB_API_URL, DATABASE_URL, PORT, ISOLATION_BOT_CONFIG.
+The repository file (ISOLATION_BOT_CONFIG) holds the `[repository]`, `[labels]`,
+`[meta_issue]`, `[summary]` and `[commands]` tables; every key has a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration problem, with a message meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    topic: str = "topic-subinterpreters"  # PRs that change isolation state
+    improvement: str = "isolation-improved"
+    regression: str = "isolation-regression"
+
+
+@dataclass(frozen=True)
+class MetaIssue:
+    repo: str = "python/cpython"
+    number: int = 84692  # gh-84692, bpo-40512 "Meta issue: per-interpreter GIL"
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    weekday: int = 0  # 0 = Monday (ISO weekday - 1), UTC
+    hour: int = 9  # UTC
+    repo: str | None = None  # default: the meta issue's repository
+    issue: int | None = None  # default: the meta issue
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    rate_limit: int = 10  # commands per user ...
+    rate_window_seconds: int = 600  # ... in this window
+    permission_cache_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class Settings:
+    # GitHub App credentials
+    app_id: str | None = None
+    private_key: str | None = None  # PEM text
+    webhook_secret: str | None = None
+    api_url: str = "https://api.github.com"
+    # Service
+    database_url: str = "sqlite:///isolation-bot.sqlite3"
+    port: int = 8080
+    host: str = "0.0.0.0"
+    workers: int = 4
+    public_url: str | None = None  # where the dashboard is served, for links
+    html_url: str = "https://github.com"  # links to code and PRs in rendered text
+    # Repository settings
+    watched_paths: tuple[str, ...] = ("Modules/", "Objects/")
+    default_branch: str | None = None  # None: the repository's own default branch
+    labels: Labels = field(default_factory=Labels)
+    meta_issue: MetaIssue = field(default_factory=MetaIssue)
+    summary: SummarySettings = field(default_factory=SummarySettings)
+    commands: CommandSettings = field(default_factory=CommandSettings)
+
+    def require_webhook_secret(self) -> str:
+        if not self.webhook_secret:
+            raise ConfigError(
+                "GITHUB_WEBHOOK_SECRET is not set: refusing to serve webhooks without a secret "
+                "(anyone could forge deliveries). Set it to the App's webhook secret."
+            )
+        return self.webhook_secret
+
+
+def _section(cls: type, data: Mapping[str, Any], name: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+    return cls(**data)
+
+
+def load_repository_config(path: str | Path, base: Settings | None = None) -> Settings:
+    """Read the repository config file (TOML) on top of ``base``."""
+    base = base or Settings()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    changes: dict[str, Any] = {}
+    repo = dict(data.get("repository", {}))
+    if "watched_paths" in repo:
+        changes["watched_paths"] = tuple(repo.pop("watched_paths"))
+    if "default_branch" in repo:
+        changes["default_branch"] = repo.pop("default_branch")
+    if repo:
+        raise ConfigError(f"unknown key(s) in [repository]: {', '.join(sorted(repo))}")
+    for key, cls in (
+        ("labels", Labels),
+        ("meta_issue", MetaIssue),
+        ("summary", SummarySettings),
+        ("commands", CommandSettings),
+    ):
+        if key in data:
+            changes[key] = _section(cls, data[key], key)
+    return replace(base, **changes)
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment (and the config file it names)."""
+    env = os.environ if env is None else env
+    key = env.get("GITHUB_PRIVATE_KEY")
+    key_path = env.get("GITHUB_PRIVATE_KEY_PATH")
+    if not key and key_path:
+        try:
+            key = Path(key_path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read GITHUB_PRIVATE_KEY_PATH {key_path}: {exc}") from exc
+    try:
+        port = int(env.get("PORT", "8080"))
+        workers = int(env.get("ISOLATION_BOT_WORKERS", "4"))
+    except ValueError as exc:
+        raise ConfigError(f"PORT and ISOLATION_BOT_WORKERS must be integers: {exc}") from exc
+    settings = Settings(
+        app_id=env.get("GITHUB_APP_ID") or None,
+        private_key=key or None,
+        webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
+        api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+        database_url=env.get("DATABASE_URL") or Settings.database_url,
+        port=port,
+        workers=workers,
+        public_url=env.get("ISOLATION_BOT_PUBLIC_URL") or None,
+        html_url=(env.get("GITHUB_HTML_URL") or "https://github.com").rstrip("/"),
+    )
+    config_path = env.get("ISOLATION_BOT_CONFIG")
+    if config_path:
+        settings = load_repository_config(config_path, settings)
+    return settings
