@@ -1,0 +1,111 @@
+"""Client factories: installation-authenticated clients for webhooks and for code outside them.
+
+``GitHubApp`` is the long-lived object the service keeps (one per process): it owns the token
+cache, the per-installation ETag caches and the bot's login. The module-level
+``installation_client`` and ``bot_login`` serve code outside webhooks (the CLI, the scheduler).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from cachetools import LRUCache
+
+from bot.github.auth import AuthError, InstallationTokenCache, app_jwt
+from bot.github.client import BotGitHubAPI, CallCounter, RetryPolicy
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+ETAG_ENTRIES_PER_INSTALLATION = 2048
+ETAG_INSTALLATIONS = 256
+
+
+class GitHubApp:
+    """The App's credentials plus everything worth caching across jobs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        *,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        if not settings.app_id or not settings.private_key:
+            raise AuthError(
+                "GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) must be set "
+                "for the bot to call GitHub"
+            )
+        self.settings = settings
+        self.session = session
+        self.policy = policy or RetryPolicy()
+        self.tokens = InstallationTokenCache(self._mint)
+        # Bounded both ways: per installation (URLs) and in installations kept.
+        self._etags: LRUCache[int, LRUCache[Any, Any]] = LRUCache(maxsize=ETAG_INSTALLATIONS)
+        self._login: str | None = None
+
+    def jwt(self) -> str:
+        assert self.settings.app_id and self.settings.private_key
+        return app_jwt(self.settings.app_id, self.settings.private_key)
+
+    def app_client(self, counter: CallCounter | None = None) -> BotGitHubAPI:
+        """A client for App-level calls: pass ``jwt=app.jwt()`` to each call."""
+        return BotGitHubAPI(
+            self.session, base_url=self.settings.api_url, counter=counter, policy=self.policy
+        )
+
+    async def _mint(self, installation_id: int) -> tuple[str, str | None]:
+        gh = self.app_client()
+        data = await gh.post(
+            "/app/installations/{installation_id}/access_tokens",
+            {"installation_id": installation_id},
+            data=b"",
+            jwt=self.jwt(),
+        )
+        return str(data["token"]), data.get("expires_at")
+
+    def client(self, installation_id: int, counter: CallCounter | None = None) -> BotGitHubAPI:
+        """A client authenticated as ``installation_id`` (tokens minted lazily, cached)."""
+        etags = self._etags.get(installation_id)
+        if etags is None:
+            etags = LRUCache(maxsize=ETAG_ENTRIES_PER_INSTALLATION)
+            self._etags[installation_id] = etags
+
+        async def token(force: bool) -> str:
+            return await self.tokens.get(installation_id, force_refresh=force)
+
+        return BotGitHubAPI(
+            self.session,
+            base_url=self.settings.api_url,
+            token_provider=token,
+            cache=etags,
+            counter=counter,
+            policy=self.policy,
+        )
+
+    async def installation_id_for(self, repo: str) -> int:
+        data = await self.app_client().getitem(
+            "/repos/{repo}/installation", {"repo": repo}, jwt=self.jwt()
+        )
+        return int(data["id"])
+
+    async def bot_login(self) -> str:
+        """ "<app slug>[bot]": how the bot's own comments and labels events are authored."""
+        if self._login is None:
+            data = await self.app_client().getitem("/app", jwt=self.jwt())
+            self._login = f"{data['slug']}[bot]"
+        return self._login
+
+
+async def installation_client(
+    settings: Settings, session: aiohttp.ClientSession, repo: str
+) -> BotGitHubAPI:
+    """A client for ``repo`` ("owner/name") authenticated as the App's installation on it."""
+    app = GitHubApp(settings, session)
+    return app.client(await app.installation_id_for(repo))
+
+
+async def bot_login(settings: Settings, session: aiohttp.ClientSession) -> str:
+    """The App's bot login ("<slug>[bot]"), from GET /app."""
+    return await GitHubApp(settings, session).bot_login()

@@ -1,0 +1,195 @@
+"""The gidgethub client every part of the bot uses: retries, rate limits, ETags, call counting.
+
+``BotGitHubAPI`` is a ``gidgethub.aiohttp.GitHubAPI``; callers use the plain gidgethub methods
+(getitem, getiter, post, patch, put, delete). Everything extra happens in ``_request``, the one
+place every HTTP attempt goes through:
+
+- authentication: the installation token is added per attempt (so a 401 can refresh it once
+  and retry with the new one); explicit ``jwt=`` calls keep their own header;
+- 5xx answers and timeouts/connection errors: bounded retries, exponential backoff with jitter;
+- 403/429 rate limits: wait ``Retry-After``, else until ``x-ratelimit-reset``, capped; a wait
+  longer than the cap gives up and lets gidgethub raise (the job retries later);
+- 404 just after a pull request opened: retried briefly, only inside ``with gh.retry_not_found():``;
+- ETags: gidgethub's own conditional-request cache (If-None-Match, 304 -> cached body), given
+  a bounded ``cachetools.LRUCache`` shared per installation;
+- every attempt is counted in the ``CallCounter`` the worker reads, and in Prometheus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from gidgethub import aiohttp as gh_aiohttp
+from prometheus_client import Counter as PromCounter
+
+API_CALLS = PromCounter(
+    "isolation_bot_github_api_calls",
+    "HTTP requests sent to the GitHub API (every attempt, retries included)",
+    ["method", "outcome"],
+)
+
+USER_AGENT = "isolation-bot"
+
+# Refreshes the token: called with force=True after a 401.
+TokenProvider = Callable[[bool], Awaitable[str]]
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4  # per logical request, for 5xx / timeouts / connection errors
+    backoff_base: float = 0.5  # seconds; doubled per attempt, full jitter
+    backoff_cap: float = 8.0
+    rate_limit_max_wait: float = 60.0  # never sleep longer than this for one rate limit
+    rate_limit_max_attempts: int = 3
+    not_found_attempts: int = 4  # inside retry_not_found()
+    not_found_delay: float = 0.5
+    timeout: float = 30.0  # per attempt
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the attempt that just failed (1-based)."""
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+
+
+@dataclass
+class CallCounter:
+    """API calls made for one job (the worker logs it; the benchmark reports it)."""
+
+    calls: int = 0
+    by_route: Counter[str] = field(default_factory=Counter)
+    not_modified: int = 0  # 304 answers served from the ETag cache
+
+    def record(self, method: str, url: str, status: int | None) -> None:
+        self.calls += 1
+        path = url.split("?", 1)[0]
+        self.by_route[f"{method} {path}"] += 1
+        if status == 304:
+            self.not_modified += 1
+
+
+def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """How long GitHub asks us to wait, from Retry-After then x-ratelimit-reset."""
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(retry_after))
+    reset = headers.get("x-ratelimit-reset")
+    if reset is not None and headers.get("x-ratelimit-remaining") == "0":
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(reset) - now)
+    return None
+
+
+def is_rate_limited(status: int, headers: Mapping[str, str], body: bytes) -> bool:
+    """429, or a 403 that is a (primary or secondary) rate limit rather than a permission error."""
+    if status == 429:
+        return True
+    if status != 403:
+        return False
+    if "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
+        return True
+    try:
+        message = str(json.loads(body or b"{}").get("message", "")).lower()
+    except (ValueError, AttributeError):
+        return False
+    return "rate limit" in message or "abuse" in message
+
+
+class BotGitHubAPI(gh_aiohttp.GitHubAPI):
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        token_provider: TokenProvider | None = None,
+        cache: MutableMapping[Any, Any] | None = None,
+        counter: CallCounter | None = None,
+        policy: RetryPolicy | None = None,
+        requester: str = USER_AGENT,
+    ) -> None:
+        super().__init__(session, requester, cache=cache, base_url=base_url.rstrip("/"))
+        self.token_provider = token_provider
+        self.counter = counter if counter is not None else CallCounter()
+        self.policy = policy or RetryPolicy()
+        self._retry_not_found = False
+
+    @contextlib.contextmanager
+    def retry_not_found(self) -> Iterator[None]:
+        """Retry 404s briefly inside this block: GitHub is eventually consistent just after a
+        pull request opens or a push lands (files, blobs, commits may 404 for a moment)."""
+        previous, self._retry_not_found = self._retry_not_found, True
+        try:
+            yield
+        finally:
+            self._retry_not_found = previous
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        policy = self.policy
+        attempt = rate_waits = not_found = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            request_headers = dict(headers)
+            if self.token_provider is not None and "authorization" not in request_headers:
+                token = await self.token_provider(refreshed)
+                request_headers["authorization"] = f"token {token}"
+            try:
+                async with self._session.request(
+                    method,
+                    url,
+                    headers=request_headers,
+                    data=body,
+                    timeout=aiohttp.ClientTimeout(total=policy.timeout),
+                ) as response:
+                    status, resp_headers, data = (
+                        response.status,
+                        response.headers,
+                        await response.read(),
+                    )
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                self.counter.record(method, url, None)
+                API_CALLS.labels(method, "error").inc()
+                if attempt >= policy.max_attempts:
+                    raise GitHubUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+                await self.sleep(policy.backoff(attempt))
+                continue
+            self.counter.record(method, url, status)
+            API_CALLS.labels(method, str(status)).inc()
+            if (
+                status == 401
+                and not refreshed
+                and self.token_provider is not None
+                and "authorization" not in headers
+            ):
+                refreshed = True  # the cached token was revoked or expired early: mint once
+                continue
+            if is_rate_limited(status, resp_headers, data):
+                wait = _retry_after_seconds(resp_headers, time.time())
+                if wait is None:
+                    wait = policy.backoff(rate_waits + 1) + 1.0
+                rate_waits += 1
+                if wait > policy.rate_limit_max_wait or rate_waits > policy.rate_limit_max_attempts:
+                    return status, resp_headers, data  # gidgethub raises; the job retries later
+                await self.sleep(wait)
+                continue
+            if status >= 500 and attempt < policy.max_attempts:
+                await self.sleep(policy.backoff(attempt))
+                continue
+            if status == 404 and self._retry_not_found and not_found < policy.not_found_attempts:
+                not_found += 1
+                await self.sleep(policy.not_found_delay * not_found)
+                continue
+            return status, resp_headers, data
+
+
+class GitHubUnavailable(Exception):
+    """GitHub could not be reached after the bounded retries (timeouts, connection errors)."""
