@@ -1,0 +1,95 @@
+"""Make PR-controlled text inert in GitHub markdown.
+
+File names, C identifiers, messages quoting them, user names and reasons come from whoever
+opened the pull request. Rendered as-is they could inject markdown (links, images, tables,
+headings), raw HTML, @-mentions that ping people, or #123 / GH-123 references that cross-link
+issues. Every renderer passes such text through one of these functions:
+
+- ``text``: plain text in running markdown (paragraphs, list items, table cells);
+- ``code``: a code span (the usual way to show a path or identifier);
+- ``link_text``: the visible text of a ``[text](url)`` link;
+- ``url_path``: a path segment for a URL we build (percent-encoded).
+
+Mentions and references are broken with a zero-width joiner after ``@`` / ``#``, which keeps
+the text readable and copyable but stops GitHub from linking it. Control characters and line
+breaks are flattened so text cannot end a list item or table row.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+ZWJ = "\u2060"  # WORD JOINER: invisible, not a word character, so "@\u2060name" is no mention
+
+# Markdown punctuation that can start or end a construct (CommonMark "ASCII punctuation").
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=:\"'$])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_LINEBREAKS = re.compile(r"[\r\n\t]+")
+_MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
+_REFERENCE = re.compile(r"#(?=\d)")
+_GH_REF = re.compile(r"\b(gh|GH|bpo|BPO)-(?=\d)")
+
+MAX_LEN = 500
+
+
+def _flatten(value: object, limit: int) -> str:
+    s = str(value)
+    s = _CONTROL.sub("", s)
+    s = _LINEBREAKS.sub(" ", s)
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return s
+
+
+def _defuse_mentions(s: str) -> str:
+    s = _MENTION.sub("@" + ZWJ, s)
+    s = _REFERENCE.sub("#" + ZWJ, s)
+    return _GH_REF.sub(lambda m: m.group(1) + "-" + ZWJ, s)
+
+
+def text(value: object, *, limit: int = MAX_LEN) -> str:
+    """Plain text: no markdown, HTML, mentions or references survive."""
+    s = _flatten(value, limit)
+    s = s.replace("&", "&amp;")  # before the others so entities we add are not re-escaped
+    s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
+    # Autolinks: "www." and "scheme://" would become links even with punctuation escaped.
+    s = s.replace("://", ":\u2060//").replace("www\\.", "www\u2060\\.")
+    return _defuse_mentions(s)
+
+
+def link_text(value: object, *, limit: int = 200) -> str:
+    """The visible text of a link: like ``text`` (brackets are escaped, so it cannot close)."""
+    return text(value, limit=limit)
+
+
+def code(value: object, *, limit: int = MAX_LEN, in_table: bool = False) -> str:
+    """A code span that shows ``value`` literally, whatever backticks it contains.
+
+    Inside code spans GitHub renders no markdown, HTML, mentions or references. In a table cell
+    a ``|`` still ends the cell (GFM), so ``in_table`` escapes it.
+    """
+    s = _flatten(value, limit)
+    longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    if (
+        s.startswith("`")
+        or s.endswith("`")
+        or (s.startswith(" ") and s.endswith(" ") and s.strip())
+    ):
+        s = f" {s} "
+    if not s:
+        s = " "
+    if in_table:
+        s = s.replace("|", "\\|")
+    return f"{fence}{s}{fence}"
+
+
+def url_path(value: object) -> str:
+    """A path for a URL we build (file paths in blob links): percent-encoded, "/" kept."""
+    return urllib.parse.quote(str(value), safe="/")
+
+
+def html_comment_safe(value: object) -> str:
+    """Text to place inside an HTML comment (hidden markers): cannot close the comment."""
+    return _flatten(value, 200).replace("--", "- -").replace(">", "&gt;")

@@ -1,0 +1,75 @@
+"""What the pull-request check remembers per PR: its comment, the labels it added, the result."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.store.db import Database, Row
+
+
+@dataclass
+class PrState:
+    repo: str
+    number: int
+    head_sha: str | None = None
+    check_run_id: int | None = None
+    conclusion: str | None = None
+    comment_id: int | None = None
+    comment_hash: str | None = None
+    labels_added: list[str] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+
+
+def _from_row(row: Row) -> PrState:
+    try:
+        labels = json.loads(row.get("labels_added") or "[]")
+    except ValueError:
+        labels = []
+    try:
+        result = json.loads(row["result"]) if row.get("result") else None
+    except ValueError:
+        result = None
+    return PrState(
+        repo=str(row["repo"]),
+        number=int(row["number"]),
+        head_sha=row.get("head_sha"),
+        check_run_id=int(row["check_run_id"]) if row.get("check_run_id") is not None else None,
+        conclusion=row.get("conclusion"),
+        comment_id=int(row["comment_id"]) if row.get("comment_id") is not None else None,
+        comment_hash=row.get("comment_hash"),
+        labels_added=[str(x) for x in labels if isinstance(x, str)],
+        result=result if isinstance(result, dict) else None,
+    )
+
+
+async def get(db: Database, repo: str, number: int) -> PrState:
+    """The PR's state; a fresh (empty) one when the bot never reported on it."""
+    row = await db.fetchone("SELECT * FROM pr_state WHERE repo = ? AND number = ?", (repo, number))
+    return _from_row(row) if row else PrState(repo=repo, number=number)
+
+
+async def save(db: Database, state: PrState) -> None:
+    await db.execute(
+        "INSERT INTO pr_state (repo, number, head_sha, check_run_id, conclusion, comment_id,"
+        " comment_hash, labels_added, result, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (repo, number) DO UPDATE SET head_sha = excluded.head_sha,"
+        " check_run_id = excluded.check_run_id, conclusion = excluded.conclusion,"
+        " comment_id = excluded.comment_id, comment_hash = excluded.comment_hash,"
+        " labels_added = excluded.labels_added, result = excluded.result,"
+        " updated_at = excluded.updated_at",
+        (
+            state.repo,
+            state.number,
+            state.head_sha,
+            state.check_run_id,
+            state.conclusion,
+            state.comment_id,
+            state.comment_hash,
+            json.dumps(sorted(set(state.labels_added))),
+            json.dumps(state.result) if state.result is not None else None,
+            time.time(),
+        ),
+    )
