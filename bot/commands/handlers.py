@@ -1,0 +1,247 @@
+"""One function per command: do the work, return the markdown of its part of the reply.
+
+Each handler gets a :class:`CommandCall` (the parsed command, where it was written, who wrote
+it, a stable id for idempotent side effects) and returns a ``(ok, body)`` pair. Permission and
+"PRs only" checks happen in the runner before a handler is called.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.commands import suppressions
+from bot.commands.grammar import COMMANDS, Command
+from bot.commands.status_source import StatusSource, TrackingStatusSource
+from bot.render import command_reply as render
+
+if TYPE_CHECKING:
+    from bot.service.context import JobContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    command: Command
+    repo: str
+    number: int
+    is_pr: bool
+    user: str
+    effect_id: str  # comment id + revision + index: dedup id for side effects
+    installation_id: int | None
+
+
+Result = tuple[bool, str]
+Handler = Callable[["JobContext", CommandCall, StatusSource], Awaitable[Result]]
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def resolve_rule(name: str) -> Any | None:
+    """The catalog rule with this id or name (case-insensitive), or None.
+
+    Imported lazily: the catalog is a separate part and a missing or broken catalog must not
+    break the other commands.
+    """
+    try:
+        from bot.catalog import load_catalog
+    except ImportError:
+        return None
+    try:
+        catalog: Any = load_catalog()
+    except Exception:  # a broken catalog file: explain/ignore say "unknown rule"
+        log.exception("cannot load the rule catalog")
+        return None
+    for method in ("get", "lookup", "find"):
+        fn = getattr(catalog, method, None)
+        if callable(fn):
+            try:
+                rule = fn(name)
+            except (KeyError, LookupError, ValueError):
+                rule = None
+            if rule is not None:
+                return rule
+    rules = getattr(catalog, "rules", None)
+    values = rules.values() if isinstance(rules, dict) else (rules or ())
+    lowered = name.lower()
+    for rule in values:
+        if lowered in (
+            str(getattr(rule, "id", "")).lower(),
+            str(getattr(rule, "name", "")).lower(),
+        ):
+            return rule
+    return None
+
+
+def _rule_id(rule: Any) -> str:
+    return str(rule.get("id") if isinstance(rule, dict) else rule.id)
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+async def do_help(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    only = call.command.args[0] if call.command.args else None
+    return True, render.render_help(COMMANDS.values(), only=only)
+
+
+async def _enqueue_pr_check(ctx: JobContext, call: CommandCall) -> None:
+    from bot.store.queue import Queue  # the store part; imported when a command needs it
+
+    payload = json.dumps(
+        {"repo": call.repo, "number": call.number, "installation_id": call.installation_id}
+    )
+    await Queue(ctx.db).enqueue(
+        "pr_check",
+        payload,
+        key=f"pr:{call.repo}#{call.number}",
+        dedup_id=f"command:{call.effect_id}",
+    )
+
+
+async def do_recheck(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    await _enqueue_pr_check(ctx, call)
+    return True, "Queued: the isolation check will run again on the current head of this PR."
+
+
+async def do_explain(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    rule = resolve_rule(call.command.args[0])
+    if rule is None:
+        return False, render.render_unknown_rule(call.command.args[0])
+    return True, render.render_explain(rule)
+
+
+async def do_ignore(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    rule_name, symbol = call.command.args
+    rule = resolve_rule(rule_name)
+    if rule is None:
+        return False, render.render_unknown_rule(rule_name)
+    rule_id = _rule_id(rule)
+    reason = call.command.reason or ""
+    await suppressions.add_suppression(
+        ctx.db, call.repo, call.number, rule_id, symbol, reason, call.user
+    )
+    await _enqueue_pr_check(ctx, call)
+    from bot.render import escape
+
+    return True, (
+        f"Suppressed {escape.text(rule_id)} for {escape.code(symbol)} on this pull request "
+        f"(reason: {escape.text(reason)}). The check will run again and honour it."
+    )
+
+
+async def do_unignore(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    from bot.render import escape
+
+    rule_name, symbol = call.command.args
+    rule = resolve_rule(rule_name)
+    rule_id = _rule_id(rule) if rule is not None else rule_name.upper()
+    removed = await suppressions.remove_suppression(ctx.db, call.repo, call.number, rule_id, symbol)
+    if not removed:
+        return False, (
+            f"There was no suppression of {escape.text(rule_id)} for {escape.code(symbol)} "
+            "on this pull request."
+        )
+    await _enqueue_pr_check(ctx, call)
+    return True, (
+        f"Removed the suppression of {escape.text(rule_id)} for {escape.code(symbol)}. "
+        "The check will run again."
+    )
+
+
+async def do_status(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    snap = await source.latest_snapshot(call.repo)
+    if snap is None:
+        return False, render.render_no_snapshot()
+    html_url = ctx.settings.html_url
+    if not call.command.args:
+        return True, render.render_overall_status(
+            snap.summary, sha=snap.sha, modules=len(snap.modules), findings=len(snap.findings)
+        )
+    target = call.command.args[0]
+    module = snap.module(target)
+    if module is not None:
+        module_paths = {module.path}
+        module_paths.update(t.path for t in snap.types if t.module == module.name)
+        findings = [f for f in snap.findings if f.path in module_paths]
+        findings.sort(key=lambda f: (f.path, f.line, f.rule))
+        changes = await source.module_events(call.repo, module.name)
+        return True, render.render_module_status(
+            module, findings, changes, html_url=html_url, repo=call.repo, sha=snap.sha
+        )
+    from bot.render import escape
+
+    path = target.strip("/")
+    if "/" in path or path.endswith((".c", ".h")):
+        matching = [f for f in snap.findings if f.path == path or f.path.startswith(path + "/")]
+        known = matching or any(
+            m.path == path or m.path.startswith(path + "/") for m in snap.modules
+        )
+        if known:
+            matching.sort(key=lambda f: (f.path, f.line, f.rule))
+            return True, render.render_findings_status(
+                escape.code(path), matching, html_url=html_url, repo=call.repo, sha=snap.sha
+            )
+    rule = resolve_rule(target)
+    rule_ids = {target.upper()}
+    if rule is not None:
+        rule_ids.add(_rule_id(rule).upper())
+    matching = [f for f in snap.findings if f.rule.upper() in rule_ids or f.name == target]
+    if rule is not None or matching:
+        shown = _rule_id(rule) if rule is not None else target
+        matching.sort(key=lambda f: (f.path, f.line))
+        return True, render.render_findings_status(
+            f"Rule {escape.text(shown)}", matching, html_url=html_url, repo=call.repo, sha=snap.sha
+        )
+    return False, render.render_unknown_target(target)
+
+
+async def do_summary(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
+    rendered = await _summary_from_summary_part(ctx, call.repo)
+    if rendered is not None:
+        return True, rendered
+    snap = await source.latest_snapshot(call.repo)
+    if snap is None:
+        return False, render.render_no_snapshot()
+    return True, "Progress summary (current metrics):\n\n" + render.render_metrics(snap.summary)
+
+
+async def _summary_from_summary_part(ctx: JobContext, repo: str) -> str | None:
+    """The weekly summary's rendering, when the summary part provides a ready-made entry point.
+
+    Imported lazily; any failure falls back to the current metrics (a summary is never worth
+    failing the whole reply for).
+    """
+    try:
+        from bot.summary import compose  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    fn = getattr(compose, "render_summary_now", None)
+    if fn is None:
+        return None
+    try:
+        result = await fn(ctx.db, repo, ctx.settings)
+    except Exception:
+        log.exception("summary rendering failed; falling back to the metrics")
+        return None
+    return result if isinstance(result, str) and result.strip() else None
+
+
+HANDLERS: dict[str, Handler] = {
+    "help": do_help,
+    "recheck": do_recheck,
+    "status": do_status,
+    "explain": do_explain,
+    "ignore": do_ignore,
+    "unignore": do_unignore,
+    "summary": do_summary,
+}
+
+
+def default_source(ctx: JobContext) -> StatusSource:
+    return TrackingStatusSource(ctx.db)

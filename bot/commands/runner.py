@@ -1,0 +1,245 @@
+"""The imperative shell of the commands: one ``issue_comment`` event -> reactions + ONE reply.
+
+Order of work for a comment (created, or edited with new commands):
+
+1. ignore bots (the bot itself included) and comments without commands — no API call at all;
+2. rate limit per user (store-backed); a user over the limit gets one reply per window;
+3. look for an earlier reply carrying this revision's marker (a retried job posts nothing
+   twice; its commands' effects are idempotent anyway);
+4. ``eyes`` reaction, run the commands in order (maintainer check cached, fail closed),
+   post the reply quoting each command, then swap ``eyes`` for ``+1`` or ``confused``.
+
+Reactions are cosmetic: their failures are logged, never fatal. Failing to post the reply
+raises, so the job is retried (and step 3 keeps it single).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.commands.grammar import (
+    Command,
+    CommandError,
+    ParsedItem,
+    commands_digest,
+    new_commands,
+    parse_commands,
+)
+from bot.commands.handlers import HANDLERS, CommandCall, default_source
+from bot.commands.permissions import NEEDED, checker_for
+from bot.commands.ratelimit import RateLimiter
+from bot.commands.status_source import StatusSource
+from bot.render import command_reply as render
+
+if TYPE_CHECKING:
+    from bot.service.context import JobContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommentOutcome:
+    """What handling one comment did (for logs and tests)."""
+
+    commands: int
+    ran: int = 0
+    replied: bool = False
+    skipped: str | None = None  # why nothing ran: "bot", "no-commands", "rate-limited", ...
+
+
+def is_bot_sender(user: Any, bot_login: str) -> bool:
+    if not isinstance(user, dict):
+        return True  # no sender we can check: do nothing
+    login = str(user.get("login") or "")
+    return (
+        user.get("type") == "Bot"
+        or login.lower().endswith("[bot]")
+        or login.lower() == bot_login.lower()
+        or login.lower() == bot_login.lower().removesuffix("[bot]")
+    )
+
+
+def commands_of_event(payload: dict[str, Any], bot_login: str) -> list[ParsedItem]:
+    """The commands an issue_comment payload asks to run (pure)."""
+    action = payload.get("action")
+    comment = payload.get("comment") or {}
+    body = comment.get("body")
+    if not isinstance(body, str):
+        return []
+    if action == "created":
+        return parse_commands(body, bot_login)
+    if action == "edited":
+        changes = payload.get("changes") or {}
+        old = (changes.get("body") or {}).get("from") if isinstance(changes, dict) else None
+        if not isinstance(old, str):
+            return []  # the edit did not change the body (title etc.): nothing new
+        return new_commands(old, body, bot_login)
+    return []
+
+
+async def _react(ctx: JobContext, repo: str, comment_id: int, content: str) -> int | None:
+    try:
+        data = await ctx.gh.post(
+            f"/repos/{repo}/issues/comments/{comment_id}/reactions",
+            data={"content": content},
+        )
+    except Exception:
+        log.warning("could not add the %s reaction to comment %s", content, comment_id)
+        return None
+    return int(data["id"]) if isinstance(data, dict) and "id" in data else None
+
+
+async def _unreact(ctx: JobContext, repo: str, comment_id: int, reaction_id: int) -> None:
+    try:
+        await ctx.gh.delete(f"/repos/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}")
+    except Exception:
+        log.warning("could not remove reaction %s from comment %s", reaction_id, comment_id)
+
+
+def _since(stamp: Any) -> str | None:
+    """A second before the comment's time: our reply is newer; the margin covers rounding."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when.astimezone(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def _find_reply(
+    ctx: JobContext, repo: str, number: int, comment: dict[str, Any], digest: str
+) -> bool:
+    """Did an earlier attempt already post the reply for this revision?"""
+    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    since = _since(comment.get("updated_at") or comment.get("created_at"))
+    if since:
+        url += f"&since={since}"
+    async for existing in ctx.gh.getiter(url):
+        user = existing.get("user") or {}
+        if str(user.get("login", "")).lower() != ctx.bot_login.lower():
+            continue
+        if render.has_marker(existing.get("body"), int(comment["id"]), digest):
+            return True
+    return False
+
+
+async def handle_comment_event(
+    ctx: JobContext, payload: dict[str, Any], *, source: StatusSource | None = None
+) -> CommentOutcome:
+    comment = payload.get("comment")
+    issue = payload.get("issue")
+    repository = payload.get("repository")
+    if not (isinstance(comment, dict) and isinstance(issue, dict) and isinstance(repository, dict)):
+        return CommentOutcome(0, skipped="malformed")
+    if is_bot_sender(payload.get("sender"), ctx.bot_login) or is_bot_sender(
+        comment.get("user"), ctx.bot_login
+    ):
+        return CommentOutcome(0, skipped="bot")
+    items = commands_of_event(payload, ctx.bot_login)
+    if not items:
+        return CommentOutcome(0, skipped="no-commands")
+    try:
+        repo = str(repository["full_name"])
+        number = int(issue["number"])
+        comment_id = int(comment["id"])
+        user = str((payload.get("sender") or comment.get("user") or {})["login"])
+    except (KeyError, TypeError, ValueError):
+        return CommentOutcome(len(items), skipped="malformed")
+    is_pr = bool(issue.get("pull_request"))
+    installation = payload.get("installation") or {}
+    installation_id = installation.get("id") if isinstance(installation, dict) else None
+
+    digest = commands_digest(items)
+    revision = f"{comment_id}:{digest}"
+    settings = ctx.settings.commands
+    limiter = RateLimiter(
+        ctx.db, limit=settings.rate_limit, window_seconds=settings.rate_window_seconds
+    )
+    decision = await limiter.admit(user, revision, [f"{revision}:{i}" for i in range(len(items))])
+    if decision.admitted == 0 and not decision.notify:
+        # Over the limit and already told this window: a reaction only, no reply spam.
+        await _react(ctx, repo, comment_id, "confused")
+        return CommentOutcome(len(items), skipped="rate-limited")
+
+    if await _find_reply(ctx, repo, number, comment, digest):
+        return CommentOutcome(len(items), skipped="already-replied")
+
+    eyes = await _react(ctx, repo, comment_id, "eyes")
+    source = source or default_source(ctx)
+    sections: list[render.ReplySection] = []
+    ran = 0
+    for index, item in enumerate(items):
+        if index >= decision.admitted:
+            sections.append(
+                render.ReplySection(
+                    item.raw,
+                    render.render_rate_limited(
+                        settings.rate_limit, settings.rate_window_seconds, decision.retry_after
+                    ),
+                    ok=False,
+                )
+            )
+            continue
+        section = await _run_one(
+            ctx,
+            item,
+            CommandCall(
+                command=item,
+                repo=repo,
+                number=number,
+                is_pr=is_pr,
+                user=user,
+                effect_id=f"{revision}:{index}",
+                installation_id=installation_id if isinstance(installation_id, int) else None,
+            )
+            if isinstance(item, Command)
+            else None,
+            source,
+        )
+        ran += isinstance(item, Command) and section.ok
+        sections.append(section)
+
+    body = render.render_reply(sections, comment_id=comment_id, digest=digest)
+    await ctx.gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": body})
+    if eyes is not None:
+        await _unreact(ctx, repo, comment_id, eyes)
+    all_ok = all(s.ok for s in sections)
+    await _react(ctx, repo, comment_id, "+1" if all_ok else "confused")
+    return CommentOutcome(len(items), ran=ran, replied=True)
+
+
+async def _run_one(
+    ctx: JobContext,
+    item: ParsedItem,
+    call: CommandCall | None,
+    source: StatusSource,
+) -> render.ReplySection:
+    if isinstance(item, CommandError) or call is None:
+        assert isinstance(item, CommandError)
+        return render.ReplySection(
+            item.raw, render.render_usage_error(item.message, item.usage), ok=False
+        )
+    spec = item.spec
+    if spec.pr_only and not call.is_pr:
+        return render.ReplySection(item.raw, render.render_pr_only(), ok=False)
+    if spec.maintainer_only:
+        checker = checker_for(float(ctx.settings.commands.permission_cache_seconds))
+        permission = await checker.check(ctx.gh, call.repo, call.user)
+        if not permission.allowed:
+            return render.ReplySection(
+                item.raw,
+                render.render_denied(NEEDED, call.user, permission.level, permission.error),
+                ok=False,
+            )
+    try:
+        ok, body = await HANDLERS[item.name](ctx, call, source)
+    except Exception:
+        log.exception("command %r failed in %s#%s", item.name, call.repo, call.number)
+        return render.ReplySection(item.raw, render.render_internal_error(), ok=False)
+    return render.ReplySection(item.raw, body, ok=ok)
