@@ -1,0 +1,213 @@
+"""Bring the stored state of a repository's default branch up to one commit, through the API.
+
+The tree of the commit is listed with GET /repos/{o}/{r}/git/trees/{sha}?recursive=1 (one call;
+when GitHub truncates it, the needed folders are walked instead). Its tracked entries are
+compared with what is cached by blob sha: only blobs never analysed before are fetched
+(GET /git/blobs/{sha}) and analysed. Comparing whole trees rather than the push's commit list
+makes force-pushes and pushes of more than 20 commits (GitHub lists at most 20) come out right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gidgethub.abc import GitHubAPI
+
+from bot.analysis.model import FileReport
+from bot.store.db import Database
+from bot.tracking.analysis_cache import (
+    WALK_ROOTS,
+    Analyzer,
+    CoreAnalyzer,
+    build_tree,
+    decode_text,
+    is_source,
+    is_tracked,
+    load_cached,
+    store_cached,
+)
+from bot.tracking.snapshots import get_snapshot, save_snapshot
+from bot.tracking.state import Snapshot, format_time, parse_time, snapshot_from_tree
+
+log = logging.getLogger(__name__)
+
+BLOB_CONCURRENCY = 8
+
+
+class TrackingError(Exception):
+    """The commit could not be analysed (a malformed API answer); the message says why."""
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    snapshot: Snapshot
+    previous: Snapshot | None  # the snapshot of the commit analysed before this one
+    changed_paths: tuple[str, ...]  # tracked paths whose blob differs from the previous head
+    analysed: int  # blobs analysed now (not found in the cache)
+
+
+async def _tree(gh: GitHubAPI, repo: str, sha: str, recursive: bool) -> dict[str, Any]:
+    url = f"/repos/{repo}/git/trees/{sha}" + ("?recursive=1" if recursive else "")
+    data = await gh.getitem(url)
+    if not isinstance(data, dict) or not isinstance(data.get("tree"), list):
+        raise TrackingError(f"GET {url}: unexpected answer (no 'tree' list)")
+    return data
+
+
+async def _walk(gh: GitHubAPI, repo: str, sha: str, prefix: str, out: dict[str, str]) -> None:
+    """Every blob below tree ``sha``; recursive listing first, folder by folder if truncated."""
+    data = await _tree(gh, repo, sha, recursive=True)
+    if not data.get("truncated"):
+        for e in data["tree"]:
+            if e.get("type") == "blob":
+                out[prefix + e["path"]] = e["sha"]
+        return
+    data = await _tree(gh, repo, sha, recursive=False)
+    for e in data["tree"]:
+        if e.get("type") == "blob":
+            out[prefix + e["path"]] = e["sha"]
+        elif e.get("type") == "tree":
+            await _walk(gh, repo, e["sha"], f"{prefix}{e['path']}/", out)
+
+
+async def tracked_entries(gh: GitHubAPI, repo: str, sha: str) -> dict[str, str]:
+    """path -> blob sha of the tracked files of commit ``sha``."""
+    data = await _tree(gh, repo, sha, recursive=True)
+    found: dict[str, str] = {}
+    if not data.get("truncated"):
+        for e in data["tree"]:
+            if e.get("type") == "blob" and isinstance(e.get("path"), str):
+                found[e["path"]] = e["sha"]
+    else:
+        log.info("%s@%s: tree listing truncated, walking the needed folders", repo, sha[:10])
+        for root in WALK_ROOTS:
+            sub = await _subtree_sha(gh, repo, sha, root)
+            if sub is not None:
+                await _walk(gh, repo, sub, root + "/", found)
+    return {p: s for p, s in found.items() if is_tracked(p)}
+
+
+async def _subtree_sha(gh: GitHubAPI, repo: str, sha: str, path: str) -> str | None:
+    current = sha
+    for part in path.split("/"):
+        data = await _tree(gh, repo, current, recursive=False)
+        match = [e for e in data["tree"] if e.get("path") == part and e.get("type") == "tree"]
+        if not match:
+            return None
+        current = match[0]["sha"]
+    return current
+
+
+async def fetch_blob(gh: GitHubAPI, repo: str, sha: str) -> bytes:
+    data = await gh.getitem(f"/repos/{repo}/git/blobs/{sha}")
+    content = data.get("content") if isinstance(data, dict) else None
+    if not isinstance(content, str):
+        raise TrackingError(f"blob {sha} of {repo}: no content in the answer")
+    if data.get("encoding", "base64") == "base64":
+        try:
+            return base64.b64decode(content)
+        except (binascii.Error, ValueError) as exc:
+            raise TrackingError(f"blob {sha} of {repo}: invalid base64: {exc}") from exc
+    return content.encode("utf-8")
+
+
+async def commit_time(gh: GitHubAPI, repo: str, sha: str) -> datetime:
+    data = await gh.getitem(f"/repos/{repo}/git/commits/{sha}")
+    try:
+        return parse_time(data["committer"]["date"])
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(UTC)
+
+
+async def _analyse_missing(
+    gh: GitHubAPI,
+    repo: str,
+    missing: list[tuple[str, str]],
+    analyzer: Analyzer,
+) -> dict[tuple[str, str], FileReport | str]:
+    sem = asyncio.Semaphore(BLOB_CONCURRENCY)
+
+    async def one(key: tuple[str, str]) -> tuple[tuple[str, str], FileReport | str]:
+        sha, path = key
+        async with sem:
+            data = await fetch_blob(gh, repo, sha)
+        if not is_source(path):
+            return key, decode_text(data)
+        # The analysis is CPU-bound: keep the event loop (webhook intake) responsive.
+        return key, await asyncio.to_thread(analyzer.analyze, path, data)
+
+    return dict(await asyncio.gather(*(one(k) for k in missing)))
+
+
+async def _previous_head(db: Database, repo: str) -> str | None:
+    row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
+    return str(row["sha"]) if row else None
+
+
+async def update_repository(
+    gh: GitHubAPI,
+    db: Database,
+    repo: str,
+    sha: str,
+    *,
+    committed_at: datetime | None = None,
+    source: str = "push",
+    analyzer: Analyzer | None = None,
+) -> UpdateResult:
+    """Analyse commit ``sha`` of ``repo`` (reusing cached blobs) and store its snapshot."""
+    analyzer = analyzer or CoreAnalyzer()
+    entries = await tracked_entries(gh, repo, sha)
+    prev_sha = await _previous_head(db, repo)
+    previous = await get_snapshot(db, repo, prev_sha) if prev_sha else None
+    old_files = {
+        r["path"]: r["blob_sha"]
+        for r in await db.fetchall(
+            "SELECT path, blob_sha FROM tracking_tree_files WHERE repo = ?", (repo,)
+        )
+    }
+    changed = tuple(
+        sorted(p for p in set(entries) | set(old_files) if entries.get(p) != old_files.get(p))
+    )
+    keys = [(s, p) for p, s in entries.items()]
+    cached = await load_cached(db, keys, analyzer.version)
+    missing = [k for k in keys if k not in cached]
+    if missing:
+        fresh = await _analyse_missing(gh, repo, missing, analyzer)
+        await store_cached(db, fresh, analyzer.version)
+        cached.update(fresh)
+    if committed_at is None:
+        committed_at = await commit_time(gh, repo, sha)
+    tree = await asyncio.to_thread(
+        build_tree, analyzer, {p: cached[(s, p)] for p, s in entries.items()}
+    )
+    snap = snapshot_from_tree(repo, sha, committed_at, tree, source=source)
+    await save_snapshot(db, snap)
+    now = format_time(datetime.now(UTC))
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM tracking_tree_files WHERE repo = ?", (repo,))
+        for path, blob in sorted(entries.items()):
+            await tx.execute(
+                "INSERT INTO tracking_tree_files (repo, path, blob_sha) VALUES (?, ?, ?)",
+                (repo, path, blob),
+            )
+        await tx.execute(
+            "INSERT INTO tracking_heads (repo, sha, analyzer, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (repo) DO UPDATE SET sha = excluded.sha, analyzer = excluded.analyzer, "
+            "updated_at = excluded.updated_at",
+            (repo, sha, analyzer.version, now),
+        )
+    log.info(
+        "%s@%s: %d tracked files, %d changed, %d analysed",
+        repo,
+        sha[:10],
+        len(entries),
+        len(changed),
+        len(missing),
+    )
+    return UpdateResult(snap, previous, changed, len(missing))
