@@ -17,6 +17,16 @@ from typing import Any, Protocol
 Row = dict[str, Any]
 
 
+class StoreError(Exception):
+    """A storage problem meant for the operator: a bad DATABASE_URL, an unreachable database,
+    a broken migration. The message says what and how to fix it; it never contains a password."""
+
+
+class IntegrityError(StoreError):
+    """A constraint violation (unique key, foreign key, NOT NULL), the same class for both
+    engines so feature modules can catch it portably. Prefer ``ON CONFLICT`` where possible."""
+
+
 class Database(Protocol):
     """What every feature module may use. Implemented in bot.store.sqlite / bot.store.postgres."""
 
