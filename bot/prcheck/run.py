@@ -1,0 +1,389 @@
+"""One pull-request check against GitHub and the store (the imperative shell of the check).
+
+Calls for a typical synchronize event with cached blobs (3 changed C files): list files (1),
+create the check run (1), compare for the merge base (1), base tree listing (1, cached by tree
+SHA so 0 when the merge base did not move), re-read the PR before reporting (1), complete the
+check run (1), edit the comment only if its text changed (0-1), labels only when they change.
+That is 5-7 calls; blobs and analyses come from the caches.
+
+Why the merge base and one tree listing for base blobs: the files API diffs the head against
+the merge base and only gives head blob SHAs. Reading the base side at ``base.sha`` would credit
+the PR with everything merged into main since it forked; the compare API names the merge base
+(and its tree) in one call, and one recursive tree listing gives every base blob SHA at once,
+where the contents API would cost one call per file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from gidgethub import BadRequest
+from gidgethub.abc import GitHubAPI
+
+from bot.analysis.model import FileReport, Finding
+from bot.prcheck import blobs
+from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
+from bot.prcheck.model import CheckResult, SuppressedFinding
+from bot.prcheck.modules import module_changes
+from bot.render import check_run as check_render
+from bot.render import pr_comment
+from bot.store import pr_state
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+ANALYSIS_CONCURRENCY = 8
+
+
+class StaleResult(Exception):
+    """The PR moved on (new head, closed) while it was being checked: nothing was reported."""
+
+
+def rules_url(settings: Any) -> str:
+    return str(getattr(settings, "rules_url", None) or pr_comment.DEFAULT_RULES_URL)
+
+
+async def _files(gh: GitHubAPI, repo: str, number: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    with _retry_404(gh):
+        async for entry in gh.getiter(f"/repos/{repo}/pulls/{number}/files?per_page=100"):
+            out.append(entry)
+            if len(out) > FILES_LIMIT:
+                break
+    return out
+
+
+def _retry_404(gh: GitHubAPI) -> Any:
+    import contextlib
+
+    retry = getattr(gh, "retry_not_found", None)
+    return retry() if retry is not None else contextlib.nullcontext()
+
+
+async def _base_shas(
+    gh: GitHubAPI, repo: str, base_sha: str, head_sha: str, files: Sequence[ChangedFile]
+) -> dict[str, str]:
+    """Blob SHA of each file's base version, at the merge base of the PR."""
+    wanted = [f.base_path for f in files if f.base_path]
+    if not wanted:
+        return {}
+    with _retry_404(gh):
+        cmp = await gh.getitem(
+            f"/repos/{repo}/compare/{quote(base_sha, safe='')}...{quote(head_sha, safe='')}"
+            "?per_page=1"
+        )
+    merge_base = cmp.get("merge_base_commit") or {}
+    ref = str(merge_base.get("sha") or base_sha)
+    tree_sha = ((merge_base.get("commit") or {}).get("tree") or {}).get("sha")
+    listing = await blobs.tree_blob_shas(gh, repo, str(tree_sha)) if tree_sha else None
+    if listing is not None:
+        return {p: listing[p] for p in wanted if p in listing}
+    found = {}
+    for path in wanted:
+        sha = await blobs.contents_sha(gh, repo, path, ref)
+        if sha:
+            found[path] = sha
+    return found
+
+
+async def _analyse(
+    gh: GitHubAPI, repo: str, files: Sequence[ChangedFile], base_shas: dict[str, str]
+) -> tuple[list[FileReport], list[FileReport], list[str]]:
+    sem = asyncio.Semaphore(ANALYSIS_CONCURRENCY)
+    notes: list[str] = []
+
+    async def one(sha: str, path: str) -> FileReport | None:
+        async with sem:
+            try:
+                return await blobs.report(gh, repo, sha, path)
+            except blobs.BlobError as exc:
+                notes.append(f"{path}: could not read blob {sha[:12]}: {exc}")
+                return None
+
+    base_jobs = [
+        one(base_shas[f.base_path], f.base_path) for f in files if f.base_path in base_shas
+    ]
+    head_jobs = [one(f.head_sha, f.path) for f in files if f.head_sha]
+    results = await asyncio.gather(*base_jobs, *head_jobs)
+    base = [r for r in results[: len(base_jobs)] if r is not None]
+    head = [r for r in results[len(base_jobs) :] if r is not None]
+    return base, head, notes
+
+
+def _diff(base: list[FileReport], head: list[FileReport]) -> tuple[list[Finding], ...]:
+    """(new, fixed, remaining) via the analysis core's compare, matched by (rule, path, symbol).
+
+    Renamed files: the base findings are re-keyed to the head path by the caller first."""
+    try:
+        from bot.analysis import compare
+
+        diff = compare(base, head)
+        return (
+            list(getattr(diff, "new")),  # noqa: B009 - the PullDiff contract, spelled out
+            list(getattr(diff, "fixed")),  # noqa: B009
+            list(getattr(diff, "remaining")),  # noqa: B009
+        )
+    except (ImportError, AttributeError):
+        base_keys = {f.match_key() for r in base for f in r.findings}
+        head_keys = {f.match_key() for r in head for f in r.findings}
+        new = [f for r in head for f in r.findings if f.match_key() not in base_keys]
+        fixed = [f for r in base for f in r.findings if f.match_key() not in head_keys]
+        remaining = [f for r in head for f in r.findings if f.match_key() in base_keys]
+        return new, fixed, remaining
+
+
+def _renamed(report: FileReport, path: str) -> FileReport:
+    """The base report of a renamed file as if it had the head path (so findings match)."""
+    import dataclasses
+
+    if report.path == path:
+        return report
+    return FileReport(
+        path=path,
+        modules=[dataclasses.replace(m, path=path) for m in report.modules],
+        types=[dataclasses.replace(t, path=path) for t in report.types],
+        findings=[dataclasses.replace(f, path=path) for f in report.findings],
+        notes=list(report.notes),
+        skipped=report.skipped,
+        facts=dict(report.facts),
+    )
+
+
+async def _suppressions(db: Database, repo: str, number: int) -> list[Any]:
+    try:
+        from bot.commands.suppressions import list_suppressions
+    except ImportError:
+        return []
+    return list(await list_suppressions(db, repo, number))
+
+
+def _apply_suppressions(
+    new: list[Finding], suppressions: Iterable[Any]
+) -> tuple[list[Finding], list[SuppressedFinding]]:
+    rules: dict[tuple[str, str | None], Any] = {}
+    for s in suppressions:
+        rules[(str(getattr(s, "rule", "")), getattr(s, "symbol", None) or None)] = s
+    kept: list[Finding] = []
+    dropped: list[SuppressedFinding] = []
+    for f in new:
+        s = rules.get((f.rule, f.symbol)) or rules.get((f.rule, None))
+        if s is None:
+            kept.append(f)
+        else:
+            dropped.append(
+                SuppressedFinding(f, str(getattr(s, "reason", "")), str(getattr(s, "user", "")))
+            )
+    return kept, dropped
+
+
+async def compute(
+    gh: GitHubAPI, db: Database, settings: Any, repo: str, pr: dict[str, Any]
+) -> tuple[CheckResult, list[ChangedFile]]:
+    number = int(pr["number"])
+    head_sha, base_sha = str(pr["head"]["sha"]), str(pr["base"]["sha"])
+    result = CheckResult(repo=repo, number=number, head_sha=head_sha, base_sha=base_sha)
+    if int(pr.get("changed_files") or 0) > FILES_LIMIT:
+        result.skipped = (
+            f"this pull request changes {pr['changed_files']} files; GitHub lists at most "
+            f"{FILES_LIMIT}, so the check cannot see them all"
+        )
+        return result, []
+    entries = await _files(gh, repo, number)
+    if len(entries) >= FILES_LIMIT:
+        result.skipped = (
+            f"this pull request changes {FILES_LIMIT} files or more; GitHub lists at most "
+            f"{FILES_LIMIT}, so the check cannot see them all"
+        )
+        return result, []
+    files = select_files(entries, settings.watched_paths)
+    result.files_checked = [f.path for f in files]
+    result.changed_lines = {f.path: f.changed_lines for f in files if f.changed_lines}
+    if not files:
+        return result, files
+    base_shas = await _base_shas(gh, repo, base_sha, head_sha, files)
+    base, head, notes = await _analyse(gh, repo, files, base_shas)
+    head_path_of = {f.base_path: f.path for f in files if f.base_path}
+    base = [_renamed(r, head_path_of.get(r.path, r.path)) for r in base]
+    new, fixed, remaining = _diff(base, head)
+    new, suppressed = _apply_suppressions(new, await _suppressions(db, repo, number))
+    result.new, result.fixed, result.remaining, result.suppressed = (
+        new,
+        fixed,
+        remaining,
+        suppressed,
+    )
+    result.module_changes = module_changes(base, head)
+    result.modules_by_path = {m.path: m.name for r in [*base, *head] for m in r.modules}
+    for r in head:
+        result.notes += [f"{r.path}: {n}" for n in r.notes]
+        if r.skipped:
+            result.notes.append(f"{r.path}: not analysed: {r.skipped}")
+    result.notes += notes
+    return result, files
+
+
+async def _complete_check_run(
+    gh: GitHubAPI, repo: str, run_id: int, result: CheckResult, url: str
+) -> None:
+    annotations = check_render.annotations_for(result, rules_url=url)
+    batches = check_render.batches(annotations) or [[]]
+    for i, batch in enumerate(batches):
+        body: dict[str, Any] = {"output": check_render.output(result, batch, rules_url=url)}
+        if i == 0:
+            body.update(status="completed", conclusion=result.conclusion)
+        await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data=body)
+
+
+async def _find_comment(gh: GitHubAPI, repo: str, number: int, bot_login: str) -> int | None:
+    async for c in gh.getiter(f"/repos/{repo}/issues/{number}/comments?per_page=100"):
+        user = (c.get("user") or {}).get("login")
+        if user == bot_login and pr_comment.MARKER in str(c.get("body") or ""):
+            return int(c["id"])
+    return None
+
+
+async def _report_comment(
+    gh: GitHubAPI,
+    repo: str,
+    state: pr_state.PrState,
+    result: CheckResult,
+    bot_login: str,
+    url: str,
+) -> None:
+    body = pr_comment.render(result, rules_url=url)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    if state.comment_id is not None and state.comment_hash == digest:
+        return  # unchanged: no edit, no notification
+    if not result.files_checked and state.comment_id is None and result.skipped is None:
+        # A PR touching no checked file gets no comment, unless the bot commented before.
+        state.comment_id = await _find_comment(gh, repo, result.number, bot_login)
+        if state.comment_id is None:
+            return
+    if state.comment_id is not None:
+        try:
+            await gh.patch(f"/repos/{repo}/issues/comments/{state.comment_id}", data={"body": body})
+            state.comment_hash = digest
+            return
+        except BadRequest as exc:
+            if exc.status_code != 404:
+                raise
+            state.comment_id = None  # deleted by someone: find another or post anew
+    found = await _find_comment(gh, repo, result.number, bot_login)
+    if found is not None:
+        await gh.patch(f"/repos/{repo}/issues/comments/{found}", data={"body": body})
+        state.comment_id = found
+    else:
+        created = await gh.post(
+            f"/repos/{repo}/issues/{result.number}/comments", data={"body": body}
+        )
+        state.comment_id = int(created["id"])
+    state.comment_hash = digest
+
+
+async def _report_labels(
+    gh: GitHubAPI,
+    repo: str,
+    state: pr_state.PrState,
+    result: CheckResult,
+    settings: Any,
+    current: set[str],
+) -> None:
+    labels = settings.labels
+    desired: set[str] = set()
+    if result.skipped is None:
+        if result.changes_isolation_state:
+            desired.add(labels.topic)
+        if result.improves:
+            desired.add(labels.improvement)
+        if result.regresses:
+            desired.add(labels.regression)
+    ours = set(state.labels_added) & current  # a human removed one of ours: forget it
+    to_add = sorted(desired - current)
+    to_remove = sorted(ours - desired)
+    if to_add:
+        await gh.post(f"/repos/{repo}/issues/{result.number}/labels", data={"labels": to_add})
+    for name in to_remove:
+        try:
+            await gh.delete(f"/repos/{repo}/issues/{result.number}/labels/{quote(name, safe='')}")
+        except BadRequest as exc:
+            if exc.status_code != 404:
+                raise
+    state.labels_added = sorted((ours | set(to_add)) - set(to_remove))
+
+
+async def run_pr_check(
+    gh: GitHubAPI,
+    db: Database,
+    settings: Any,
+    *,
+    repo: str,
+    number: int,
+    bot_login: str,
+    pr: dict[str, Any] | None = None,
+) -> CheckResult | None:
+    """Check PR ``number`` and report: check run, sticky comment, labels. None when closed.
+
+    ``pr`` is the pull request object from the webhook payload (saves a call); it is re-read
+    before reporting, and a result for a head that moved on is dropped (StaleResult)."""
+    if pr is None:
+        with _retry_404(gh):
+            pr = await gh.getitem(f"/repos/{repo}/pulls/{number}")
+    assert pr is not None
+    if pr.get("state") != "open":
+        return None
+    url = rules_url(settings)
+    head_sha = str(pr["head"]["sha"])
+    run = await gh.post(
+        f"/repos/{repo}/check-runs",
+        data={
+            "name": check_render.CHECK_NAME,
+            "head_sha": head_sha,
+            "status": "in_progress",
+            "external_id": f"{repo}#{number}",
+        },
+    )
+    run_id = int(run["id"])
+    try:
+        result, _files_checked = await compute(gh, db, settings, repo, pr)
+    except Exception as exc:
+        # Leave no check run spinning: say what failed, then let the job retry.
+        await gh.patch(
+            f"/repos/{repo}/check-runs/{run_id}",
+            data={
+                "status": "completed",
+                "conclusion": "neutral",
+                "output": {
+                    "title": "Isolation check could not complete",
+                    "summary": f"The check failed and will be retried: {type(exc).__name__}",
+                },
+            },
+        )
+        raise
+    latest = await gh.getitem(f"/repos/{repo}/pulls/{number}")
+    if latest.get("state") != "open" or str(latest["head"]["sha"]) != head_sha:
+        await gh.patch(
+            f"/repos/{repo}/check-runs/{run_id}",
+            data={
+                "status": "completed",
+                "conclusion": "cancelled",
+                "output": {
+                    "title": "Superseded",
+                    "summary": "The pull request moved on (new head or closed) during the check.",
+                },
+            },
+        )
+        raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
+    await _complete_check_run(gh, repo, run_id, result, url)
+    state = await pr_state.get(db, repo, number)
+    await _report_comment(gh, repo, state, result, bot_login, url)
+    current = {str(label.get("name")) for label in latest.get("labels") or []}
+    await _report_labels(gh, repo, state, result, settings, current)
+    state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, result.conclusion
+    state.result = result.summary_dict()
+    await pr_state.save(db, state)
+    return result

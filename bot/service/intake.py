@@ -1,0 +1,130 @@
+"""``POST /webhook``: verify, store durably, enqueue, answer 202 — nothing else on this path.
+
+Status codes: 401 missing/wrong signature (nothing stored), 400 malformed body or missing
+GitHub headers, 413 body over 25 MB, 415 a content type GitHub does not send, 200 ``ping``,
+202 ``ignored`` for events no handler wants, 202 ``queued`` / ``duplicate`` otherwise, 503 when
+the store cannot take the delivery (GitHub shows the failure; redelivery is safe).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from gidgethub import BadRequest, ValidationFailure, sansio
+
+from bot.service.routers import handles
+from bot.service.routers.pull_request import coalescing_key
+
+if TYPE_CHECKING:
+    from bot.service.app import ServiceState
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+
+
+def _observe_delivery(event: str, outcome: str) -> None:
+    """Count a delivery in bot.service.metrics, when that module provides the counter."""
+    try:
+        from bot.service import metrics
+    except ImportError:
+        return
+    hook = getattr(metrics, "observe_delivery", None)
+    if hook is not None:
+        hook(event, outcome)
+
+
+def _observe_ack(seconds: float) -> None:
+    try:
+        from bot.service import metrics
+    except ImportError:
+        return
+    hook = getattr(metrics, "observe_ack_latency", None)
+    if hook is not None:
+        hook(seconds)
+
+
+def _reply(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"status": message, **extra}, status=status)
+
+
+async def handle_webhook(request: web.Request) -> web.Response:
+    from bot.service.app import STATE
+
+    state: ServiceState = request.app[STATE]
+    started = time.perf_counter()
+    event_name = request.headers.get("X-GitHub-Event", "unknown")[:64]
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        _observe_delivery(event_name, "too_large")
+        return _reply(413, "payload too large")
+    try:
+        body = await request.read()  # client_max_size also bounds chunked bodies
+    except web.HTTPRequestEntityTooLarge:
+        _observe_delivery(event_name, "too_large")
+        return _reply(413, "payload too large")
+    if len(body) > MAX_BODY_BYTES:
+        _observe_delivery(event_name, "too_large")
+        return _reply(413, "payload too large")
+    try:
+        event = sansio.Event.from_http(request.headers, body, secret=state.webhook_secret)
+    except ValidationFailure as exc:
+        _observe_delivery(event_name, "bad_signature")
+        log.warning("webhook rejected: %s", exc)
+        return _reply(401, "bad signature")
+    except BadRequest:
+        ctype = request.headers.get("Content-Type", "")
+        if ctype.split(";")[0].strip().lower() in (
+            "application/json",
+            "application/x-www-form-urlencoded",
+        ):
+            _observe_delivery(event_name, "malformed")
+            return _reply(400, "malformed JSON body")
+        _observe_delivery(event_name, "bad_content_type")
+        return _reply(415, "expected application/json")
+    except KeyError as exc:
+        _observe_delivery(event_name, "malformed")
+        return _reply(400, f"missing header {exc.args[0]}")
+    except RecursionError:
+        _observe_delivery(event_name, "malformed")
+        return _reply(400, "JSON nested too deeply")
+    if not isinstance(event.data, dict):
+        _observe_delivery(event_name, "malformed")
+        return _reply(400, "the payload must be a JSON object")
+    if not event.delivery_id or len(event.delivery_id) > 200:
+        _observe_delivery(event_name, "malformed")
+        return _reply(400, "missing or bad X-GitHub-Delivery header")
+    if event.event == "ping":
+        _observe_delivery("ping", "pong")
+        return _reply(200, "pong")
+    if not handles(event):
+        _observe_delivery(event.event, "ignored")
+        return _reply(202, "ignored")
+
+    data = event.data
+    action = data.get("action") if isinstance(data.get("action"), str) else None
+    repository = data.get("repository")
+    repo = repository.get("full_name") if isinstance(repository, dict) else None
+    is_json = request.headers.get("Content-Type", "").startswith("application/json")
+    payload = body.decode("utf-8") if is_json else json.dumps(data)
+    try:
+        stored = await state.queue.record_delivery(
+            event.delivery_id,
+            event.event,
+            action,
+            payload,
+            key=coalescing_key(event.event, data),
+            repo=repo if isinstance(repo, str) else None,
+        )
+    except Exception:  # the store is down: GitHub will show the failure; redelivery is safe
+        log.exception("could not store delivery %s", event.delivery_id)
+        _observe_delivery(event.event, "store_error")
+        return _reply(503, "could not store the delivery, please redeliver")
+    state.wake_workers()
+    outcome = "queued" if stored else "duplicate"
+    _observe_delivery(event.event, outcome)
+    _observe_ack(time.perf_counter() - started)
+    return _reply(202, outcome, delivery=event.delivery_id)

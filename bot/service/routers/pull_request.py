@@ -1,0 +1,120 @@
+"""Router for the pull-request check (issue 3).
+
+Triggers: ``pull_request`` opened / synchronize / reopened / ready_for_review, and edited when
+the base branch changed; ``check_run`` rerequested for this App's ``isolation`` run; and the
+internal job kind ``pr_check`` ({repo, number, installation_id}) that ``/isolation recheck``
+enqueues. All the work is in bot.prcheck.run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from gidgethub import routing, sansio
+
+from bot.prcheck.run import StaleResult, run_pr_check
+from bot.render.check_run import CHECK_NAME
+from bot.service.context import JobContext
+
+log = logging.getLogger(__name__)
+
+router = routing.Router()
+
+CHECK_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
+PR_CHECK_JOB = "pr_check"
+
+
+def pr_key(repo: str, number: int) -> str:
+    """The queue's coalescing key: only the latest queued check of one PR runs."""
+    return f"pr:{repo}#{number}"
+
+
+def triggers_check(event: str, payload: dict[str, Any]) -> bool:
+    if event == "pull_request":
+        action = payload.get("action")
+        if action in CHECK_ACTIONS:
+            return True
+        return action == "edited" and "base" in (payload.get("changes") or {})
+    if event == "check_run":
+        return payload.get("action") == "rerequested"
+    return False
+
+
+def coalescing_key(event: str, payload: dict[str, Any]) -> str | None:
+    """Key for intake: PR check triggers share their PR's key; everything else has none."""
+    if not triggers_check(event, payload):
+        return None
+    try:
+        repo = str(payload["repository"]["full_name"])
+        if event == "pull_request":
+            return pr_key(repo, int(payload["pull_request"]["number"]))
+        prs = payload["check_run"].get("pull_requests") or []
+        return pr_key(repo, int(prs[0]["number"])) if prs else None
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+async def _check(ctx: JobContext, repo: str, number: int, pr: dict[str, Any] | None) -> None:
+    try:
+        result = await run_pr_check(
+            ctx.gh, ctx.db, ctx.settings, repo=repo, number=number, bot_login=ctx.bot_login, pr=pr
+        )
+    except StaleResult as exc:
+        log.info("dropped a stale check result: %s", exc)
+        return
+    if result is None:
+        log.info("%s#%d is closed: not checked", repo, number)
+    else:
+        log.info(
+            "%s#%d checked at %s: %s (%d files, %d new, %d fixed)",
+            repo,
+            number,
+            result.head_sha[:12],
+            result.conclusion,
+            len(result.files_checked),
+            len(result.new),
+            len(result.fixed),
+        )
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="synchronize")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="ready_for_review")
+@router.register("pull_request", action="edited")
+async def on_pull_request(event: sansio.Event, ctx: JobContext) -> None:
+    if not triggers_check(event.event, event.data):
+        return  # an edit of the title or body: nothing to check
+    pr = event.data["pull_request"]
+    await _check(ctx, ctx.repo, int(pr["number"]), pr)
+
+
+def _is_ours(check_run: dict[str, Any], app_id: str | None) -> bool:
+    app = check_run.get("app") or {}
+    if check_run.get("name") != CHECK_NAME:
+        return False
+    return app_id is None or str(app.get("id")) == str(app_id)
+
+
+@router.register("check_run", action="rerequested")
+async def on_check_run_rerequested(event: sansio.Event, ctx: JobContext) -> None:
+    check_run = event.data.get("check_run") or {}
+    if not _is_ours(check_run, ctx.settings.app_id):
+        return
+    repo = ctx.repo
+    numbers = [int(p["number"]) for p in check_run.get("pull_requests") or [] if "number" in p]
+    if not numbers:
+        # Fork PRs are missing from check_run.pull_requests: ask which PRs have this head.
+        sha = str(check_run.get("head_sha") or "")
+        pulls = await ctx.gh.getitem(f"/repos/{repo}/commits/{quote(sha, safe='')}/pulls")
+        numbers = [int(p["number"]) for p in pulls if p.get("state") == "open"]
+    for number in numbers:
+        await _check(ctx, repo, number, None)
+
+
+@router.register(PR_CHECK_JOB)
+async def on_pr_check_job(event: sansio.Event, ctx: JobContext) -> None:
+    """The internal job `/isolation recheck` enqueues: re-read the PR and check its head."""
+    await _check(ctx, ctx.repo, int(event.data["number"]), None)

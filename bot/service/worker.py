@@ -1,0 +1,233 @@
+"""Worker tasks: claim jobs from the store, run them through the combined router, settle them.
+
+Each of N asyncio tasks loops: claim (lease) -> heartbeat while running -> build a JobContext
+(a gidgethub client for the event's installation) -> ``router.dispatch`` -> complete. A failing
+job is retried with exponential backoff (``Queue.fail(retry_in=...)``) until the queue's
+``max_attempts``, then it is dead (logged with its last error). Stopping (SIGTERM) stops
+claiming, gives running jobs a grace period, then releases what is still running so the next
+process runs it (``Queue.release`` does not count the interrupted try).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gidgethub import sansio
+
+from bot.github.client import BotGitHubAPI, CallCounter
+from bot.service.context import JobContext
+from bot.store.queue import WEBHOOK, Job
+
+if TYPE_CHECKING:
+    from bot.service.app import ServiceState
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # when idle and not woken by the intake
+RETRY_BASE_SECONDS = 5.0
+RETRY_CAP_SECONDS = 600.0
+
+
+def retry_delay(attempts: int) -> float:
+    """Backoff before the next try of a job that failed ``attempts`` times (jittered)."""
+    base = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return base * random.uniform(0.8, 1.2)
+
+
+def _observe_job(kind: str, outcome: str, seconds: float, api_calls: int) -> None:
+    try:
+        from bot.service import metrics
+    except ImportError:
+        return
+    hook = getattr(metrics, "observe_job", None)
+    if hook is not None:
+        hook(kind, outcome, seconds, api_calls)
+
+
+def _log_context(delivery_id: str | None, repo: str | None) -> Callable[[], None]:
+    """Bind the delivery id and repo into bot.logs' context variables; returns the reset."""
+    try:
+        from bot import logs
+    except ImportError:
+        return lambda: None
+    bind = getattr(logs, "bind", None)
+    if bind is None:
+        return lambda: None
+    reset = bind(delivery_id=delivery_id, repo=repo)
+    return reset if callable(reset) else (lambda: None)
+
+
+def job_event(job: Job) -> tuple[sansio.Event, dict[str, Any]]:
+    """The event a job dispatches: the stored webhook, or a synthetic event named by the kind."""
+    payload = json.loads(job.payload) if job.payload else {}
+    if not isinstance(payload, dict):
+        raise ValueError(f"job {job.id}: payload is not a JSON object")
+    if job.kind == WEBHOOK:
+        name = job.event or "unknown"
+    else:
+        name = job.kind
+        # Internal jobs carry {repo, installation_id, ...}: give them the webhook shape that
+        # JobContext.repo and the client factory read.
+        if "repository" not in payload and isinstance(payload.get("repo"), str):
+            payload["repository"] = {"full_name": payload["repo"]}
+        if "installation" not in payload and payload.get("installation_id") is not None:
+            payload["installation"] = {"id": payload["installation_id"]}
+    return sansio.Event(payload, event=name, delivery_id=job.delivery_id or job.id), payload
+
+
+class WorkerPool:
+    def __init__(self, state: ServiceState, workers: int) -> None:
+        self.state = state
+        self.workers = max(1, workers)
+        self.tasks: list[asyncio.Task[None]] = []
+        self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # job id -> (worker, task)
+        self.stopping = asyncio.Event()
+        self.wakeup = asyncio.Event()
+        self.processed = 0
+
+    def start(self) -> None:
+        for i in range(self.workers):
+            self.tasks.append(
+                asyncio.create_task(self._loop(f"{self.state.instance_id}-{i}"), name=f"worker-{i}")
+            )
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """Stop claiming; let running jobs finish for ``grace`` seconds, then release them."""
+        self.stopping.set()
+        self.wakeup.set()
+        jobs = [t for _, t in self.running.values()]
+        if jobs:
+            await asyncio.wait(jobs, timeout=grace)
+        for job_id, (worker_id, task) in list(self.running.items()):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                await self.state.queue.release(job_id, worker_id)
+                log.warning("released job %s at shutdown", job_id)
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _loop(self, worker_id: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                job = await self.state.queue.claim(worker_id)
+            except Exception:
+                log.exception("claiming a job failed; retrying")
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            if job is None:
+                self.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=POLL_SECONDS)
+                continue
+            task = asyncio.create_task(self._process(job, worker_id))
+            self.running[job.id] = (worker_id, task)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.done():
+                    raise
+            finally:
+                self.running.pop(job.id, None)
+
+    async def _heartbeat(self, job: Job, worker_id: str) -> None:
+        interval = max(1.0, self.state.queue.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            if not await self.state.queue.heartbeat(job.id, worker_id):
+                log.warning("lost the lease of job %s", job.id)
+                return
+
+    async def _process(self, job: Job, worker_id: str) -> None:
+        counter = CallCounter()
+        started = time.perf_counter()
+        heartbeat = asyncio.create_task(self._heartbeat(job, worker_id))
+        reset = _log_context(job.delivery_id, job.repo)
+        outcome = "done"
+        try:
+            await self.execute(job, counter)
+        except asyncio.CancelledError:
+            outcome = "released"
+            raise
+        except Exception as exc:
+            dead = job.attempts >= self.state.queue.max_attempts
+            outcome = "dead" if dead else "retry"
+            error = f"{type(exc).__name__}: {exc}"
+            if dead:
+                log.error(
+                    "job %s (%s %s) failed for good after %d attempts: %s",
+                    job.id,
+                    job.kind,
+                    job.event or "",
+                    job.attempts,
+                    error,
+                    exc_info=exc,
+                )
+            else:
+                log.warning(
+                    "job %s (%s %s) failed (attempt %d), will retry: %s",
+                    job.id,
+                    job.kind,
+                    job.event or "",
+                    job.attempts,
+                    error,
+                    exc_info=exc,
+                )
+            await self.state.queue.fail(
+                job.id, worker_id, error, retry_in=retry_delay(job.attempts)
+            )
+        else:
+            await self.state.queue.complete(job.id, worker_id)
+        finally:
+            heartbeat.cancel()
+            reset()
+            seconds = time.perf_counter() - started
+            self.processed += 1
+            _observe_job(
+                job.kind if job.kind != WEBHOOK else (job.event or WEBHOOK),
+                outcome,
+                seconds,
+                counter.calls,
+            )
+            log.info(
+                "job %s %s %s: %s in %.3fs, %d API calls",
+                job.id,
+                job.kind,
+                job.event or "",
+                outcome,
+                seconds,
+                counter.calls,
+            )
+
+    async def execute(self, job: Job, counter: CallCounter) -> None:
+        from bot.service.routers import router
+
+        event, payload = job_event(job)
+        installation = payload.get("installation")
+        installation_id = installation.get("id") if isinstance(installation, dict) else None
+        gh = await self.state.client_for(installation_id, counter)
+        ctx = JobContext(
+            event=event.event,
+            delivery_id=event.delivery_id,
+            payload=payload,
+            gh=gh,
+            db=self.state.db,
+            settings=self.state.settings,
+            bot_login=await self.state.bot_login(),
+        )
+        await router.dispatch(event, ctx)
+
+
+__all__ = ["BotGitHubAPI", "WorkerPool", "job_event", "retry_delay"]
