@@ -240,9 +240,8 @@ async def test_sqlite_memory_and_relative_paths(tmp_path: Path, monkeypatch: pyt
     mem = await open_database("sqlite:///:memory:")
     try:
         assert await mem.fetchone("SELECT COUNT(*) AS n FROM jobs") == {"n": 0}
-        async with mem.try_lock("a") as first:
-            async with mem.try_lock("a") as second:
-                assert (first, second) == (True, False)
+        async with mem.try_lock("a") as first, mem.try_lock("a") as second:
+            assert (first, second) == (True, False)
     finally:
         await mem.close()
     monkeypatch.chdir(tmp_path)
