@@ -1,0 +1,96 @@
+"""Text output of `isolation-bot scan`: findings grouped by file, then counts and metrics.
+
+    Modules/_cursesmodule.c:171:18: ISO005 global-object PyCursesError is a mutable global ...
+    Modules/_cursesmodule.c:2589:14: ISO001 static-type PyCursesWindow_Type is ... [known]
+
+    Found 2 findings: 2 errors (1 known); 3 suppressed (not shown)
+    Multi-phase init:     97.4% (150/154)   stdlib 98.6% (140/142)
+
+Pure: a function of the report and the catalog.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import groupby
+
+from bot.analysis.model import Finding, Metric, TreeReport
+from bot.catalog import SEVERITIES
+
+METRIC_LABELS = {
+    "multi_phase": "Multi-phase init",
+    "heap_types": "Heap types",
+    "per_interpreter_gil": "Per-interpreter GIL",
+}
+
+
+def _sort_key(f: Finding) -> tuple[str, int, int, str]:
+    return (f.path, f.line, f.column, f.rule)
+
+
+def finding_line(f: Finding) -> str:
+    """`path:line:col: ISO001 static-type message`, with the status when not new."""
+    line = f"{f.path}:{f.line}:{f.column}: {f.rule} {f.name} {f.message}"
+    if f.severity != "error":
+        line += f" [{f.severity}]"
+    if f.status == "known":
+        line += " [known" + (f": {f.status_reason}" if f.status_reason else "") + "]"
+    elif f.status == "suppressed":
+        line += " [suppressed" + (f": {f.status_reason}" if f.status_reason else "") + "]"
+    return line
+
+
+def _plural(n: int, word: str) -> str:
+    if word == "info":
+        return f"{n} info"
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def counts_line(findings: list[Finding], *, show_suppressed: bool) -> str:
+    shown = [f for f in findings if f.status != "suppressed"]
+    suppressed = len(findings) - len(shown)
+    if not shown:
+        text = "No findings"
+    else:
+        by_sev = Counter(f.severity for f in shown)
+        known = Counter(f.severity for f in shown if f.status == "known")
+        parts = []
+        for sev in SEVERITIES:
+            if by_sev[sev]:
+                part = _plural(by_sev[sev], sev)
+                if known[sev]:
+                    part += f" ({known[sev]} known)"
+                parts.append(part)
+        text = f"Found {_plural(len(shown), 'finding')}: " + ", ".join(parts)
+    if suppressed:
+        text += f"; {suppressed} suppressed" + ("" if show_suppressed else " (not shown)")
+    return text
+
+
+def metric_line(label: str, metric: Metric, width: int) -> str:
+    a, s = metric.all, metric.stdlib
+    return (
+        f"{label + ':':<{width}} {a.percent:5.1f}% ({a.done}/{a.total})"
+        f"   stdlib {s.percent:5.1f}% ({s.done}/{s.total})"
+    )
+
+
+def render_text(report: TreeReport, *, show_suppressed: bool = False) -> str:
+    """The whole text report; always ends with the metrics."""
+    findings = sorted(report.findings, key=_sort_key)
+    visible = [f for f in findings if show_suppressed or f.status != "suppressed"]
+    out: list[str] = []
+    for _, group in groupby(visible, key=lambda f: f.path):
+        out.extend(finding_line(f) for f in group)
+        out.append("")
+    if report.notes:
+        out.append("Notes:")
+        out.extend(f"  {note}" for note in report.notes)
+        out.append("")
+    out.append(counts_line(findings, show_suppressed=show_suppressed))
+    files = f"{report.files} file{'' if report.files == 1 else 's'}"
+    out.append(f"Scanned {files}: {len(report.modules)} modules, {len(report.types)} types")
+    width = max(len(label) for label in METRIC_LABELS.values()) + 1
+    for name, label in METRIC_LABELS.items():
+        out.append(metric_line(label, getattr(report.summary, name), width))
+    return "\n".join(out) + "\n"
