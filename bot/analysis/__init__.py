@@ -5,9 +5,15 @@ Public API (everything else in the project goes through these):
 - ``analyze_file(path, data) -> FileReport``: one file, never raises.
 - ``build_tree_report(root, reports, ...) -> TreeReport``: merge file reports, attribute types
   to modules spanning several files, apply TSV suppressions, compute the metrics.
-- ``compare(base, head) -> FindingDiff``: new / fixed / remaining findings and module changes.
+- ``compare(base, head, renames=None) -> PullDiff``: new / fixed / remaining findings and
+  module changes.
+- ``RULES``: the registry of rule ids, names and default severities.
+- ``classify_path(path) -> PathClass``: excluded / test / builtin-area classification.
 """
 
+from bot.analysis.analyzer import MAX_FILE_BYTES, analyze_file
+from bot.analysis.diff import ModuleChange, PullDiff, compare
+from bot.analysis.metrics import compute_summary
 from bot.analysis.model import (
     FileReport,
     Finding,
@@ -18,14 +24,32 @@ from bot.analysis.model import (
     TreeReport,
     TypeInfo,
 )
+from bot.analysis.paths import PathClass, classify_path
+from bot.analysis.rules.registry import RULES, RuleMeta, lookup
+from bot.analysis.tree import build_tree_report
+from bot.analysis.tsv import TsvRow, parse_tsv
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "RULES",
     "FileReport",
     "Finding",
     "Metric",
+    "ModuleChange",
     "ModuleInfo",
+    "PathClass",
+    "PullDiff",
     "Ratio",
+    "RuleMeta",
     "Summary",
     "TreeReport",
+    "TsvRow",
     "TypeInfo",
+    "analyze_file",
+    "build_tree_report",
+    "classify_path",
+    "compare",
+    "compute_summary",
+    "lookup",
+    "parse_tsv",
 ]

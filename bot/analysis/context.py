@@ -1,0 +1,421 @@
+"""Everything the detectors share about one file, computed once.
+
+Definitions with a known shape (PyModuleDef, PyType_Spec, slot tables, static types, init
+functions) are found by tree-sitter *and* by anchored regexes over the cleaned text at brace
+depth 0 (the targeted fallback for declarations lost to ERROR nodes); initialisers are read
+textually so an `#ifdef` inside them (every branch read) does not lose the fields.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.analysis.cparse import Declaration, Declarator, Function, ParsedFile
+from bot.analysis.paths import PathClass
+from bot.analysis.source import Initializer, Source, parse_initializer
+
+_DEF_RE = re.compile(
+    rb"^[ \t]*(?:static[ \t]+)?(?:const[ \t]+)?(?:struct[ \t]+)?"
+    rb"(PyModuleDef|PyType_Spec|PyTypeObject|PyModuleDef_Slot|PyType_Slot)\s+(\w+)"
+    rb"\s*(\[\s*\w*\s*\])?\s*=\s*(\{|\w+\s*\()",
+    re.MULTILINE,
+)
+_INIT_FUNC_RE = re.compile(
+    rb"^[ \t]*(?:PyMODINIT_FUNC\s+)?(\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.MULTILINE
+)
+_MODINIT_RE = re.compile(rb"^[ \t]*PyMODINIT_FUNC\s+(\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.M)
+# cjkcodecs' macro-made init: `I_AM_A_MODULE_FOR(jp)` defines PyInit__codecs_jp.
+_CJK_MACRO_RE = re.compile(rb"^[ \t]*I_AM_A_MODULE_FOR\s*\(\s*(\w+)\s*\)", re.MULTILINE)
+_CALL_RE = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+_MULTI_RE = re.compile(rb"\bPyModuleDef_Init\s*\(\s*(?:\([^()]*\)\s*)?&?\s*(\w+)")
+_SINGLE_RE = re.compile(
+    rb"\b(PyModule_Create2?|_PyModule_CreateInitialized|PyModule_New(?:Object)?)\s*\("
+    rb"\s*(?:&\s*(\w+))?"
+)
+_SIZEOF_RE = re.compile(r"sizeof\s*\(\s*(?:struct\s+)?(\w+)\s*\)")
+_STRUCT_RE = re.compile(rb"(?:typedef\s+)?struct\s*(\w*)\s*\{")
+MI_VALUES = {
+    "Py_MOD_PER_INTERPRETER_GIL_SUPPORTED": "per-interpreter-gil",
+    "Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED": "supported",
+    "Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED": "not-supported",
+}
+MODULE_DEF_FIELDS = (
+    "m_base",
+    "m_name",
+    "m_doc",
+    "m_size",
+    "m_methods",
+    "m_slots",
+    "m_traverse",
+    "m_clear",
+    "m_free",
+)
+
+
+def strip_ref(value: str | None) -> str | None:
+    """`&foo_spec` / `(PyObject *)&x` / `foo` -> the identifier; None for anything else."""
+    if not value:
+        return None
+    m = re.fullmatch(r"(?:\([^()]*\)\s*)?&?\s*(\w+)", value.strip())
+    if not m or m.group(1) in ("NULL", "0"):
+        return None
+    return m.group(1)
+
+
+@dataclass(slots=True)
+class Definition:
+    kind: str  # PyModuleDef, PyType_Spec, PyTypeObject, PyModuleDef_Slot, PyType_Slot
+    name: str
+    offset: int  # of the name
+    start: int  # of the declaration
+    init: Initializer | None  # `{...}` initialisers
+    macro_args: list[str] | None = None  # `= MACRO(args)` initialisers (macro-built defs)
+    static: bool = True
+
+
+@dataclass(slots=True)
+class InitFunction:
+    func_name: str
+    module: str
+    offset: int
+    body_start: int | None
+    end: int | None
+    macro: str | None = None  # the macro that made it (cjkcodecs' I_AM_A_MODULE_FOR)
+
+
+@dataclass(slots=True)
+class ModuleDef:
+    name: str
+    offset: int
+    m_size: str | None
+    m_slots: str | None
+    hooks: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def has_state(self) -> bool:
+        return size_has_state(self.m_size)
+
+
+def size_has_state(m_size: str | None) -> bool:
+    if m_size is None:
+        return False
+    v = m_size.replace(" ", "")
+    return v not in ("0", "-1", "(-1)", "NULL", "")
+
+
+@dataclass
+class FileContext:
+    path: str
+    pclass: PathClass
+    src: Source
+    parsed: ParsedFile
+
+    # ---- functions -------------------------------------------------------------------
+    @cached_property
+    def functions(self) -> list[Function]:
+        # Keep functions that start at brace depth 0 (not bogus ones out of a split header).
+        return [f for f in self.parsed.functions if self.src.depth_at(f.start) == 0]
+
+    @cached_property
+    def _function_starts(self) -> list[int]:
+        return [f.start for f in self.functions]
+
+    @cached_property
+    def functions_by_name(self) -> dict[str, Function]:
+        out: dict[str, Function] = {}
+        for f in self.functions:
+            out.setdefault(f.name, f)
+        return out
+
+    def enclosing_function(self, offset: int) -> Function | None:
+        i = bisect_right(self._function_starts, offset)
+        while i > 0:
+            f = self.functions[i - 1]
+            if f.body_start <= offset < f.end:
+                return f
+            if f.end <= offset:
+                return None
+            i -= 1
+        return None
+
+    def body(self, f: Function) -> bytes:
+        return self.src.flat[f.body_start : f.end]
+
+    def body_with_helpers(self, name: str, depth: int = 2) -> bytes:
+        """A function body plus the bodies of same-file functions it calls (to `depth`)."""
+        seen: set[str] = set()
+        parts: list[bytes] = []
+        frontier = [name]
+        for _ in range(depth + 1):
+            nxt: list[str] = []
+            for n in frontier:
+                f = self.functions_by_name.get(n)
+                if f is None or n in seen:
+                    continue
+                seen.add(n)
+                b = self.body(f)
+                parts.append(b)
+                for m in _CALL_RE.finditer(b):
+                    callee = m.group(1).decode("ascii", "replace")
+                    if callee in self.functions_by_name and callee not in seen:
+                        nxt.append(callee)
+            frontier = nxt
+        return b"\n".join(parts)
+
+    # ---- declarations ---------------------------------------------------------------
+    @cached_property
+    def file_scope(self) -> list[Declaration]:
+        """File-scope declarations (depth 0), from the top-level walk and the static query."""
+        seen: set[int] = set()
+        out: list[Declaration] = []
+        for d in (*self.parsed.top_level, *self.parsed.statics):
+            if d.start in seen or self.src.depth_at(d.start) != 0:
+                continue
+            if self.enclosing_function(d.start) is not None:
+                continue
+            seen.add(d.start)
+            out.append(d)
+        out.sort(key=lambda d: d.start)
+        return out
+
+    @cached_property
+    def function_statics(self) -> list[tuple[Declaration, Function | None]]:
+        out: list[tuple[Declaration, Function | None]] = []
+        for d in self.parsed.statics:
+            if self.src.depth_at(d.start) == 0:
+                continue
+            f = self.enclosing_function(d.start)
+            out.append((d, f))
+        return out
+
+    def file_scope_variables(self) -> list[tuple[Declaration, Declarator]]:
+        return [
+            (d, v)
+            for d in self.file_scope
+            if "extern" not in d.storage and "typedef" not in d.storage
+            for v in d.declarators
+            if not v.function
+        ]
+
+    # ---- shaped definitions --------------------------------------------------------
+    @cached_property
+    def definitions(self) -> list[Definition]:
+        found: dict[tuple[str, str], Definition] = {}
+        src = self.src
+        for m in _DEF_RE.finditer(src.flat):
+            if src.depth_at(m.start()) != 0:
+                continue
+            kind = m.group(1).decode()
+            name = m.group(2).decode()
+            is_array = m.group(3) is not None
+            if kind in ("PyModuleDef_Slot", "PyType_Slot") and not is_array:
+                continue
+            if kind not in ("PyModuleDef_Slot", "PyType_Slot") and is_array:
+                continue
+            opener = m.group(4)
+            line_text = src.flat[m.start() : m.end()]
+            static = b"static" in line_text.split(m.group(1))[0]
+            if opener == b"{":
+                init = parse_initializer(src, m.end() - 1)
+                found[(kind, name)] = Definition(
+                    kind, name, m.start(2), m.start(), init, static=static
+                )
+            else:
+                # `= TEST_MODULE_DEF("name", slots, methods)`: keep the macro arguments.
+                paren = m.end() - 1
+                end = src.flat.find(b";", paren)
+                args_text = src.flat[paren + 1 : end if end > 0 else len(src.flat)]
+                args_text = args_text.rsplit(b")", 1)[0]
+                from bot.analysis.source import split_initializer
+
+                args = split_initializer(args_text.decode("utf-8", "replace"))
+                found[(kind, name)] = Definition(
+                    kind, name, m.start(2), m.start(), None, macro_args=args, static=static
+                )
+        # tree-sitter cross-check: definitions the regex's line anchoring missed.
+        for d in self.file_scope:
+            if "extern" in d.storage:
+                continue
+            kind = d.type_text.replace("struct ", "").strip()
+            if kind not in ("PyModuleDef", "PyType_Spec", "PyTypeObject"):
+                continue
+            for v in d.declarators:
+                if v.pointer or v.array or v.function or v.init_brace is None:
+                    continue
+                if (kind, v.name) not in found:
+                    found[(kind, v.name)] = Definition(
+                        kind,
+                        v.name,
+                        v.offset,
+                        d.start,
+                        parse_initializer(src, v.init_brace),
+                        static="static" in d.storage,
+                    )
+        return sorted(found.values(), key=lambda d: d.offset)
+
+    def defs_of(self, kind: str) -> list[Definition]:
+        return [d for d in self.definitions if d.kind == kind]
+
+    def definition(self, kind: str, name: str | None) -> Definition | None:
+        if name is None:
+            return None
+        for d in self.definitions:
+            if d.kind == kind and d.name == name:
+                return d
+        return None
+
+    @cached_property
+    def module_defs(self) -> dict[str, ModuleDef]:
+        out: dict[str, ModuleDef] = {}
+        for d in self.defs_of("PyModuleDef"):
+            if d.init is not None:
+                hooks = {
+                    h: strip_ref(d.init.get(h, MODULE_DEF_FIELDS.index(h)))
+                    for h in ("m_traverse", "m_clear", "m_free")
+                }
+                out[d.name] = ModuleDef(
+                    d.name,
+                    d.offset,
+                    d.init.get("m_size", 3),
+                    strip_ref(d.init.get("m_slots", 5)),
+                    hooks,
+                )
+            else:
+                args = d.macro_args or []
+                slots = next((strip_ref(a) for a in args if a.strip().endswith("slots")), None)
+                out[d.name] = ModuleDef(d.name, d.offset, None, slots, {})
+        return out
+
+    def slot_table(self, kind: str, name: str | None) -> list[tuple[str, str]]:
+        """`{slot, value}` pairs of a PyModuleDef_Slot / PyType_Slot array."""
+        d = self.definition(kind, name)
+        if d is None or d.init is None:
+            return []
+        pairs: list[tuple[str, str]] = []
+        for el in d.init.elements:
+            inner = el.strip()
+            if inner.startswith("{") and inner.endswith("}"):
+                from bot.analysis.source import split_initializer
+
+                parts = split_initializer(inner[1:-1])
+                if len(parts) >= 2:
+                    pairs.append((" ".join(parts[0].split()), " ".join(parts[1].split())))
+        return pairs
+
+    def multiple_interpreters(self, slots_name: str | None) -> str | None:
+        """The Py_mod_multiple_interpreters state of a slot table; None if not in this file."""
+        if slots_name is None:
+            return "unspecified"
+        if self.definition("PyModuleDef_Slot", slots_name) is None:
+            return None
+        return mi_from_pairs(self.slot_table("PyModuleDef_Slot", slots_name))
+
+    # ---- init functions -------------------------------------------------------------
+    @cached_property
+    def init_functions(self) -> list[InitFunction]:
+        src = self.src
+        found: dict[str, InitFunction] = {}
+        for f in self.functions:
+            if f.type_text.strip() == "PyMODINIT_FUNC" or f.name.startswith("PyInit_"):
+                mod = self.module_name_for(f.name)
+                if mod:
+                    found[f.name] = InitFunction(f.name, mod, f.start, f.body_start, f.end)
+        # Regex fallback: inits lost to ERROR nodes (PyInit_math & co. in 3.9/3.11).
+        for rx in (_MODINIT_RE, _INIT_FUNC_RE):
+            for m in rx.finditer(src.flat):
+                name = m.group(1).decode()
+                if name in found or src.depth_at(m.start()) != 0:
+                    continue
+                if rx is _INIT_FUNC_RE and not name.startswith("PyInit_"):
+                    continue
+                mod = self.module_name_for(name)
+                if mod:
+                    brace = m.end() - 1
+                    found[name] = InitFunction(
+                        name, mod, m.start(1), brace, src.matching_brace(brace)
+                    )
+        for m in _CJK_MACRO_RE.finditer(src.flat):
+            if src.depth_at(m.start()) != 0:
+                continue
+            loc = m.group(1).decode()
+            name = "PyInit__codecs_" + loc
+            found.setdefault(
+                name,
+                InitFunction(
+                    name, "_codecs_" + loc, m.start(), None, None, macro="I_AM_A_MODULE_FOR"
+                ),
+            )
+        return sorted(found.values(), key=lambda i: i.offset)
+
+    def module_name_for(self, func_name: str) -> str | None:
+        if func_name.startswith("PyInit_"):
+            return func_name[len("PyInit_") :] or None
+        # INITFUNC / MODINIT_FUNC_NAME: resolve through the file's #defines (last one wins:
+        # the non-Windows branch comes last in posixmodule.c).
+        for value in reversed(self.src.resolve(func_name)):
+            m = re.fullmatch(r"PyInit_(\w+)", value)
+            if m:
+                return m.group(1)
+            m = re.fullmatch(r"\w+\s*\(\s*(\w+)\s*\)", value)
+            if m:
+                inner = self.src.resolve(m.group(1))
+                if inner and re.fullmatch(r"\w+", inner[-1]):
+                    return inner[-1]
+        return None
+
+    def classify_init(self, init: InitFunction) -> tuple[str | None, str | None]:
+        """(init style, PyModuleDef name) of an init function; style None = no module made."""
+        if init.macro is not None:
+            return "multi-phase", "_cjk_module"
+        if init.body_start is None or init.end is None:
+            return None, None
+        f = self.functions_by_name.get(init.func_name)
+        text = (
+            self.body_with_helpers(init.func_name)
+            if f is not None
+            else self.src.flat[init.body_start : init.end]
+        )
+        m = _MULTI_RE.search(text)
+        if m:
+            return "multi-phase", m.group(1).decode()
+        m = _SINGLE_RE.search(text)
+        if m:
+            return "single-phase", m.group(2).decode() if m.group(2) else None
+        return None, None
+
+    # ---- state structs ---------------------------------------------------------------
+    @cached_property
+    def structs(self) -> dict[str, str]:
+        """Struct bodies by struct tag and typedef name."""
+        out: dict[str, str] = {}
+        src = self.src
+        for m in _STRUCT_RE.finditer(src.flat):
+            if src.depth_at(m.start()) != 0:
+                continue
+            brace = m.end() - 1
+            end = src.matching_brace(brace)
+            body = src.flat[brace:end].decode("utf-8", "replace")
+            if m.group(1):
+                out[m.group(1).decode()] = body
+            semi = src.flat.find(b";", end)
+            if semi > 0:
+                tail = src.flat[end:semi].decode("utf-8", "replace").strip()
+                if re.fullmatch(r"\w+", tail):
+                    out[tail] = body
+        return out
+
+    def state_struct_of(self, m_size: str | None) -> str | None:
+        if not m_size:
+            return None
+        m = _SIZEOF_RE.search(m_size)
+        return m.group(1) if m else None
+
+
+def mi_from_pairs(pairs: list[tuple[str, str]]) -> str:
+    for slot, value in pairs:
+        if slot == "Py_mod_multiple_interpreters":
+            return MI_VALUES.get(value, "unspecified")
+    return "unspecified"

@@ -1,0 +1,242 @@
+"""Structure of a C file from tree-sitter-c: functions and declarations, every `#if` branch.
+
+Only what the detectors need is extracted, into plain records. Declarations lost to ERROR
+nodes are still read (tree-sitter nests the recovered nodes inside the ERROR); declarations
+that only *look* file-scope because an `#ifdef` split a function header are rejected by the
+caller with the brace-depth check of bot.analysis.source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import tree_sitter_c
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
+
+_CONTAINERS = frozenset(
+    {
+        "translation_unit",
+        "preproc_if",
+        "preproc_ifdef",
+        "preproc_else",
+        "preproc_elif",
+        "preproc_elifdef",
+        "linkage_specification",
+        "declaration_list",
+        "ERROR",
+    }
+)
+
+
+@lru_cache(maxsize=1)
+def _language() -> Language:
+    return Language(tree_sitter_c.language())
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    return Parser(_language())
+
+
+@lru_cache(maxsize=1)
+def _queries() -> tuple[Query, Query]:
+    lang = _language()
+    functions = Query(lang, "(function_definition) @f")
+    statics = Query(lang, "(declaration (storage_class_specifier) @sc) @d")
+    return functions, statics
+
+
+@dataclass(slots=True)
+class Declarator:
+    name: str
+    offset: int
+    pointer: bool = False
+    const_pointer: bool = False  # `* const`: the pointer itself cannot change
+    array: bool = False
+    function: bool = False  # a prototype, not a variable
+    function_pointer: bool = False
+    init_brace: int | None = None  # offset of `{` when initialised with a list
+    init_text: str | None = None  # initialiser expression text otherwise
+
+
+@dataclass(slots=True)
+class Declaration:
+    start: int
+    end: int
+    storage: frozenset[str]
+    const: bool  # a `const` qualifier on the declared type
+    type_text: str
+    declarators: list[Declarator]
+    in_error: bool = False
+
+
+@dataclass(slots=True)
+class Function:
+    name: str
+    start: int
+    body_start: int
+    end: int
+    type_text: str
+    storage: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    functions: list[Function]
+    top_level: list[Declaration]  # file-scope candidates (depth to be checked by the caller)
+    statics: list[Declaration]  # every declaration with a storage class, at any depth
+    error_nodes: int
+
+
+def _text(data: bytes, node: Node) -> str:
+    return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def _declarator(data: bytes, node: Node) -> Declarator | None:
+    d = Declarator(name="", offset=node.start_byte)
+    cur: Node | None = node
+    first_pointer = True
+    while cur is not None:
+        t = cur.type
+        if t == "init_declarator":
+            value = cur.child_by_field_name("value")
+            if value is not None:
+                if value.type == "initializer_list":
+                    d.init_brace = value.start_byte
+                else:
+                    d.init_text = _text(data, value)
+            cur = cur.child_by_field_name("declarator")
+        elif t == "pointer_declarator":
+            d.pointer = True
+            if first_pointer:
+                d.const_pointer = any(
+                    c.type == "type_qualifier" and _text(data, c) == "const" for c in cur.children
+                )
+                first_pointer = False
+            cur = cur.child_by_field_name("declarator")
+        elif t == "array_declarator":
+            d.array = True
+            cur = cur.child_by_field_name("declarator")
+        elif t == "function_declarator":
+            inner = cur.child_by_field_name("declarator")
+            if inner is not None and inner.type == "parenthesized_declarator":
+                d.function_pointer = True
+            else:
+                d.function = True
+            cur = inner
+        elif t in ("parenthesized_declarator", "attributed_declarator"):
+            cur = next(
+                (
+                    c
+                    for c in cur.named_children
+                    if c.type.endswith("declarator") or c.type == "identifier"
+                ),
+                None,
+            )
+        elif t in ("identifier", "field_identifier", "type_identifier"):
+            d.name = _text(data, cur)
+            d.offset = cur.start_byte
+            return d
+        else:
+            return None
+    return None
+
+
+def _declaration(data: bytes, node: Node, in_error: bool) -> Declaration | None:
+    storage: set[str] = set()
+    const = False
+    type_text = ""
+    declarators: list[Declarator] = []
+    for child in node.children:
+        t = child.type
+        if t == "storage_class_specifier":
+            storage.add(_text(data, child))
+        elif t == "type_qualifier" and _text(data, child) == "const":
+            const = True
+    type_node = node.child_by_field_name("type")
+    if type_node is None:
+        return None
+    type_text = " ".join(_text(data, type_node).split())
+    for child in node.children_by_field_name("declarator"):
+        d = _declarator(data, child)
+        if d is not None and d.name:
+            declarators.append(d)
+    if not declarators:
+        return None
+    return Declaration(
+        start=node.start_byte,
+        end=node.end_byte,
+        storage=frozenset(storage),
+        const=const,
+        type_text=type_text,
+        declarators=declarators,
+        in_error=in_error,
+    )
+
+
+def _function(data: bytes, node: Node) -> Function | None:
+    body = node.child_by_field_name("body")
+    decl = node.child_by_field_name("declarator")
+    type_node = node.child_by_field_name("type")
+    if body is None or decl is None:
+        return None
+    # Walk down to the function_declarator (possibly under pointer declarators).
+    cur: Node | None = decl
+    while cur is not None and cur.type != "function_declarator":
+        cur = cur.child_by_field_name("declarator")
+    if cur is None:
+        return None
+    name_node = cur.child_by_field_name("declarator")
+    while name_node is not None and name_node.type != "identifier":
+        name_node = name_node.child_by_field_name("declarator")
+    if name_node is None:
+        return None
+    storage = frozenset(
+        _text(data, c) for c in node.children if c.type == "storage_class_specifier"
+    )
+    return Function(
+        name=_text(data, name_node),
+        start=node.start_byte,
+        body_start=body.start_byte,
+        end=node.end_byte,
+        type_text=_text(data, type_node) if type_node is not None else "",
+        storage=storage,
+    )
+
+
+def parse(data: bytes) -> ParsedFile:
+    tree = _parser().parse(data)
+    root = tree.root_node
+    fq, sq = _queries()
+    functions: list[Function] = []
+    for node in QueryCursor(fq).captures(root).get("f", []):
+        f = _function(data, node)
+        if f is not None:
+            functions.append(f)
+    functions.sort(key=lambda f: f.start)
+
+    top_level: list[Declaration] = []
+    errors = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, in_error = stack.pop()
+        for child in node.children:
+            t = child.type
+            if t == "declaration":
+                d = _declaration(data, child, in_error)
+                if d is not None:
+                    top_level.append(d)
+            elif t in _CONTAINERS:
+                if t == "ERROR":
+                    errors += 1
+                stack.append((child, in_error or t == "ERROR"))
+    top_level.sort(key=lambda d: d.start)
+
+    statics: list[Declaration] = []
+    for node in QueryCursor(sq).captures(root).get("d", []):
+        d = _declaration(data, node, node.parent is not None and node.parent.type == "ERROR")
+        if d is not None and "static" in d.storage:
+            statics.append(d)
+    statics.sort(key=lambda d: d.start)
+    return ParsedFile(functions, top_level, statics, errors)

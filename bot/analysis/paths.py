@@ -1,0 +1,59 @@
+"""Path classification: a pure function of the path (relative, `/` separators).
+
+Mirrors the EXCLUDED list of CPython's Tools/c-analyzer/cpython/_parser.py: generated code,
+vendored libraries and data tables are never reported; test and demo modules and the static
+builtin types of Objects/ and Python/ are downgraded to info.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Each pattern is matched against the whole path with a "/" prefix, so "Modules/x" also
+# matches when the scanned root is above the CPython checkout.
+_GENERATED = re.compile(
+    r"(\.c\.h$|/clinic/|/Python/bytecodes\.c$|/Python/optimizer_bytecodes\.c$"
+    r"|/Python/deepfreeze/|/Python/frozen_modules/|/Python/generated_cases\.c\.h$)"
+)
+_VENDORED = re.compile(
+    r"/Modules/(_decimal/libmpdec|expat|_hacl|_blake2/impl|_sha3/kcp|_ctypes/libffi[^/]*|zlib)/"
+    r"|/Objects/mimalloc/|/Include/internal/mimalloc/"
+)
+_DATA_TABLES = re.compile(r"(_db\.h$|/cjkcodecs/mappings_[^/]*\.h$|/_ssl_data[^/]*\.h$)")
+_TEST = re.compile(
+    r"/Modules/(_test[^/]*|_testcapi/|_testinternalcapi/|_testlimitedcapi/|xx[^/]*|"
+    r"_xxtestfuzz/|_ctypes/_ctypes_test[^/]*)"
+)
+_BUILTIN_AREA = re.compile(r"(^|/)(Objects|Python)/")
+SOURCE_SUFFIXES = (".c", ".h", ".cpp")
+
+
+@dataclass(frozen=True, slots=True)
+class PathClass:
+    excluded: str | None  # why the file is never reported, or None
+    is_test: bool  # test or demo module code: findings downgraded to info
+    builtin_area: bool  # Objects/ or Python/: static builtin types are info
+
+
+@lru_cache(maxsize=4096)
+def classify_path(path: str) -> PathClass:
+    p = "/" + path.replace("\\", "/").lstrip("./")
+    excluded: str | None = None
+    if _GENERATED.search(p):
+        excluded = "generated code"
+    elif _VENDORED.search(p):
+        excluded = "vendored code"
+    elif _DATA_TABLES.search(p):
+        excluded = "data table"
+    return PathClass(
+        excluded=excluded,
+        is_test=bool(_TEST.search(p)),
+        builtin_area=bool(_BUILTIN_AREA.search(p)),
+    )
+
+
+def is_test_module_name(name: str) -> bool:
+    """Test and demo modules by name (`_testcapi`, `xxsubtype`, `_ctypes_test`, ...)."""
+    return name.startswith(("_test", "xx", "_xx")) or name == "_ctypes_test"

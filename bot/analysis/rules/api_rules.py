@@ -1,0 +1,81 @@
+"""API-use rules: ISO004 PyState lookups, ISO006 identifiers, ISO011 PyGILState, ISO014."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from bot.analysis.context import FileContext
+from bot.analysis.inventory import Inventory
+from bot.analysis.rules.base import Hit, scope_name
+
+_PYSTATE = re.compile(rb"\bPyState_(FindModule|AddModule|RemoveModule)\s*\(")
+_IDENTIFIER = re.compile(rb"\b_Py_(IDENTIFIER|static_string(?:_init)?)\s*\(\s*(\w+)")
+_GILSTATE = re.compile(rb"\bPyGILState_(Ensure|Release|GetThisThreadState|Check)\s*\(")
+_GET_MODULE_PY_TYPE = re.compile(rb"\bPyType_GetModule(State)?\s*\(\s*Py_TYPE\s*\(")
+_ASSERT_BEFORE = re.compile(rb"\bassert\s*\([^;]*$")
+
+
+def pystate_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for m in _PYSTATE.finditer(ctx.src.flat):
+        where = scope_name(ctx, m.start(), "<file scope>")
+        api = "PyState_" + m.group(1).decode()
+        yield Hit(
+            "ISO004",
+            m.start(),
+            m.end() - 1,
+            where,
+            f"{api}() in {where}: one module per interpreter by index; get the module "
+            "from defining_class, PyType_GetModuleByDef or the module argument",
+        )
+
+
+def py_identifier(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for m in _IDENTIFIER.finditer(ctx.src.flat):
+        kind, name = m.group(1).decode(), m.group(2).decode()
+        symbol = "PyId_" + name if kind == "IDENTIFIER" else name
+        yield Hit(
+            "ISO006",
+            m.start(),
+            m.end(),
+            symbol,
+            f"_Py_{kind}({name}) declares a process-global _Py_Identifier; use "
+            "_Py_ID() or an interned string in module state",
+        )
+
+
+def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if ctx.path.endswith("Python/pystate.c"):
+        return  # the implementation itself
+    flat = ctx.src.flat
+    for m in _GILSTATE.finditer(flat):
+        api = m.group(1).decode()
+        line_start = flat.rfind(b"\n", 0, m.start()) + 1
+        if api == "Check" and _ASSERT_BEFORE.search(flat[line_start : m.start()]):
+            continue
+        where = scope_name(ctx, m.start(), "<file scope>")
+        yield Hit(
+            "ISO011",
+            m.start(),
+            m.end() - 1,
+            where,
+            f"PyGILState_{api}() in {where} binds to the main interpreter; use "
+            "PyThreadState_New/PyEval_RestoreThread with the module's interpreter",
+        )
+
+
+def state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for m in _GET_MODULE_PY_TYPE.finditer(ctx.src.flat):
+        where = scope_name(ctx, m.start(), "<file scope>")
+        yield Hit(
+            "ISO014",
+            m.start(),
+            m.end(),
+            where,
+            f"PyType_GetModule{(m.group(1) or b'').decode()}(Py_TYPE(self)) in {where} "
+            "returns the wrong module for subclasses; use defining_class or "
+            "PyType_GetModuleByDef",
+        )
+
+
+DETECTORS = (pystate_lookup, py_identifier, gilstate, state_via_py_type)

@@ -1,0 +1,107 @@
+"""Process-global state: ISO005 objects, ISO012 C state, ISO013 caches, ISO018 capsules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from bot.analysis.context import FileContext
+from bot.analysis.cparse import Declaration, Declarator
+from bot.analysis.inventory import Inventory
+from bot.analysis.rules.base import Hit
+
+# The analyzer's "supported" types (Tools/c-analyzer/cpython/_analyzer.py): fine as statics.
+_SUPPORTED = re.compile(
+    r"^(struct\s+)?(PyModuleDef|PyModuleDef_Slot|PyType_Spec|PyType_Slot|PyMethodDef|"
+    r"PyMemberDef|PyGetSetDef|Py\w*Methods|PyBufferProcs|PyStructSequence_Field|"
+    r"PyStructSequence_Desc|_PyArg_Parser|PyTypeObject|PyDoc_STRVAR|_Py_Identifier|"
+    r"PyModuleDef_Base|PyObject_HEAD_INIT|wrapperbase|PyCompilerFlags)$"
+)
+_OBJECT_TYPE = re.compile(r"^(struct\s+)?(PyObject|PyTypeObject|Py\w*Object|_Py\w*Object)$")
+_CACHE_NAME = re.compile(r"free_?list|numfree|_cache$|^cache_|_cached$", re.IGNORECASE)
+_CAPSULE_ASSIGN = re.compile(
+    rb"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?PyCapsule_(?:Import|GetPointer)\s*\("
+)
+# Allowed names: kwlist arrays, the exception objects of Objects/exceptions.c.
+_ALLOWED_NAME = re.compile(r"^(_?kwlist|_keywords|PyExc_\w+|_PyExc_\w+)$")
+
+
+def _is_object_pointer(d: Declaration, v: Declarator) -> bool:
+    return (v.pointer or (v.array and v.pointer)) and bool(_OBJECT_TYPE.match(d.type_text))
+
+
+def _capsule_targets(ctx: FileContext) -> set[str]:
+    # Directive lines too: `#define PyDateTime_IMPORT PyDateTimeAPI = PyCapsule_Import(...)`.
+    return {m.group(1).decode() for m in _CAPSULE_ASSIGN.finditer(ctx.src.code)}
+
+
+def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    capsules = _capsule_targets(ctx)
+    candidates: list[tuple[Declaration, Declarator, str | None]] = [
+        (d, v, None) for d, v in ctx.file_scope_variables()
+    ]
+    for d, f in ctx.function_statics:
+        for v in d.declarators:
+            if not v.function:
+                candidates.append((d, v, f.name if f else "?"))
+    for d, v, func in candidates:
+        name = v.name
+        if _ALLOWED_NAME.match(name) or (d.in_error and not v.pointer):
+            continue
+        where = f"function-static {name!r} in {func}()" if func else f"{name!r}"
+        end = v.offset + len(name)
+        if name in capsules and (v.pointer or func):
+            yield Hit(
+                "ISO018",
+                v.offset,
+                end,
+                name,
+                f"{where} caches a C-API capsule pointer process-wide; keep it in module state",
+            )
+            continue
+        object_ptr = _is_object_pointer(d, v)
+        if object_ptr and v.const_pointer:
+            continue
+        if _CACHE_NAME.search(name) and (v.pointer or v.array):
+            yield Hit(
+                "ISO013",
+                v.offset,
+                end,
+                name,
+                f"{where} is a static cache or free list shared by every interpreter",
+                "error" if ctx.pclass.builtin_area and name != "numfree" else None,
+            )
+            continue
+        if object_ptr:
+            if d.in_error and not func:
+                continue
+            yield Hit(
+                "ISO005",
+                v.offset,
+                end,
+                name,
+                f"{where} is a process-global {d.type_text} pointer shared by every "
+                "interpreter; move it to module state",
+            )
+            continue
+        if func is not None:
+            continue  # function-static C data: only objects and caches are reported
+        if "static" not in d.storage or d.const or v.const_pointer:
+            continue
+        if _SUPPORTED.match(d.type_text) and not v.pointer:
+            continue
+        if d.type_text in ("PyTypeObject",) or (
+            v.init_brace is not None and _SUPPORTED.match(d.type_text)
+        ):
+            continue
+        yield Hit(
+            "ISO012",
+            v.offset,
+            end,
+            name,
+            f"mutable static {d.type_text} {where} is process-wide C state; move it to "
+            "module state (or make it const)",
+        )
+
+
+DETECTORS = (global_state,)

@@ -1,0 +1,177 @@
+"""Heap type rules: ISO007, ISO008 dealloc, ISO009 GC, ISO015 PyObject_New, ISO016 flags."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from bot.analysis.context import Definition, FileContext, strip_ref
+from bot.analysis.inventory import Inventory
+from bot.analysis.rules.base import Hit, scope_name
+
+_CAST = rb"(?:\(\s*[\w\s]+\*?\s*\)\s*)?"
+_DECREF_TYPE = re.compile(rb"\bPy_X?DECREF\s*\(\s*" + _CAST + rb"Py_TYPE\s*\(")
+_TYPE_VAR = re.compile(rb"\b(\w+)\s*=\s*" + _CAST + rb"Py_TYPE\s*\(")
+_DELEGATE_DEALLOC = re.compile(rb"(->|\.)\s*tp_dealloc\s*\(|\bsubtype_dealloc\b")
+_VISIT_TYPE = re.compile(rb"\bPy_VISIT\s*\(\s*" + _CAST + rb"Py_TYPE\s*\(")
+_DELEGATE_TRAVERSE = re.compile(rb"(->|\.)\s*tp_traverse\s*\(")
+_FROM_SPEC = re.compile(rb"\bPyType_FromSpec(?:WithBases)?\s*\(\s*&?\s*(\w+)?")
+_USES_MODULE = re.compile(rb"\bPyType_GetModule\w*\s*\(|\bMETH_METHOD\b")
+_OBJECT_NEW = re.compile(rb"\bPyObject_New(?:Var)?\s*\(\s*[\w\s*]+,\s*([^,;]+?)\s*[,)]")
+_SPEC_ASSIGN = re.compile(
+    rb"([\w>.-]+)\s*=\s*" + _CAST + rb"PyType_From\w*\s*\([^;]*?&\s*(\w+)", re.DOTALL
+)
+
+
+def _flags(ctx: FileContext, spec: Definition) -> str:
+    assert spec.init is not None
+    raw = spec.init.get("flags", 3) or ""
+    # A flags macro (`#define FOO_FLAGS (Py_TPFLAGS_DEFAULT | ...)`): expand it.
+    words = re.findall(r"\w+", raw)
+    expanded = [raw]
+    for w in words:
+        if not w.startswith("Py_TPFLAGS_") and w in ctx.src.defines:
+            expanded.extend(ctx.src.resolve(w))
+    return " ".join(expanded)
+
+
+def _slots(ctx: FileContext, spec: Definition) -> dict[str, str]:
+    assert spec.init is not None
+    table = strip_ref(spec.init.get("slots", 4))
+    return dict(ctx.slot_table("PyType_Slot", table))
+
+
+def _visits_type(body: bytes) -> bool:
+    if _VISIT_TYPE.search(body) or _DELEGATE_TRAVERSE.search(body):
+        return True
+    for m in _TYPE_VAR.finditer(body):
+        var = re.escape(m.group(1))
+        if re.search(rb"\bPy_VISIT\s*\(\s*" + _CAST + var + rb"\s*\)", body):
+            return True
+    return False
+
+
+def _decrefs_type(body: bytes) -> bool:
+    if _DECREF_TYPE.search(body) or _DELEGATE_DEALLOC.search(body):
+        return True
+    for m in _TYPE_VAR.finditer(body):
+        var = re.escape(m.group(1))
+        if re.search(rb"\bPy_X?DECREF\s*\(\s*" + _CAST + var + rb"\s*\)", body):
+            return True
+    return False
+
+
+def dealloc_decref(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for spec in inv.specs:
+        func = _slots(ctx, spec).get("Py_tp_dealloc")
+        name = strip_ref(func)
+        if not name or name not in ctx.functions_by_name:
+            continue
+        if _decrefs_type(ctx.body_with_helpers(name)):
+            continue
+        f = ctx.functions_by_name[name]
+        yield Hit(
+            "ISO008",
+            f.start,
+            f.body_start,
+            name,
+            f"tp_dealloc {name!r} of heap type {spec.name!r} never calls "
+            "Py_DECREF(Py_TYPE(self)): the type, its module and state leak",
+        )
+
+
+def heap_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for spec in inv.specs:
+        flags = _flags(ctx, spec)
+        slots = _slots(ctx, spec)
+        if "Py_TPFLAGS_HAVE_GC" not in flags:
+            yield Hit(
+                "ISO009",
+                spec.offset,
+                spec.offset + len(spec.name),
+                spec.name,
+                f"heap type {spec.name!r} has no Py_TPFLAGS_HAVE_GC: the "
+                "instance -> type -> module cycle is never collected "
+                "(fine only if instances hold no object references)",
+            )
+            continue
+        name = strip_ref(slots.get("Py_tp_traverse"))
+        if not name or name not in ctx.functions_by_name:
+            continue
+        if _visits_type(ctx.body_with_helpers(name)):
+            continue
+        f = ctx.functions_by_name[name]
+        yield Hit(
+            "ISO009",
+            f.start,
+            f.body_start,
+            name,
+            f"tp_traverse {name!r} of heap type {spec.name!r} does not visit Py_TYPE(self)",
+            "error",
+        )
+
+
+def from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if not any(m.has_state for m in ctx.module_defs.values()):
+        return
+    uses_module = bool(_USES_MODULE.search(ctx.src.flat))
+    for m in _FROM_SPEC.finditer(ctx.src.flat):
+        spec = m.group(1).decode() if m.group(1) else None
+        where = scope_name(ctx, m.start(), "<file scope>")
+        yield Hit(
+            "ISO007",
+            m.start(),
+            m.end(),
+            spec or where,
+            f"PyType_FromSpec creates {spec or 'a type'} without a module in {where}; "
+            "use PyType_FromModuleAndSpec so PyType_GetModule/defining_class work"
+            + (" (this file looks the module up from types)" if uses_module else ""),
+            "error" if uses_module else "info",
+        )
+
+
+def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    gc_specs = {s.name for s in inv.specs if "Py_TPFLAGS_HAVE_GC" in _flags(ctx, s)}
+    if not gc_specs:
+        return
+    gc_targets: set[str] = set()
+    for m in _SPEC_ASSIGN.finditer(ctx.src.flat):
+        if m.group(2).decode() in gc_specs:
+            gc_targets.add(re.split(rb"->|\.", m.group(1))[-1].decode())
+    for m in _OBJECT_NEW.finditer(ctx.src.flat):
+        arg = m.group(1).decode()
+        last = re.split(r"->|\.", arg)[-1].strip()
+        if last in gc_targets:
+            where = scope_name(ctx, m.start(), "<file scope>")
+            yield Hit(
+                "ISO015",
+                m.start(),
+                m.end(),
+                where,
+                f"PyObject_New on GC heap type {last!r} in {where}: the object is not "
+                "GC-tracked; use PyObject_GC_New + PyObject_GC_Track",
+            )
+
+
+def mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for spec in inv.specs:
+        flags = _flags(ctx, spec)
+        if "Py_TPFLAGS_IMMUTABLETYPE" not in flags:
+            yield Hit(
+                "ISO016",
+                spec.offset,
+                spec.offset + len(spec.name),
+                spec.name,
+                f"heap type {spec.name!r} is mutable (no Py_TPFLAGS_IMMUTABLETYPE); "
+                "static types were immutable",
+            )
+    return
+
+
+DETECTORS = (
+    dealloc_decref,
+    heap_gc,
+    from_spec_without_module,
+    object_new_on_gc,
+    mutable_or_instantiable,
+)

@@ -1,0 +1,102 @@
+"""Module-level rules: ISO002 single-phase init, ISO003 interpreter slot, ISO010, ISO019."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from bot.analysis.context import FileContext
+from bot.analysis.inventory import Inventory
+from bot.analysis.rules.base import Hit
+
+_OBJECT_MEMBER = re.compile(r"\b(PyObject|PyTypeObject|Py\w*Object)\s*\*")
+
+
+def single_phase_init(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for e in inv.modules:
+        if e.info.init == "single-phase":
+            yield Hit(
+                "ISO002",
+                e.init.offset,
+                e.init.offset + len(e.init.func_name),
+                e.init.func_name,
+                f"module {e.info.name!r} uses single-phase initialization; "
+                "return PyModuleDef_Init(&def) with Py_mod_exec slots instead",
+            )
+
+
+def interpreter_slot(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for e in inv.modules:
+        mi = e.info.multiple_interpreters
+        if e.info.init != "multi-phase" or mi == "per-interpreter-gil":
+            continue
+        # A table that lives in another file (a header) is settled by the tree pass.
+        if any(u.get("module") == e.info.name for u in inv.facts.get("unresolved_modules", [])):
+            continue
+        if mi == "not-supported":
+            yield Hit(
+                "ISO003",
+                e.init.offset,
+                e.init.offset + len(e.init.func_name),
+                e.init.func_name,
+                f"module {e.info.name!r} opts out of multiple interpreters "
+                "(Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED): tracked, not failing",
+                "info",
+            )
+            continue
+        what = (
+            "declares Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED only"
+            if mi == "supported"
+            else "has no Py_mod_multiple_interpreters slot"
+        )
+        yield Hit(
+            "ISO003",
+            e.init.offset,
+            e.init.offset + len(e.init.func_name),
+            e.init.func_name,
+            f"module {e.info.name!r} {what}; declare "
+            "{Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED} once isolated",
+        )
+
+
+def state_without_gc_hooks(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for mdef in ctx.module_defs.values():
+        if not mdef.has_state:
+            continue
+        hooks = mdef.hooks
+        if hooks.get("m_traverse") and (hooks.get("m_clear") or hooks.get("m_free")):
+            continue
+        missing = [h for h in ("m_traverse", "m_clear", "m_free") if not hooks.get(h)]
+        struct = ctx.state_struct_of(mdef.m_size)
+        body = ctx.structs.get(struct or "", "")
+        holds_objects = bool(_OBJECT_MEMBER.search(body))
+        yield Hit(
+            "ISO010",
+            mdef.offset,
+            mdef.offset + len(mdef.name),
+            mdef.name,
+            f"module definition {mdef.name!r} has state ({mdef.m_size}) but no "
+            f"{'/'.join(missing)}"
+            + (
+                "; its state holds object references that leak or form uncollected cycles"
+                if holds_objects
+                else ""
+            ),
+            "warning" if holds_objects or not struct else "info",
+        )
+
+
+def negative_size(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for mdef in ctx.module_defs.values():
+        if mdef.m_size is not None and mdef.m_size.replace(" ", "").strip("()") == "-1":
+            yield Hit(
+                "ISO019",
+                mdef.offset,
+                mdef.offset + len(mdef.name),
+                mdef.name,
+                f"module definition {mdef.name!r} sets m_size = -1 (process-global state); "
+                "move the state into a module state struct (m_size = sizeof(state))",
+            )
+
+
+DETECTORS = (single_phase_init, interpreter_slot, state_without_gc_hooks, negative_size)

@@ -1,0 +1,65 @@
+"""Static type rules: ISO001 static PyTypeObject, ISO017 static structseq."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from bot.analysis.context import FileContext
+from bot.analysis.inventory import Inventory
+from bot.analysis.rules.base import Hit, scope_name
+
+_STRUCTSEQ = re.compile(rb"\bPyStructSequence_InitType2?\s*\(\s*&?\s*(\w+(?:\s*->\s*\w+)*)")
+_INIT_FOR_EXTENSION = re.compile(rb"\b_PyStaticType_InitForExtension\s*\([^;]*?&\s*(\w+)")
+
+
+def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    per_interp = {m.group(1).decode() for m in _INIT_FOR_EXTENSION.finditer(ctx.src.flat)}
+    for d in inv.static_types:
+        if ctx.pclass.builtin_area:
+            yield Hit(
+                "ISO001",
+                d.offset,
+                d.offset + len(d.name),
+                d.name,
+                f"static builtin type {d.name!r} (managed per interpreter since 3.12)",
+                "info",
+            )
+        elif d.name in per_interp:
+            yield Hit(
+                "ISO001",
+                d.offset,
+                d.offset + len(d.name),
+                d.name,
+                f"static type {d.name!r} is readied per interpreter by "
+                "_PyStaticType_InitForExtension",
+                "info",
+            )
+        else:
+            yield Hit(
+                "ISO001",
+                d.offset,
+                d.offset + len(d.name),
+                d.name,
+                f"static type {d.name!r} is shared by every interpreter; convert it to a "
+                "heap type (PyType_Spec + PyType_FromModuleAndSpec)",
+            )
+
+
+def static_structseq(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    for m in _STRUCTSEQ.finditer(ctx.src.flat):
+        target = m.group(1).decode()
+        if "->" in target:
+            continue  # a pointer in module state: not a static type
+        yield Hit(
+            "ISO017",
+            m.start(),
+            m.end(),
+            target,
+            f"PyStructSequence_InitType on static type {target!r} in "
+            f"{scope_name(ctx, m.start(), '<file scope>')}; use PyStructSequence_NewType",
+            "info" if ctx.pclass.builtin_area else None,
+        )
+
+
+DETECTORS = (static_types, static_structseq)

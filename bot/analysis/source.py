@@ -1,0 +1,212 @@
+"""Text-level view of a C file: comments and strings blanked, brace depth, `#define`s.
+
+tree-sitter gives the structure, but macros push declarations into ERROR nodes; the targeted
+fallbacks work on this cleaned text instead. Blanking keeps every byte offset (and newline) in
+place so offsets from tree-sitter, regexes and this module all agree.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+# Comments, string and character literals (a string never spans an unescaped newline).
+_LEXICAL = re.compile(
+    rb'//(?:[^\n\\]|\\.)*|/\*.*?(?:\*/|\Z)|"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?',
+    re.DOTALL,
+)
+# A preprocessor directive line, with its backslash continuations.
+_DIRECTIVE = re.compile(rb"^[ \t]*#(?:[^\n\\]|\\.)*", re.MULTILINE | re.DOTALL)
+_COND = re.compile(rb"[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b")
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)]*\))?[ \t]*((?:[^\n\\]|\\.)*)", re.M)
+_BRACE_OR_DIRECTIVE = re.compile(rb"[{}]|^[ \t]*#(?:[^\n\\]|\\.)*", re.MULTILINE | re.DOTALL)
+
+
+def _blank(m: re.Match[bytes]) -> bytes:
+    text = m.group(0)
+    # Keep the quotes of literals so `"x"` stays an expression token; blank the content.
+    if text[:1] in (b'"', b"'"):
+        inner = bytes(32 if c != 10 else 10 for c in text[1:-1]) if len(text) > 1 else b""
+        return text[:1] + inner + text[-1:] if len(text) > 1 else text
+    return bytes(32 if c != 10 else 10 for c in text)
+
+
+def blank_comments_and_strings(data: bytes) -> bytes:
+    return _LEXICAL.sub(_blank, data)
+
+
+def blank_directives(code: bytes) -> bytes:
+    return _DIRECTIVE.sub(lambda m: bytes(32 if c != 10 else 10 for c in m.group(0)), code)
+
+
+@dataclass(slots=True)
+class Source:
+    """One file's bytes plus the derived views the detectors share."""
+
+    data: bytes
+    code: bytes = b""  # comments and strings blanked
+    flat: bytes = b""  # code with preprocessor directives blanked too
+    _line_starts: list[int] = field(default_factory=list)
+    # Brace events: sorted offsets and the depth just after each event.
+    _brace_offsets: list[int] = field(default_factory=list)
+    _brace_depths: list[int] = field(default_factory=list)
+    defines: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Source:
+        src = cls(data)
+        src.code = blank_comments_and_strings(data)
+        src.flat = blank_directives(src.code)
+        starts = [0]
+        find = data.find
+        i = find(b"\n")
+        while i >= 0:
+            starts.append(i + 1)
+            i = find(b"\n", i + 1)
+        src._line_starts = starts
+        src._compute_depths()
+        for m in _DEFINE.finditer(src.code):
+            value = re.sub(rb"\\\n", b" ", m.group(3)).strip().decode("utf-8", "replace")
+            src.defines.setdefault(m.group(1).decode("ascii", "replace"), []).append(value)
+        return src
+
+    def _compute_depths(self) -> None:
+        """Brace depth, reading each `#if` group's first branch for the net effect.
+
+        Every branch starts from the depth at its `#if`, so an `#ifdef`-split function header
+        (`{` in both branches) counts once instead of twice.
+        """
+        depth = 0
+        stack: list[tuple[int, int | None]] = []  # (depth at #if, depth at end of 1st branch)
+        offsets = self._brace_offsets
+        depths = self._brace_depths
+        for m in _BRACE_OR_DIRECTIVE.finditer(self.code):
+            tok = m.group(0)
+            if tok == b"{":
+                depth += 1
+            elif tok == b"}":
+                depth = max(0, depth - 1)
+            else:
+                cm = _COND.match(tok)
+                if not cm:
+                    continue
+                kind = cm.group(1)
+                if kind.startswith(b"if"):
+                    stack.append((depth, None))
+                    continue
+                if not stack:
+                    continue
+                start, first_end = stack[-1]
+                if kind in (b"elif", b"else"):
+                    if first_end is None:
+                        stack[-1] = (start, depth)
+                    depth = start
+                else:  # endif
+                    stack.pop()
+                    if first_end is not None:
+                        depth = first_end
+            offsets.append(m.start())
+            depths.append(depth)
+
+    def depth_at(self, offset: int) -> int:
+        """Brace depth before the byte at `offset`."""
+        i = bisect_right(self._brace_offsets, offset - 1)
+        return self._brace_depths[i - 1] if i else 0
+
+    def matching_brace(self, open_offset: int) -> int:
+        """Offset just past the `}` closing the `{` at open_offset (end of file if unbalanced)."""
+        target = self.depth_at(open_offset)
+        i = bisect_right(self._brace_offsets, open_offset)
+        offsets, depths = self._brace_offsets, self._brace_depths
+        code = self.code
+        while i < len(offsets):
+            if depths[i] <= target and code[offsets[i] : offsets[i] + 1] == b"}":
+                return offsets[i] + 1
+            i += 1
+        return len(code)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column (in bytes) of an offset."""
+        i = bisect_right(self._line_starts, offset)
+        return i, offset - self._line_starts[i - 1] + 1
+
+    def line_text(self, line: int) -> bytes:
+        if line < 1 or line > len(self._line_starts):
+            return b""
+        start = self._line_starts[line - 1]
+        end = self.data.find(b"\n", start)
+        return self.data[start : end if end >= 0 else len(self.data)]
+
+    def resolve(self, name: str, depth: int = 0) -> list[str]:
+        """Values a macro name may expand to (every `#define` of it, recursively)."""
+        values = self.defines.get(name)
+        if not values or depth > 4:
+            return [name]
+        out: list[str] = []
+        for v in values:
+            if re.fullmatch(r"\w+", v) and v != name:
+                out.extend(self.resolve(v, depth + 1))
+            else:
+                out.append(v)
+        return out
+
+
+def split_initializer(text: str) -> list[str]:
+    """Split the inside of a `{...}` initializer at its top-level commas.
+
+    Directive lines must already be blanked (every `#if` branch is read). Nested braces,
+    parentheses and brackets are kept whole.
+    """
+    parts: list[str] = []
+    level = 0
+    cur: list[str] = []
+    for ch in text:
+        if ch in "({[":
+            level += 1
+        elif ch in ")}]":
+            level -= 1
+        if ch == "," and level == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    tail = "".join(cur).strip()
+    if tail:
+        parts.append(tail)
+    return [p for p in parts if p]
+
+
+@dataclass(slots=True)
+class Initializer:
+    """A `{...}` initializer as positional and designated (`.field = value`) elements."""
+
+    positional: list[str]
+    designated: dict[str, str]
+    elements: list[str]
+
+    def get(self, field_name: str, position: int | None = None) -> str | None:
+        """Value of a field, designated or at a 0-based position (positional values only)."""
+        if field_name in self.designated:
+            return self.designated[field_name]
+        if position is not None and position < len(self.positional):
+            return self.positional[position]
+        return None
+
+
+_DESIGNATED = re.compile(r"^\.\s*(\w+)\s*=\s*(.*)$", re.DOTALL)
+
+
+def parse_initializer(src: Source, open_offset: int) -> Initializer:
+    end = src.matching_brace(open_offset)
+    inner = src.flat[open_offset + 1 : max(open_offset + 1, end - 1)].decode("utf-8", "replace")
+    elements = split_initializer(inner)
+    positional: list[str] = []
+    designated: dict[str, str] = {}
+    for el in elements:
+        m = _DESIGNATED.match(el)
+        if m:
+            designated[m.group(1)] = " ".join(m.group(2).split())
+        else:
+            positional.append(" ".join(el.split()))
+    return Initializer(positional, designated, elements)

@@ -1,0 +1,46 @@
+"""Inline suppressions: `/* isolation-bot: ignore[ISO005] reason */` on or just above a line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.analysis.rules.registry import lookup
+
+_SUPPRESS = re.compile(rb"isolation-bot\s*:\s*ignore\s*\[\s*([^\]\n]*)\]([^\n]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    line: int  # line of the comment (its last line for block comments)
+    rules: frozenset[str]  # rule ids; empty = every rule
+    reason: str
+    offset: int
+    end: int
+
+
+def find_suppressions(data: bytes, line_of: object) -> list[Suppression]:
+    """Suppression comments in raw bytes; `line_of(offset) -> line` maps offsets."""
+    out: list[Suppression] = []
+    if b"isolation-bot" not in data:
+        return out
+    for m in _SUPPRESS.finditer(data):
+        ids: set[str] = set()
+        for token in re.split(rb"[,\s]+", m.group(1)):
+            if not token:
+                continue
+            meta = lookup(token.decode("utf-8", "replace"))
+            ids.add(meta.id if meta else token.decode("utf-8", "replace").upper())
+        tail = m.group(2).decode("utf-8", "replace")
+        reason = tail.split("*/", 1)[0].strip().strip("-:;,").strip()
+        line = line_of(m.start())  # type: ignore[operator]
+        out.append(Suppression(line, frozenset(ids), reason, m.start(), m.end()))
+    return out
+
+
+def suppression_for(sups: list[Suppression], rule: str, line: int) -> Suppression | None:
+    """The suppression covering `rule` at `line`: on the line itself or the line above."""
+    for s in sups:
+        if s.line in (line, line - 1) and (not s.rules or rule in s.rules):
+            return s
+    return None

@@ -1,0 +1,192 @@
+"""build_tree_report: merge file reports into one TreeReport.
+
+Settles what a single file cannot: slot tables and module definitions that live in a header
+(cjkcodecs.h), types of modules whose code spans several files (`_io`, `_ctypes`, `_sqlite`,
+`_decimal`, `_testcapi`, ...), the c-analyzer TSV lists, and the metrics.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot.analysis.metrics import compute_summary
+from bot.analysis.model import FileReport, Finding, ModuleInfo, TreeReport, TypeInfo
+from bot.analysis.paths import classify_path, is_test_module_name
+from bot.analysis.rules.registry import RULES
+from bot.analysis.tsv import TsvRow, parse_tsv, row_index
+
+
+def _by_proximity(path: str, candidates: Iterable[tuple[str, Any]]) -> Any:
+    """The candidate value from the same directory as `path`, else the first one."""
+    items = list(candidates)
+    if not items:
+        return None
+    here = posixpath.dirname(path)
+    for cpath, value in items:
+        if posixpath.dirname(cpath) == here:
+            return value
+    return items[0][1]
+
+
+def _resolve_modules(reports: Sequence[FileReport]) -> tuple[list[ModuleInfo], list[Finding]]:
+    """Modules with their cross-file facts settled, plus the ISO003 findings that needed them."""
+    slot_tables: dict[str, list[tuple[str, str]]] = {}
+    module_defs: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    macros: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for r in reports:
+        for name, mi in r.facts.get("slot_tables", {}).items():
+            slot_tables.setdefault(name, []).append((r.path, mi))
+        for name, d in r.facts.get("module_defs", {}).items():
+            module_defs.setdefault(name, []).append((r.path, d))
+        for name, d in r.facts.get("init_macros", {}).items():
+            macros.setdefault(name, []).append((r.path, d))
+
+    modules: list[ModuleInfo] = []
+    extra: list[Finding] = []
+    for r in reports:
+        pending = {u.get("module"): u for u in r.facts.get("unresolved_modules", [])}
+        for m in r.modules:
+            u = pending.get(m.name)
+            if u is None:
+                modules.append(m)
+                continue
+            info: dict[str, Any] | None = None
+            slots = u.get("slots")
+            if u.get("macro"):
+                info = _by_proximity(r.path, macros.get(u["macro"], []))
+                slots = info.get("slots") if info else None
+            elif u.get("def"):
+                info = _by_proximity(r.path, module_defs.get(u["def"], []))
+                slots = info.get("m_slots") if info else None
+            mi = _by_proximity(r.path, slot_tables.get(slots, [])) if slots else None
+            if info is not None:
+                m = replace(
+                    m,
+                    has_state=bool(info.get("has_state", m.has_state)),
+                    has_gc_hooks=bool(info.get("has_gc_hooks", m.has_gc_hooks)),
+                )
+            if mi is not None:
+                m = replace(m, multiple_interpreters=mi)
+            modules.append(m)
+            if m.init == "multi-phase" and m.multiple_interpreters != "per-interpreter-gil":
+                extra.append(_iso003(m))
+    return modules, extra
+
+
+def _iso003(m: ModuleInfo) -> Finding:
+    meta = RULES["ISO003"]
+    opt_out = m.multiple_interpreters == "not-supported"
+    return Finding(
+        rule=meta.id,
+        name=meta.name,
+        severity="info" if opt_out or m.is_test else meta.severity,
+        path=m.path,
+        line=m.line,
+        column=1,
+        end_line=m.line,
+        end_column=1,
+        symbol=m.init_function or m.name,
+        message=(
+            f"module {m.name!r} opts out of multiple interpreters: tracked, not failing"
+            if opt_out
+            else f"module {m.name!r} does not declare {{Py_mod_multiple_interpreters, "
+            "Py_MOD_PER_INTERPRETER_GIL_SUPPORTED}"
+        ),
+    )
+
+
+def _attribute_types(types: list[TypeInfo], modules: list[ModuleInfo]) -> list[TypeInfo]:
+    """Give module-less types the module of their directory (multi-file modules)."""
+    by_dir: dict[str, list[ModuleInfo]] = {}
+    for m in modules:
+        by_dir.setdefault(posixpath.dirname(m.path), []).append(m)
+    out: list[TypeInfo] = []
+    for t in types:
+        if t.module is None and not t.exempt:
+            d = posixpath.dirname(t.path)
+            base = posixpath.basename(d)
+            names = {m.name: m for ms in by_dir.values() for m in ms}
+            here = by_dir.get(d, [])
+            chosen: ModuleInfo | None = None
+            if base in names:
+                chosen = names[base]  # Modules/_testcapi/* -> _testcapi
+            elif len(here) == 1:
+                chosen = here[0]  # Modules/_io/*.c -> _io
+            elif base and base != "Modules":
+                prefixed = [m for m in here if m.name.startswith(base)] or [
+                    m for ms in by_dir.values() for m in ms if m.name.startswith(base)
+                ]
+                if len(prefixed) == 1:
+                    chosen = prefixed[0]  # Modules/_sqlite -> _sqlite3
+            if chosen is not None:
+                t = replace(t, module=chosen.name, is_test=t.is_test or chosen.is_test)
+        out.append(t)
+    return out
+
+
+def _apply_tsv(
+    findings: list[Finding], ignored: list[TsvRow], to_fix: list[TsvRow]
+) -> list[Finding]:
+    ign, fix = row_index(ignored), row_index(to_fix)
+    if not ign and not fix:
+        return findings
+    out: list[Finding] = []
+    for f in findings:
+        if f.status == "new":
+            key = (f.path, f.symbol)
+            row = ign.get(key)
+            if row is not None:
+                f = replace(
+                    f,
+                    status="suppressed",
+                    status_reason=f"ignored.tsv: {row.reason or row.section}".strip(),
+                )
+            else:
+                row = fix.get(key)
+                if row is not None:
+                    f = replace(
+                        f,
+                        status="known",
+                        status_reason=f"globals-to-fix.tsv: {row.section or row.reason}",
+                    )
+        out.append(f)
+    return out
+
+
+def _is_test_path(path: str, test_files: set[str]) -> bool:
+    return classify_path(path).is_test or path in test_files
+
+
+def build_tree_report(
+    root: str,
+    reports: Sequence[FileReport],
+    *,
+    ignored_tsv: bytes | None = None,
+    globals_to_fix_tsv: bytes | None = None,
+    stdlib_only: bool = False,
+) -> TreeReport:
+    reports = sorted(reports, key=lambda r: r.path)
+    modules, extra = _resolve_modules(reports)
+    types = _attribute_types([t for r in reports for t in r.types], modules)
+    findings = [f for r in reports for f in r.findings] + extra
+    findings = _apply_tsv(findings, parse_tsv(ignored_tsv), parse_tsv(globals_to_fix_tsv))
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
+    summary = compute_summary(modules, types)
+    notes = [f"{r.path}: {n}" for r in reports for n in r.notes]
+    if stdlib_only:
+        test_files = {m.path for m in modules if m.is_test or is_test_module_name(m.name)}
+        modules = [m for m in modules if not m.is_test]
+        types = [t for t in types if not t.is_test]
+        findings = [f for f in findings if not _is_test_path(f.path, test_files)]
+    return TreeReport(
+        root=root,
+        modules=modules,
+        types=types,
+        findings=findings,
+        summary=summary,
+        notes=notes,
+        files=sum(1 for r in reports if r.skipped is None),
+    )
