@@ -57,25 +57,11 @@ def resolve_rule(name: str) -> Any | None:
     except Exception:  # a broken catalog file: explain/ignore say "unknown rule"
         log.exception("cannot load the rule catalog")
         return None
-    for method in ("get", "lookup", "find"):
-        fn = getattr(catalog, method, None)
-        if callable(fn):
-            try:
-                rule = fn(name)
-            except (KeyError, LookupError, ValueError):
-                rule = None
-            if rule is not None:
-                return rule
-    rules = getattr(catalog, "rules", None)
-    values = rules.values() if isinstance(rules, dict) else (rules or ())
-    lowered = name.lower()
-    for rule in values:
-        if lowered in (
-            str(getattr(rule, "id", "")).lower(),
-            str(getattr(rule, "name", "")).lower(),
-        ):
-            return rule
-    return None
+    try:
+        return catalog.get_rule(name)
+    except Exception:  # a lookup must never fail a command
+        log.exception("rule lookup failed for %r", name)
+        return None
 
 
 def _rule_id(rule: Any) -> str:
@@ -218,7 +204,7 @@ async def _summary_from_summary_part(ctx: JobContext, repo: str) -> str | None:
     failing the whole reply for).
     """
     try:
-        from bot.summary import compose  # type: ignore[attr-defined]
+        from bot.summary import compose
     except ImportError:
         return None
     fn = getattr(compose, "render_summary_now", None)

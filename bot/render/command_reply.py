@@ -131,8 +131,12 @@ def _field(rule: Any, *names: str) -> Any:
 
 
 def render_explain(rule: Any, *, doc_url: str | None = None) -> str:
-    """A catalog rule's documentation. Catalog text is ours (trusted) but still escaped where
-    it is a one-line field; multi-line fields are shown as the catalog wrote them."""
+    """A catalog rule's documentation. Catalog text is ours (trusted): the catalog's own page
+    (``Rule.to_markdown``) with small headings, else the fields one by one."""
+    to_markdown = getattr(rule, "to_markdown", None)
+    if callable(to_markdown):
+        page = str(to_markdown(heading_level=4)).strip()
+        return page + (f"\n\n[Full documentation]({doc_url})" if doc_url else "")
     rid = str(_field(rule, "id") or "?")
     name = str(_field(rule, "name") or "")
     severity = _field(rule, "severity")
@@ -192,6 +196,10 @@ def render_metrics(summary: Summary) -> str:
     return "\n".join(rows)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def render_no_snapshot() -> str:
     return "No analysis of the default branch yet; run `isolation-bot sync`."
 
@@ -207,7 +215,7 @@ def render_overall_status(summary: Summary, *, sha: str, modules: int, findings:
     return (
         f"Progress on the default branch (commit {escape.code(sha[:12])}):\n\n"
         + render_metrics(summary)
-        + f"\n\n{modules} modules, {findings} open findings."
+        + f"\n\n{_plural(modules, 'module')}, {_plural(findings, 'open finding')}."
     )
 
 
