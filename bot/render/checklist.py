@@ -50,7 +50,7 @@ def _done_parts(m: ModuleState) -> list[str]:
     parts = []
     if m.multi_phase:
         parts.append("multi-phase")
-    if m.heap_types_done:
+    if m.heap_types_done and (m.heap_types or m.status != "not-started"):
         parts.append("heap types" if m.heap_types else "no static types")
     if m.per_interpreter_gil:
         parts.append("per-interpreter GIL")

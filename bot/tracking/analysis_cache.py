@@ -67,8 +67,14 @@ class CoreAnalyzer:
     ) -> TreeReport:
         from bot.analysis import build_tree_report
 
+        # The TSVs are cached as text (TEXT column); the core parses bytes.
         return build_tree_report(
-            ".", reports, ignored_tsv=ignored_tsv, globals_to_fix_tsv=globals_to_fix_tsv
+            ".",
+            reports,
+            ignored_tsv=ignored_tsv.encode() if ignored_tsv is not None else None,
+            globals_to_fix_tsv=(
+                globals_to_fix_tsv.encode() if globals_to_fix_tsv is not None else None
+            ),
         )
 
 
