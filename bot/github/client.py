@@ -6,7 +6,8 @@ place every HTTP attempt goes through:
 
 - authentication: the installation token is added per attempt (so a 401 can refresh it once
   and retry with the new one); explicit ``jwt=`` calls keep their own header;
-- 5xx answers and timeouts/connection errors: bounded retries, exponential backoff with jitter;
+- 5xx answers and timeouts/connection errors: bounded retries, exponential backoff with jitter
+  (not for POST, which may have taken effect: the job retries and finds its earlier effect);
 - 403/429 rate limits: wait ``Retry-After``, else until ``x-ratelimit-reset``, capped; a wait
   longer than the cap gives up and lets gidgethub raise (the job retries later);
 - 404 just after a pull request opened: retried briefly, only inside ``with gh.retry_not_found():``;
@@ -136,6 +137,10 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         policy = self.policy
         attempt = rate_waits = not_found = 0
         refreshed = False
+        # A POST that failed with 5xx or a timeout may have taken effect (a comment created):
+        # retrying it here could duplicate it. The job is retried instead, and the handlers
+        # look for their earlier effect first (the sticky comment is found by its marker).
+        max_attempts = policy.max_attempts if method != "POST" else 1
         while True:
             attempt += 1
             request_headers = dict(headers)
@@ -158,7 +163,7 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self.counter.record(method, url, None)
                 API_CALLS.labels(method, "error").inc()
-                if attempt >= policy.max_attempts:
+                if attempt >= max_attempts:
                     raise GitHubUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
                 await self.sleep(policy.backoff(attempt))
                 continue
@@ -181,7 +186,7 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
                     return status, resp_headers, data  # gidgethub raises; the job retries later
                 await self.sleep(wait)
                 continue
-            if status >= 500 and attempt < policy.max_attempts:
+            if status >= 500 and attempt < max_attempts:
                 await self.sleep(policy.backoff(attempt))
                 continue
             if status == 404 and self._retry_not_found and not_found < policy.not_found_attempts:

@@ -28,7 +28,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\
 _LINEBREAKS = re.compile(r"[\r\n\t]+")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _REFERENCE = re.compile(r"#(?=\d)")
-_GH_REF = re.compile(r"\b(gh|GH|bpo|BPO)-(?=\d)")
+_GH_REF = re.compile(r"\b(gh|GH|bpo|BPO)(\\?-)(?=\d)", re.IGNORECASE)
 
 MAX_LEN = 500
 
@@ -45,7 +45,7 @@ def _flatten(value: object, limit: int) -> str:
 def _defuse_mentions(s: str) -> str:
     s = _MENTION.sub("@" + ZWJ, s)
     s = _REFERENCE.sub("#" + ZWJ, s)
-    return _GH_REF.sub(lambda m: m.group(1) + "-" + ZWJ, s)
+    return _GH_REF.sub(lambda m: m.group(1) + m.group(2) + ZWJ, s)
 
 
 def text(value: object, *, limit: int = MAX_LEN) -> str:

@@ -85,7 +85,7 @@ def job_event(job: Job) -> tuple[sansio.Event, dict[str, Any]]:
 class WorkerPool:
     def __init__(self, state: ServiceState, workers: int) -> None:
         self.state = state
-        self.workers = max(1, workers)
+        self.workers = max(0, workers)  # 0: intake only (tests, a dedicated intake replica)
         self.tasks: list[asyncio.Task[None]] = []
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # job id -> (worker, task)
         self.stopping = asyncio.Event()

@@ -1,0 +1,102 @@
+"""`isolation-bot serve`: run the GitHub App service (webhook intake + workers).
+
+Configuration comes from the environment (bot.config.from_env, see README); ``--port``,
+``--host`` and ``--workers`` override it. SIGTERM / SIGINT stop gracefully: no new jobs are
+claimed, running jobs finish (or are released for the next process), then the process exits.
+Prints ``isolation-bot: listening on http://HOST:PORT`` once the port is bound (``--port 0``
+picks a free port; tests read that line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+from aiohttp import web
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the GitHub App service (webhooks, workers, /healthz, /metrics)",
+        description="Run the GitHub App service. Needs GITHUB_WEBHOOK_SECRET; see README.",
+    )
+    parser.add_argument("--port", type=int, default=None, help="port (default: $PORT or 8080)")
+    parser.add_argument("--host", default=None, help="address to bind (default 0.0.0.0)")
+    parser.add_argument("--workers", type=int, default=None, help="worker tasks (default 4)")
+    parser.set_defaults(handler=run)
+
+
+def _configure_logging() -> None:
+    try:
+        from bot import logs
+
+        configure = getattr(logs, "configure", None) or getattr(logs, "setup", None)
+    except ImportError:
+        configure = None
+    if configure is not None:
+        configure()
+    else:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+
+
+async def serve(
+    settings: Any, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
+) -> int:
+    """Serve until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    from bot.service.app import create_app
+
+    app = await create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    port = settings.port
+    server = getattr(site, "_server", None)
+    if server is not None and server.sockets:
+        port = server.sockets[0].getsockname()[1]
+    print(f"isolation-bot: listening on http://{settings.host}:{port}", flush=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    print("isolation-bot: stopping (finishing or releasing running jobs)", flush=True)
+    await runner.cleanup()  # the app's cleanup stops workers gracefully
+    return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from bot.config import from_env
+
+    settings = from_env()
+    changes: dict[str, Any] = {}
+    if args.port is not None:
+        changes["port"] = args.port
+    if args.host is not None:
+        changes["host"] = args.host
+    if args.workers is not None:
+        changes["workers"] = args.workers
+    settings = replace(settings, **changes)
+    settings.require_webhook_secret()  # fail before binding anything
+    _configure_logging()
+    try:
+        return await serve(settings)
+    except OSError as exc:
+        print(
+            f"isolation-bot: error: cannot listen on {settings.host}:{settings.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 2

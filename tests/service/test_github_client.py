@@ -1,0 +1,281 @@
+"""The GitHub client against a scripted aiohttp server: retries, rate limits, ETags, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import jwt as pyjwt
+import pytest
+from aiohttp import web
+from cachetools import LRUCache
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from gidgethub import BadRequest, GitHubBroken, RateLimitExceeded
+
+from bot.github import (
+    BotGitHubAPI,
+    CallCounter,
+    GitHubUnavailable,
+    InstallationTokenCache,
+    RetryPolicy,
+    app_jwt,
+)
+
+FAST = RetryPolicy(
+    backoff_base=0.001,
+    backoff_cap=0.002,
+    not_found_delay=0.001,
+    rate_limit_max_wait=0.5,
+    timeout=0.3,
+)
+
+Script = list[Callable[[web.Request], Any]]
+
+
+class Scripted:
+    """A server answering each request with the next scripted response (then the last one)."""
+
+    def __init__(self) -> None:
+        self.script: Script = []
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append((request.method, request.path_qs, dict(request.headers)))
+        step = self.script[min(len(self.requests), len(self.script)) - 1]
+        result = step(request)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result  # type: ignore[no-any-return]
+
+
+def ok(body: Any, status: int = 200, **headers: str) -> Callable[[web.Request], web.Response]:
+    return lambda r: web.json_response(body, status=status, headers=headers)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[Scripted, str, aiohttp.ClientSession]]:
+    scripted = Scripted()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", scripted.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as session:
+        yield scripted, f"http://127.0.0.1:{port}", session
+    await runner.cleanup()
+
+
+def client(session: aiohttp.ClientSession, base: str, **kw: Any) -> BotGitHubAPI:
+    async def token(force: bool) -> str:
+        return "t-forced" if force else "t-cached"
+
+    return BotGitHubAPI(session, base_url=base, token_provider=token, policy=FAST, **kw)
+
+
+async def test_retries_5xx_then_succeeds_and_counts_every_attempt(server: Any) -> None:
+    scripted, base, session = server
+    scripted.script = [ok({"m": "x"}, 502), ok({"m": "x"}, 500), ok({"n": 1})]
+    counter = CallCounter()
+    gh = client(session, base, counter=counter)
+    assert await gh.getitem("/repos/o/r") == {"n": 1}
+    assert len(scripted.requests) == 3
+    assert counter.calls == 3
+    assert scripted.requests[0][2]["Authorization"] == "token t-cached"
+
+
+async def test_5xx_retries_are_bounded(server: Any) -> None:
+    scripted, base, session = server
+    scripted.script = [ok({"message": "boom"}, 503)]
+    gh = client(session, base)
+    with pytest.raises(GitHubBroken):
+        await gh.getitem("/x")
+    assert len(scripted.requests) == FAST.max_attempts
+
+
+async def test_timeouts_are_retried_then_reported(server: Any) -> None:
+    scripted, base, session = server
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(1.0)
+        return web.json_response({})
+
+    scripted.script = [slow]
+    gh = client(session, base)
+    with pytest.raises(GitHubUnavailable, match="TimeoutError"):
+        await gh.getitem("/slow")
+    assert len(scripted.requests) == FAST.max_attempts
+
+
+async def test_secondary_rate_limit_honours_retry_after(server: Any) -> None:
+    scripted, base, session = server
+    slept: list[float] = []
+    scripted.script = [
+        ok({"message": "You have exceeded a secondary rate limit"}, 403, **{"Retry-After": "0"}),
+        ok({"message": "slow down"}, 429, **{"Retry-After": "0"}),
+        ok({"done": True}),
+    ]
+    gh = client(session, base)
+    real_sleep = gh.sleep
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    gh.sleep = record  # type: ignore[method-assign]
+    assert await gh.getitem("/x") == {"done": True}
+    assert slept == [0.0, 0.0]
+
+
+async def test_rate_limit_longer_than_the_cap_gives_up(server: Any) -> None:
+    scripted, base, session = server
+    import time
+
+    reset = str(int(time.time()) + 3600)
+    scripted.script = [
+        ok(
+            {"message": "API rate limit exceeded"},
+            403,
+            **{
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Limit": "5000",
+                "X-RateLimit-Reset": reset,
+            },
+        )
+    ]
+    gh = client(session, base)
+    with pytest.raises(RateLimitExceeded):
+        await gh.getitem("/x")
+    assert len(scripted.requests) == 1  # did not sleep an hour
+
+
+async def test_plain_403_is_not_retried(server: Any) -> None:
+    scripted, base, session = server
+    scripted.script = [ok({"message": "Resource not accessible by integration"}, 403)]
+    gh = client(session, base)
+    with pytest.raises(BadRequest):
+        await gh.getitem("/x")
+    assert len(scripted.requests) == 1
+
+
+async def test_404_retried_only_when_asked(server: Any) -> None:
+    scripted, base, session = server
+    scripted.script = [
+        ok({"message": "Not Found"}, 404),
+        ok({"message": "Not Found"}, 404),
+        ok({"number": 1}),
+    ]
+    gh = client(session, base)
+    with pytest.raises(BadRequest):
+        await gh.getitem("/pulls/1")
+    assert len(scripted.requests) == 1
+    with gh.retry_not_found():
+        assert await gh.getitem("/pulls/1") == {"number": 1}
+    assert len(scripted.requests) == 3
+
+
+async def test_401_refreshes_the_token_once(server: Any) -> None:
+    scripted, base, session = server
+    scripted.script = [ok({"message": "Bad credentials"}, 401), ok({"ok": 1})]
+    gh = client(session, base)
+    assert await gh.getitem("/x") == {"ok": 1}
+    assert [r[2]["Authorization"] for r in scripted.requests] == [
+        "token t-cached",
+        "token t-forced",
+    ]
+    scripted.requests.clear()
+    scripted.script = [ok({"message": "Bad credentials"}, 401)]
+    with pytest.raises(BadRequest):
+        await gh.getitem("/x")
+    assert len(scripted.requests) == 2  # one refresh, not a loop
+
+
+async def test_etag_cache_sends_if_none_match_and_serves_304(server: Any) -> None:
+    scripted, base, session = server
+
+    def first(request: web.Request) -> web.Response:
+        return web.json_response({"v": 1}, headers={"ETag": '"abc"'})
+
+    def second(request: web.Request) -> web.Response:
+        assert request.headers.get("If-None-Match") == '"abc"'
+        return web.Response(status=304, headers={"ETag": '"abc"'})
+
+    scripted.script = [first, second]
+    counter = CallCounter()
+    gh = client(session, base, cache=LRUCache(maxsize=4), counter=counter)
+    assert await gh.getitem("/repos/o/r/pulls/1") == {"v": 1}
+    assert await gh.getitem("/repos/o/r/pulls/1") == {"v": 1}
+    assert counter.not_modified == 1 and counter.calls == 2
+
+
+async def test_token_cache_one_refresh_in_flight_and_margin() -> None:
+    now = [1000.0]
+    minted: list[int] = []
+
+    async def mint(installation_id: int) -> tuple[str, str | None]:
+        minted.append(installation_id)
+        await asyncio.sleep(0.01)
+        from datetime import UTC, datetime
+
+        expires = datetime.fromtimestamp(now[0] + 3600, UTC).isoformat().replace("+00:00", "Z")
+        return f"tok{len(minted)}", expires
+
+    cache = InstallationTokenCache(mint, clock=lambda: now[0])
+    tokens = await asyncio.gather(*(cache.get(7) for _ in range(20)))
+    assert set(tokens) == {"tok1"} and minted == [7]
+    now[0] += 3600 - 61  # still more than a minute left
+    assert await cache.get(7) == "tok1"
+    now[0] += 2  # within the last minute: refresh
+    assert await cache.get(7) == "tok2"
+    assert await cache.get(8) == "tok3"  # per installation
+    forced = await asyncio.gather(*(cache.get(7, force_refresh=True) for _ in range(5)))
+    assert set(forced) == {"tok4"}  # concurrent forced refreshes share one mint
+    assert len(minted) == 4
+
+
+def test_app_jwt_claims() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    token = app_jwt("42", pem, now=10_000)
+    claims = pyjwt.decode(
+        token,
+        key.public_key(),
+        algorithms=["RS256"],
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert claims == {"iat": 10_000 - 60, "exp": 10_000 + 540, "iss": "42"}
+
+
+async def test_post_body_survives_a_rate_limit_retry(server: Any) -> None:
+    scripted, base, session = server
+    bodies: list[Any] = []
+
+    async def capture(request: web.Request) -> web.Response:
+        bodies.append(await request.json())
+        if len(bodies) == 1:
+            return web.json_response(
+                {"message": "slow down"}, status=429, headers={"Retry-After": "0"}
+            )
+        return web.json_response({"m": "x"}, status=201)
+
+    scripted.script = [capture]
+    gh = client(session, base)
+    assert await gh.post("/repos/o/r/issues/1/comments", data={"body": "hi"}) == {"m": "x"}
+    assert bodies == [{"body": "hi"}, {"body": "hi"}]
+
+
+async def test_post_is_not_retried_on_5xx(server: Any) -> None:
+    scripted, base, session = server
+    scripted.script = [ok({"message": "boom"}, 502), ok({"id": 1}, 201)]
+    gh = client(session, base)
+    with pytest.raises(GitHubBroken):
+        await gh.post("/repos/o/r/issues/1/comments", data={"body": "hi"})
+    assert len(scripted.requests) == 1  # may have been created: the job retries instead
