@@ -1,0 +1,98 @@
+"""Check requests and responses against GitHub's REST OpenAPI description (vendored subset)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+try:  # openapi-core >= 0.19
+    from openapi_core import Config
+except ImportError:  # pragma: no cover
+    Config = None  # type: ignore[assignment,misc]
+
+HOST = "https://api.github.com"
+
+
+@cache
+def load_spec() -> dict[str, Any]:
+    text = resources.files("bot.emulator").joinpath("data/rest-api-subset.json").read_text("utf-8")
+    spec: dict[str, Any] = json.loads(text)
+    return spec
+
+
+@cache
+def openapi() -> OpenAPI:
+    # The description itself is trusted (it is GitHub's); validating it takes ~17 s.
+    return OpenAPI.from_dict(load_spec(), config=Config(spec_validator_cls=None))
+
+
+def spec_path(template: str, params: dict[str, str]) -> str:
+    """Fill an OpenAPI path template, percent-encoding slashes as the description needs."""
+    out = template
+    for key, value in params.items():
+        out = out.replace("{" + key + "}", quote(value, safe=""))
+    return out
+
+
+def _describe(exc: Exception) -> str:
+    parts = [type(exc).__name__]
+    cause = exc.__cause__
+    if cause is not None:
+        errors = getattr(cause, "schema_errors", None)
+        if errors:
+            parts.extend(
+                f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+                for e in list(errors)[:5]
+            )
+        else:
+            parts.append(str(cause))
+    elif str(exc):
+        parts.append(str(exc))
+    return "; ".join(parts)
+
+
+def _request(
+    method: str, path: str, query: dict[str, str], body: bytes, content_type: str | None
+) -> MockRequest:
+    return MockRequest(
+        HOST,
+        method.lower(),
+        path,
+        args=query,
+        data=body or None,
+        content_type=content_type or "application/json",
+    )
+
+
+def check_request(
+    method: str, path: str, query: dict[str, str], body: bytes, content_type: str | None
+) -> str | None:
+    """None when the request matches the description, else why not."""
+    try:
+        openapi().validate_request(_request(method, path, query, body, content_type))
+    except Exception as exc:  # openapi-core raises a family of errors; all mean "invalid"
+        return f"{method} {path}: {_describe(exc)}"
+    return None
+
+
+def check_response(
+    method: str,
+    path: str,
+    query: dict[str, str],
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+) -> str | None:
+    request = _request(method, path, query, b"", None)
+    response = MockResponse(body, status_code=status, content_type=content_type)
+    try:
+        openapi().validate_response(request, response)
+    except Exception as exc:
+        return f"response {status} to {method} {path}: {_describe(exc)}"
+    return None
