@@ -1,0 +1,5 @@
+import sys
+
+from bot.dashboard.standalone import main
+
+sys.exit(main())

@@ -1,0 +1,99 @@
+"""Assemble a week's WeeklyData (and the trend) from a ProgressSource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.config import Settings
+from bot.summary.model import TrendPoint, WeeklyData
+from bot.summary.progress import (
+    completed_modules,
+    group_changes,
+    module_rows,
+    new_error_findings,
+)
+from bot.summary.source import ProgressSource
+from bot.summary.weeks import IsoWeek, as_utc, window
+
+TREND_WEEKS = 12
+
+
+def tracked_repo(settings: Settings) -> str:
+    """The repository whose default branch is tracked: the effort's meta-issue repository."""
+    return settings.meta_issue.repo
+
+
+async def weekly_trend(
+    source: ProgressSource,
+    repo: str,
+    last: IsoWeek,
+    settings: Settings,
+    weeks: int = TREND_WEEKS,
+    until: datetime | None = None,
+) -> list[TrendPoint]:
+    """The metrics at the end of each of ``weeks`` weeks up to ``last`` (weeks with no snapshot
+    yet are left out)."""
+    wd, hour = settings.summary.weekday, settings.summary.hour
+    bounds = []
+    for i in range(weeks - 1, -1, -1):
+        week = last.shift(-i)
+        end = window(week, wd, hour)[1]
+        if until is not None and end > as_utc(until):
+            end = as_utc(until)
+        bounds.append((week, end))
+    first_end = bounds[0][1]
+    base = await source.snapshot_at(repo, first_end)
+    later = await source.snapshots_between(repo, first_end, bounds[-1][1])
+    points = []
+    for week, end in bounds:
+        snap = base
+        for s in later:
+            if as_utc(s.committed_at) <= end:
+                snap = s
+        if snap is not None:
+            points.append(TrendPoint(str(week), end, snap.summary))
+    return points
+
+
+async def weekly_data(
+    source: ProgressSource,
+    settings: Settings,
+    week: IsoWeek,
+    *,
+    now: datetime | None = None,
+    repo: str | None = None,
+    confirmed_prs: bool = True,
+) -> WeeklyData:
+    """What week ``week``'s post shows: the window ending at its slot (or at ``now`` when the
+    slot is still ahead, for a preview of the current week). ``confirmed_prs``: whether the
+    source's open PRs are known to be open (the weekly post confirms them with GitHub)."""
+    repo = repo or tracked_repo(settings)
+    since, until = window(week, settings.summary.weekday, settings.summary.hour)
+    if now is not None and as_utc(now) < until:
+        until = as_utc(now)
+    current = await source.snapshot_at(repo, until)
+    previous = await source.snapshot_at(repo, since)
+    data = WeeklyData(
+        repo=repo,
+        week=str(week),
+        since=since,
+        until=until,
+        current=current.summary if current else None,
+        previous=previous.summary if previous else None,
+        sha=current.sha if current else None,
+    )
+    if current is None:
+        return data
+    history = await source.module_events(repo, until=until)
+    in_window = [e for e in history if since <= as_utc(e.at) < until]
+    data.changes = group_changes(in_window)
+    data.completed = completed_modules(previous, current, history)
+    data.new_errors = new_error_findings(previous, current)
+    data.open_prs = await source.open_pull_requests(repo)
+    data.open_prs_confirmed = confirmed_prs
+    rows = [r for r in module_rows(current, history) if not r.is_test]
+    data.single_phase = [r for r in rows if r.init == "single-phase"]
+    data.static_types_left = [r for r in rows if r.static_types]
+    data.without_gil_slot = [r for r in rows if r.init == "multi-phase" and not r.has_gil_slot]
+    data.trend = await weekly_trend(source, repo, week, settings, until=until)
+    return data
