@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from bot.service.context import JobContext
 
 log = logging.getLogger(__name__)
+
+_BOT_MARKER = re.compile(r"<!--\s*isolation-bot:[^>]*-->\n?")
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,12 @@ async def _summary_from_summary_part(ctx: JobContext, repo: str) -> str | None:
     except Exception:
         log.exception("summary rendering failed; falling back to the metrics")
         return None
-    return result if isinstance(result, str) and result.strip() else None
+    if not isinstance(result, str):
+        return None
+    # Drop the weekly post's hidden marker: the weekly poster finds its own comment by it, and
+    # must never mistake this reply for the week's summary.
+    result = _BOT_MARKER.sub("", result).strip()
+    return result or None
 
 
 HANDLERS: dict[str, Handler] = {

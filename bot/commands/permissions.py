@@ -90,3 +90,8 @@ def checker_for(ttl_seconds: float) -> PermissionChecker:
     if checker is None:
         checker = _checkers[ttl_seconds] = PermissionChecker(ttl_seconds)
     return checker
+
+
+def clear_permission_cache() -> None:
+    """Forget every cached answer (tests; or after an operator changes permissions)."""
+    _checkers.clear()

@@ -16,3 +16,11 @@ async def db() -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_permission_cache() -> None:
+    # The maintainer check is cached process-wide; each test starts from a clean cache.
+    from bot.commands.permissions import clear_permission_cache
+
+    clear_permission_cache()

@@ -92,3 +92,14 @@ async def test_status_reads_the_tracking_store(db: Database) -> None:
     assert "blob/feedfacecafe0000/Modules/_cursesmodule.c#L77" in reply
     assert "/python/cpython/pull/555" in reply and "converted to multi\\-phase init" in reply
     assert "50.0% (1/2)" in reply
+
+
+async def test_summary_for_maintainers_without_the_weekly_marker(db: Database) -> None:
+    gh = FakeGitHub()
+    gh.permissions["mia"] = {"permission": "admin", "role_name": "admin"}
+    payload = comment_payload("/isolation summary", user="mia")
+    await handle_comment_event(make_ctx(gh, db, payload), payload)
+    (reply,) = gh.replies()
+    assert "Isolation progress" in reply
+    assert "weekly-summary" not in reply
+    assert reply.count("<!--") == 1  # only our reply marker
