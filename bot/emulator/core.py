@@ -202,7 +202,6 @@ class GitHubEmulator:
                         }
                         for r in self.installation_repos(inst)
                     ],
-                    "requester": None,
                     "sender": self.shapes.user(account),
                 },
                 app=app,
@@ -966,15 +965,31 @@ class GitHubEmulator:
             {
                 "zen": "Keep it logically awesome.",
                 "hook_id": 1,
-                "hook": {
-                    "type": "App",
-                    "id": 1,
-                    "active": True,
-                    "events": list(self.shapes.app(app.id)["events"]) if app else [],
-                },
+                "hook": self._hook(app),
                 **({"sender": self.shapes.user(app.owner)} if app else {}),
             },
         )
+
+    def _hook(self, app: AppRecord | None) -> dict[str, Any]:
+        api = f"{self.api_url}/app/hook"
+        return {
+            "type": "App",
+            "id": 1,
+            "name": "web",
+            "active": True,
+            "events": list(self.shapes.app(app.id)["events"]) if app else [],
+            "config": {
+                "content_type": "json",
+                "insecure_ssl": "0",
+                "url": self.webhook_url or "",
+            },
+            "updated_at": self.shapes.iso_now(),
+            "created_at": self.shapes.iso_now(),
+            "app_id": app.id if app else None,
+            "url": api,
+            "ping_url": f"{api}/pings",
+            "deliveries_url": f"{api}/deliveries",
+        }
 
     async def _post(self, session: Any, d: webhooks.Delivery) -> None:
         import aiohttp

@@ -159,7 +159,7 @@ def _invalid(resource: str, field_name: str, code: str = "invalid") -> ApiError:
 @route("GET", "/app", auth="jwt")
 def get_app(ctx: Ctx) -> Resp:
     assert ctx.app_id is not None
-    return Resp(200, ctx.emu.shapes.app(ctx.app_id))
+    return Resp(200, ctx.emu.shapes.app(ctx.app_id, full=True))
 
 
 @route("GET", "/app/installations", auth="jwt")
@@ -252,7 +252,7 @@ def rate_limit(ctx: Ctx) -> Resp:
 
 @route("GET", "/repos/{owner}/{repo}")
 def get_repo(ctx: Ctx) -> Resp:
-    return Resp(200, ctx.emu.shapes.repo_with_permissions(ctx.repo))
+    return Resp(200, ctx.emu.shapes.full_repo(ctx.repo))
 
 
 def _resolve(ctx: Ctx, r: Repo, ref: str) -> str:

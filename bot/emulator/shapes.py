@@ -36,6 +36,9 @@ class Shapes:
     def __init__(self, emu: GitHubEmulator) -> None:
         self.emu = emu
 
+    def iso_now(self) -> str:
+        return iso(self.emu.now()) or ""
+
     @property
     def api(self) -> str:
         return self.emu.api_url
@@ -117,18 +120,20 @@ class Shapes:
                 "open_issues": open_issues,
                 "watchers": 0,
                 "default_branch": r.default_branch,
-                "network_count": 0,
-                "subscribers_count": 0,
+                "custom_properties": {},
             }
         )
+        return out
+
+    def full_repo(self, r: Repo) -> dict[str, Any]:
+        """GET /repos/{owner}/{repo}: the embedded form plus counts, parent and permissions."""
+        out = self.repo(r)
+        out["network_count"] = 0
+        out["subscribers_count"] = 0
         if r.fork_of:
             parent = self.emu.repo_record(r.fork_of)
             out["parent"] = self.repo(parent)
             out["source"] = out["parent"]
-        return out
-
-    def repo_with_permissions(self, r: Repo) -> dict[str, Any]:
-        out = self.repo(r)
         out["permissions"] = {
             "admin": False,
             "maintain": False,
@@ -138,13 +143,13 @@ class Shapes:
         }
         return out
 
-    def app(self, app_id: int) -> dict[str, Any]:
+    def app(self, app_id: int, *, full: bool = False) -> dict[str, Any]:
+        """The App as embedded in check runs and comments; ``full`` for GET /app."""
         app = self.emu.app_record(app_id)
-        return {
+        out: dict[str, Any] = {
             "id": app.id,
             "slug": app.slug,
             "node_id": node_id("Integration", app.id),
-            "client_id": f"Iv1.{app.id:016x}",
             "owner": self.user(app.owner),
             "name": app.name or app.slug,
             "description": "",
@@ -154,8 +159,11 @@ class Shapes:
             "updated_at": iso(0),
             "permissions": dict(APP_PERMISSIONS),
             "events": list(APP_EVENTS),
-            "installations_count": len(self.emu.installations_of(app.id)),
         }
+        if full:
+            out["client_id"] = f"Iv1.{app.id:016x}"
+            out["installations_count"] = len(self.emu.installations_of(app.id))
+        return out
 
     def installation(self, inst: Installation) -> dict[str, Any]:
         account = self.emu.user_record(inst.account)
