@@ -47,10 +47,9 @@ def _configure_logging() -> None:
         )
 
 
-async def serve(
-    settings: Any, *, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None
-) -> int:
-    """Serve until ``stop`` is set or SIGTERM/SIGINT arrives."""
+async def start_service(settings: Any) -> tuple[web.AppRunner, str]:
+    """Build and bind the service; returns the runner (``await runner.cleanup()`` stops it
+    gracefully) and its base URL (the real port when ``settings.port`` is 0)."""
     from bot.service.app import create_app
 
     app = await create_app(settings)
@@ -58,18 +57,19 @@ async def serve(
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    port = settings.port
-    server = getattr(site, "_server", None)
-    if server is not None and server.sockets:
-        port = server.sockets[0].getsockname()[1]
-    print(f"isolation-bot: listening on http://{settings.host}:{port}", flush=True)
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    return runner, f"http://{settings.host}:{port}"
+
+
+async def serve(settings: Any, *, stop: asyncio.Event | None = None) -> int:
+    """Serve until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    runner, url = await start_service(settings)
+    print(f"isolation-bot: listening on {url}", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    if ready is not None:
-        ready.set()
     await stop.wait()
     print("isolation-bot: stopping (finishing or releasing running jobs)", flush=True)
     await runner.cleanup()  # the app's cleanup stops workers gracefully

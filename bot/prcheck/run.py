@@ -25,11 +25,12 @@ from urllib.parse import quote
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
+from bot.analysis import compare
 from bot.analysis.model import FileReport, Finding
 from bot.prcheck import blobs
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
 from bot.prcheck.model import CheckResult, SuppressedFinding
-from bot.prcheck.modules import module_changes
+from bot.prcheck.modules import describe_all
 from bot.render import check_run as check_render
 from bot.render import pr_comment
 from bot.store import pr_state
@@ -115,45 +116,6 @@ async def _analyse(
     return base, head, notes
 
 
-def _diff(base: list[FileReport], head: list[FileReport]) -> tuple[list[Finding], ...]:
-    """(new, fixed, remaining) via the analysis core's compare, matched by (rule, path, symbol).
-
-    Renamed files: the base findings are re-keyed to the head path by the caller first."""
-    try:
-        from bot.analysis import compare
-
-        diff = compare(base, head)
-        return (
-            list(getattr(diff, "new")),  # noqa: B009 - the PullDiff contract, spelled out
-            list(getattr(diff, "fixed")),  # noqa: B009
-            list(getattr(diff, "remaining")),  # noqa: B009
-        )
-    except (ImportError, AttributeError):
-        base_keys = {f.match_key() for r in base for f in r.findings}
-        head_keys = {f.match_key() for r in head for f in r.findings}
-        new = [f for r in head for f in r.findings if f.match_key() not in base_keys]
-        fixed = [f for r in base for f in r.findings if f.match_key() not in head_keys]
-        remaining = [f for r in head for f in r.findings if f.match_key() in base_keys]
-        return new, fixed, remaining
-
-
-def _renamed(report: FileReport, path: str) -> FileReport:
-    """The base report of a renamed file as if it had the head path (so findings match)."""
-    import dataclasses
-
-    if report.path == path:
-        return report
-    return FileReport(
-        path=path,
-        modules=[dataclasses.replace(m, path=path) for m in report.modules],
-        types=[dataclasses.replace(t, path=path) for t in report.types],
-        findings=[dataclasses.replace(f, path=path) for f in report.findings],
-        notes=list(report.notes),
-        skipped=report.skipped,
-        facts=dict(report.facts),
-    )
-
-
 async def _suppressions(db: Database, repo: str, number: int) -> list[Any]:
     try:
         from bot.commands.suppressions import list_suppressions
@@ -207,9 +169,9 @@ async def compute(
         return result, files
     base_shas = await _base_shas(gh, repo, base_sha, head_sha, files)
     base, head, notes = await _analyse(gh, repo, files, base_shas)
-    head_path_of = {f.base_path: f.path for f in files if f.base_path}
-    base = [_renamed(r, head_path_of.get(r.path, r.path)) for r in base]
-    new, fixed, remaining = _diff(base, head)
+    renames = {f.base_path: f.path for f in files if f.base_path and f.base_path != f.path}
+    diff = compare(base, head, renames)
+    new, fixed, remaining = list(diff.new), list(diff.fixed), list(diff.remaining)
     new, suppressed = _apply_suppressions(new, await _suppressions(db, repo, number))
     result.new, result.fixed, result.remaining, result.suppressed = (
         new,
@@ -217,7 +179,7 @@ async def compute(
         remaining,
         suppressed,
     )
-    result.module_changes = module_changes(base, head)
+    result.module_changes = describe_all(diff.module_changes)
     result.modules_by_path = {m.path: m.name for r in [*base, *head] for m in r.modules}
     for r in head:
         result.notes += [f"{r.path}: {n}" for n in r.notes]

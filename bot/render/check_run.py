@@ -42,7 +42,9 @@ def annotation(f: Finding, *, rules_url: str = DEFAULT_RULES_URL) -> dict[str, A
     return ann
 
 
-def annotations_for(result: CheckResult, *, rules_url: str = DEFAULT_RULES_URL) -> list[dict[str, Any]]:
+def annotations_for(
+    result: CheckResult, *, rules_url: str = DEFAULT_RULES_URL
+) -> list[dict[str, Any]]:
     """Annotations for the new findings that sit on lines the PR changed (capped)."""
     out = []
     for f in result.new:

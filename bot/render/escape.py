@@ -22,8 +22,12 @@ import urllib.parse
 
 ZWJ = "\u2060"  # WORD JOINER: invisible, not a word character, so "@\u2060name" is no mention
 
-# Markdown punctuation that can start or end a construct (CommonMark "ASCII punctuation").
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~=:\"'$])")
+# Punctuation that can open a markdown/GFM construct anywhere in a line: emphasis, code,
+# links/images (brackets; parentheses only matter after "]"), HTML, tables, strikethrough,
+# math ($), headings/refs (#). Escaping only these keeps the text readable.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|<>~$])")
+# Characters that only start a block (list item, heading underline) at the start of a line.
+_LINE_START = re.compile(r"^([-+=.])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _LINEBREAKS = re.compile(r"[\r\n\t]+")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
@@ -53,6 +57,8 @@ def text(value: object, *, limit: int = MAX_LEN) -> str:
     s = _flatten(value, limit)
     s = s.replace("&", "&amp;")  # before the others so entities we add are not re-escaped
     s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
+    s = _LINE_START.sub(r"\\\1", s)
+    s = re.sub(r"^(\d+)([.)])", r"\1\\\2", s)  # "1." / "1)" would start an ordered list
     # Autolinks: "www." and "scheme://" would become links even with punctuation escaped.
     s = s.replace("://", ":\u2060//").replace("www\\.", "www\u2060\\.")
     return _defuse_mentions(s)

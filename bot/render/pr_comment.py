@@ -15,8 +15,10 @@ from bot.prcheck.model import CheckResult
 from bot.render import escape
 
 MARKER = "<!-- isolation-bot:status -->"
+# The rule's TOML file in the repository (its docs); a setting (Settings.rules_url, or the
+# ISOLATION_BOT_RULES_URL environment variable) overrides it. Placeholders: {rule}, {name}.
 DEFAULT_RULES_URL = (
-    "https://github.com/isolation-bot/isolation-bot/blob/main/docs/rules.md#{anchor}"
+    "https://github.com/isolation-bot/isolation-bot/blob/main/rules/{rule}-{name}.toml"
 )
 MAX_ITEMS_PER_MODULE = 30
 MAX_BODY = 60_000  # GitHub's limit is 65,536 characters

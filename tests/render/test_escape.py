@@ -14,15 +14,17 @@ def test_text_defuses_markdown_html_mentions_and_refs() -> None:
     out = escape.text("**x** [a](http://e.com) <img src=x> @octocat #123 gh-45 `c` | ![i](u)")
     assert "<img" not in out.replace("\\<img", "")
     assert "\\*\\*x\\*\\*" in out
-    assert "\\[a\\]\\(http" in out
+    assert "\\[a\\](http" in out
     assert not re.search(r"@[A-Za-z0-9]", out)  # no mention
     assert not re.search(r"#\d", out)  # no issue reference
-    assert "gh\\-" + escape.ZWJ + "45" in out
+    assert "gh-" + escape.ZWJ + "45" in out
     assert "http://" not in out  # no autolink
 
 
 def test_text_flattens_newlines_and_controls() -> None:
-    assert escape.text("a\n# heading\r\n- item\x00") == "a \\# heading \\- item"
+    assert escape.text("a\n# heading\r\n- item\x00") == "a \\# heading - item"
+    assert escape.text("- item") == "\\- item"
+    assert escape.text("1. item") == "1\\. item"
 
 
 def test_code_span_survives_backticks() -> None:

@@ -55,7 +55,7 @@ def test_comment_groups_by_module_and_links_rules() -> None:
     body = pr_comment.render(r, rules_url="https://docs.example/rules/{rule}")
     assert body.startswith(pr_comment.MARKER)
     assert "#### `foo`" in body
-    assert ":white_check_mark: converted to multi\\-phase init" in body
+    assert ":white_check_mark: converted to multi-phase init" in body
     assert "[ISO001](https://docs.example/rules/ISO001)" in body
     assert ":x: new [ISO002]" in body
     assert r.conclusion == "failure"
@@ -169,6 +169,6 @@ def test_module_changes_multi_phase_heap_types_and_slot() -> None:
     changes = module_changes(base, head)
     texts = [(c.kind, c.description) for c in changes]
     assert ("improvement", "converted to multi-phase init") in texts
-    assert ("improvement", "1 static type converted to heap types") in texts
+    assert ("improvement", "1 static type converted to heap types (FooType)") in texts
     assert all(k == "improvement" for k, _ in texts)
     assert [c.kind for c in module_changes(head, base)].count("regression") >= 2
