@@ -95,12 +95,23 @@ async def track_commit(
     message: str | None = None,
     author: str | None = None,
     source: str = "push",
+    forced: bool = False,
     analyzer: Analyzer | None = None,
 ) -> TrackResult:
+    """Analyse ``sha`` as the new head (unless already done), attribute, refresh the issue.
+
+    ``forced``: the push rewrote history (payload ``forced``), so a commit analysed before may
+    legitimately become the head again."""
     row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
-    if row and row["sha"] == sha:
+    known = await db.fetchone(
+        "SELECT source FROM tracking_snapshots WHERE repo = ? AND sha = ?", (repo, sha)
+    )
+    # A redelivered or late old push must not move the head back (and attribute the
+    # difference to the wrong commit); a force-push back to a known commit may.
+    stale = known is not None and known["source"] != "history" and not forced
+    if (row and row["sha"] == sha) or stale:
         # A redelivery, or a sync of an unchanged branch: nothing new to analyse or attribute.
-        log.info("%s@%s: already the analysed head", repo, sha[:10])
+        log.info("%s@%s: already analysed", repo, sha[:10])
         update = None
         events: list[ModuleEvent] = []
     else:

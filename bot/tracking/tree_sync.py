@@ -49,7 +49,7 @@ class UpdateResult:
     snapshot: Snapshot
     previous: Snapshot | None  # the snapshot of the commit analysed before this one
     changed_paths: tuple[str, ...]  # tracked paths whose blob differs from the previous head
-    analysed: int  # blobs analysed now (not found in the cache)
+    analysed: int  # source files analysed now (their blob was not in the cache)
 
 
 async def _tree(gh: GitHubAPI, repo: str, sha: str, recursive: bool) -> dict[str, Any]:
@@ -210,4 +210,4 @@ async def update_repository(
         len(changed),
         len(missing),
     )
-    return UpdateResult(snap, previous, changed, len(missing))
+    return UpdateResult(snap, previous, changed, sum(is_source(p) for _, p in missing))

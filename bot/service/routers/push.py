@@ -61,6 +61,7 @@ async def on_push(event: sansio.Event, ctx: JobContext) -> None:
         message=head.get("message") if head.get("id") == after else None,
         author=author.get("username") or author.get("name"),
         source="push",
+        forced=bool(payload.get("forced")),
     )
 
 

@@ -1,0 +1,200 @@
+"""The meta-issue writer against the emulator: byte-identical outside text, racing edits,
+no-op writes, removed markers, deleted and locked issues."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from gidgethub.aiohttp import GitHubAPI
+
+from bot.emulator import GitHubEmulator
+from bot.render.checklist import END_MARKER, START_MARKER
+from bot.store import Database
+from bot.tracking.meta_issue import find_section, write_section
+
+REPO = "python/cpython"
+OUTSIDE = "Intro written by a person.  \r\n\r\n| a | b |\r\n|---|---|\r\n\ttabbed \r\n"
+
+
+def section(*lines: str) -> Callable[[int], str]:
+    text = "\n".join([START_MARKER, *lines, END_MARKER]) + "\n"
+    return lambda room: text
+
+
+class RacingAPI(GitHubAPI):
+    """A client during whose writes a person edits the issue (GitHub has no compare-and-swap).
+
+    ``race(n)`` runs right after the bot's n-th PATCH of the issue body is answered."""
+
+    def __init__(self, *args: Any, race: Callable[[int], None] | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.race = race
+        self.patches = 0
+
+    async def _request(self, method: str, url: str, headers: Any, body: bytes = b"") -> Any:
+        answer = await super()._request(method, url, headers, body)
+        if method == "PATCH" and "/issues/" in url:
+            self.patches += 1
+            if self.race:
+                self.race(self.patches)
+        return answer
+
+
+@dataclass
+class World:
+    emu: GitHubEmulator
+    gh: RacingAPI
+    db: Database
+    number: int
+
+    def body(self) -> str:
+        return str(self.emu.issue(REPO, self.number)["body"])
+
+    def edits(self) -> int:
+        return len(self.emu.issue_body_edits(REPO, self.number))
+
+    async def write(self, render: Callable[[int], str]) -> Any:
+        return await write_section(self.gh, self.db, REPO, self.number, render)
+
+
+@pytest.fixture
+async def world(db: Database) -> AsyncIterator[World]:
+    emu = GitHubEmulator()
+    app = emu.register_app(slug="isolation-bot")
+    emu.create_repo(REPO)
+    number = emu.create_issue(REPO, "Meta issue", OUTSIDE, user="vstinner")
+    inst = emu.install(app, account="python")
+    async with emu.serve() as url, aiohttp.ClientSession() as session:
+        now = int(time.time())
+        app_jwt = jwt.encode(
+            {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
+            app.private_key_pem,
+            algorithm="RS256",
+        )
+        anon = GitHubAPI(session, "isolation-bot", base_url=url)
+        token = await anon.post(f"/app/installations/{inst}/access_tokens", data=b"", jwt=app_jwt)
+        gh = RacingAPI(session, "isolation-bot", oauth_token=token["token"], base_url=url)
+        yield World(emu, gh, db, number)
+    assert emu.validation_errors == [], emu.validation_errors
+
+
+async def test_append_then_replace_then_no_op(world: World) -> None:
+    w = world
+    r = await w.write(section("v1"))
+    assert r.outcome == "appended" and r.attempts == 1
+    assert w.body() == OUTSIDE + "\r\n" + f"{START_MARKER}\r\nv1\r\n{END_MARKER}\r\n"
+    r = await w.write(section("v1"))
+    assert r.outcome == "unchanged" and w.edits() == 1  # no write, no edit-history noise
+    # A person adds text after the section and edits text before it.
+    w.emu.edit_issue_body(REPO, w.number, "Edited intro \r\n" + w.body() + "P.S.  ")
+    r = await w.write(section("v1"))
+    assert r.outcome == "unchanged" and w.edits() == 2
+    r = await w.write(section("v2", "more"))
+    assert r.outcome == "written"
+    assert w.body() == (
+        "Edited intro \r\n"
+        + OUTSIDE
+        + "\r\n"
+        + f"{START_MARKER}\r\nv2\r\nmore\r\n{END_MARKER}\r\n"
+        + "P.S.  "
+    )
+
+
+async def test_edit_racing_after_the_write_is_kept(world: World) -> None:
+    w = world
+    await w.write(section("v1"))
+
+    def person_appends(n: int) -> None:
+        if n == 2:  # right after the bot's second write lands
+            w.emu.edit_issue_body(REPO, w.number, w.body() + "\r\nA late comment.")
+
+    w.gh.race = person_appends
+    r = await w.write(section("v2"))
+    body = w.body()
+    assert body.endswith("\r\nA late comment.") and "\r\nv2\r\n" in body
+    assert r.outcome == "unchanged" and r.attempts == 1  # verified: nothing to redo
+
+
+async def test_stale_human_save_is_redone_on_top_of_their_text(world: World) -> None:
+    w = world
+    await w.write(section("v1"))
+    stale = w.body()
+
+    def person_saves_stale_copy(n: int) -> None:
+        # Their editor opened before the bot's write: saving restores v1 around their change.
+        if n == 2:
+            w.emu.edit_issue_body(REPO, w.number, "Their new line\r\n" + stale)
+
+    w.gh.race = person_saves_stale_copy
+    r = await w.write(section("v2"))
+    assert r.outcome == "written" and r.attempts == 2
+    body = w.body()
+    assert body.startswith("Their new line\r\n" + OUTSIDE) and "\r\nv2\r\n" in body
+    assert "v1" not in body
+
+
+async def test_endless_race_is_bounded(world: World) -> None:
+    w = world
+    await w.write(section("v1"))
+    stale = w.body()
+    w.gh.race = lambda n: w.emu.edit_issue_body(REPO, w.number, stale + f"edit {n}")
+    r = await w.write(section("v2"))
+    assert r.outcome == "gave-up" and r.attempts == 3
+
+
+async def test_markers_removed_reappended_once_then_left_alone(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world
+    await w.write(section("v1"))
+    w.emu.edit_issue_body(REPO, w.number, "I removed the bot's section.\r\n")
+    with caplog.at_level(logging.WARNING, logger="bot.tracking.meta_issue"):
+        r = await w.write(section("v2"))
+    assert r.outcome == "reappended"
+    assert "markers were removed" in caplog.text
+    assert w.body().startswith("I removed the bot's section.\r\n")
+    assert find_section(w.body()) is not None
+    w.emu.edit_issue_body(REPO, w.number, "Really, no section.\r\n")
+    edits = w.edits()
+    r = await w.write(section("v3"))
+    assert r.outcome == "left-alone" and w.edits() == edits
+    assert w.body() == "Really, no section.\r\n"
+
+
+async def test_deleted_issue_is_reported_not_raised(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world
+    w.emu.delete_issue(REPO, w.number)
+    with caplog.at_level(logging.ERROR, logger="bot.tracking.meta_issue"):
+        r = await w.write(section("v1"))
+    assert r.outcome == "unavailable" and "deleted" in r.message
+    assert "checklist not updated" in caplog.text
+    missing = await write_section(w.gh, w.db, REPO, 99999, section("v1"))
+    assert missing.outcome == "unavailable" and "not found" in missing.message
+
+
+async def test_locked_issue_still_gets_the_section(world: World) -> None:
+    # Locking limits comments; people with write access (the App) can still edit the body.
+    w = world
+    w.emu.lock_issue(REPO, w.number)
+    r = await w.write(section("v1"))
+    assert r.outcome == "appended" and w.body().startswith(OUTSIDE)
+
+
+async def test_one_writer_at_a_time(world: World) -> None:
+    w = world
+    async with w.db.try_lock("meta-issue") as held:
+        assert held
+        # Another writer would wait for the lock; ``try_lock`` shows it is taken meanwhile.
+        async with w.db.try_lock("meta-issue") as second:
+            assert not second
+    r = await w.write(section("v1"))
+    assert r.outcome == "appended"

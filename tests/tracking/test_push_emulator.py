@@ -1,0 +1,219 @@
+"""Tracking against the GitHub emulator: the App's real deliveries (installation, push) through
+the push router with an installation client; snapshots, blob reuse, attribution, the meta issue.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from gidgethub import sansio
+from gidgethub.aiohttp import GitHubAPI
+from tracktest_support import CountingCore, ToyAnalyzer, module_c
+
+from bot.config import MetaIssue, Settings
+from bot.emulator import AppRecord, GitHubEmulator
+from bot.render.checklist import END_MARKER, START_MARKER
+from bot.service.context import JobContext
+from bot.service.routers import push as push_router
+from bot.store import Database
+from bot.tracking import pipeline
+from bot.tracking.events import module_events
+from bot.tracking.snapshots import latest_snapshot, module_history, snapshots_between
+from bot.tracking.tree_sync import update_repository
+
+REPO = "python/cpython"
+META_BODY = "Tracking issue.\r\n\r\n* keep this  \r\n* and this\t\r\n"
+
+
+@dataclass
+class World:
+    emu: GitHubEmulator
+    app: AppRecord
+    db: Database
+    gh: GitHubAPI
+    settings: Settings
+    meta: int
+
+    async def dispatch(self, event: str, *, after: int = 0) -> int:
+        """Dispatch every delivery of ``event`` from index ``after``; returns the new index."""
+        ds = self.emu.deliveries
+        for d in ds[after:]:
+            if d.event != event:
+                continue
+            ev = sansio.Event(d.payload, event=d.event, delivery_id=d.id)
+            ctx = JobContext(
+                d.event, d.id, d.payload, self.gh, self.db, self.settings, self.app.bot_login
+            )
+            await push_router.router.dispatch(ev, ctx)
+        return len(ds)
+
+    def blob_requests(self) -> int:
+        return sum("/git/blobs/" in r.path for r in self.emu.requests)
+
+    def body(self) -> str:
+        return str(self.emu.issue(REPO, self.meta)["body"])
+
+
+@pytest.fixture(params=["toy", "real core"])
+async def world(
+    request: pytest.FixtureRequest, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[World]:
+    analyzer = ToyAnalyzer() if request.param == "toy" else CountingCore()
+    # The router uses the default analyser; point it at this test's one.
+    monkeypatch.setattr("bot.tracking.tree_sync.CoreAnalyzer", lambda: analyzer)
+    emu = GitHubEmulator()
+    app = emu.register_app(slug="isolation-bot")
+    emu.create_repo(REPO, default_branch="main")
+    emu.commit(
+        REPO,
+        "main",
+        {
+            "Modules/_abc.c": module_c("_abc", multi=False, pig=False),
+            "Modules/_curses.c": module_c("_curses", multi=False, pig=False, static=("Win_Type",)),
+            "Modules/_json.c": module_c("_json"),
+            "Lib/os.py": b"# untracked\n",
+            "Tools/c-analyzer/cpython/ignored.tsv": b"filename\tfuncname\tname\treason\n",
+        },
+        message="Initial",
+        author="guido",
+    )
+    meta = emu.create_issue(REPO, "Meta issue: per-interpreter GIL", META_BODY, user="vstinner")
+    settings = Settings(meta_issue=MetaIssue(repo=REPO, number=meta))
+    async with emu.serve() as url, aiohttp.ClientSession() as session:
+        now = int(time.time())
+        token_jwt = jwt.encode(
+            {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
+            app.private_key_pem,
+            algorithm="RS256",
+        )
+        inst = emu.install(app, account="python")
+        anon = GitHubAPI(session, "isolation-bot", base_url=url)
+        token = await anon.post(f"/app/installations/{inst}/access_tokens", data=b"", jwt=token_jwt)
+        gh = GitHubAPI(session, "isolation-bot", oauth_token=token["token"], base_url=url)
+        yield World(emu, app, db, gh, settings, meta)
+    assert emu.validation_errors == [], emu.validation_errors
+
+
+def pr_branch(
+    w: World, branch: str, files: dict[str, bytes | str | None], title: str, user: str = "porter"
+) -> int:
+    w.emu.create_branch(REPO, branch, "main")
+    w.emu.commit(REPO, branch, files, message=title, author=user)
+    return w.emu.open_pull_request(REPO, branch, title=title, user=user)
+
+
+async def test_install_push_attribute_and_checklist(world: World) -> None:
+    w = world
+    n = await w.dispatch("installation")
+    first = await latest_snapshot(w.db, REPO)
+    assert first is not None and first.source == "sync"
+    assert [m.name for m in first.modules] == ["_abc", "_curses", "_json"]
+    assert w.blob_requests() == 4  # three C files and ignored.tsv; Lib/ is never read
+    body = w.body()
+    assert body.startswith(META_BODY)  # appended after the person's text, which is untouched
+    assert START_MARKER in body and "- [x] `_json`" in body and "- [ ] `_abc`" in body
+    edits = len(w.emu.issue_body_edits(REPO, w.meta))
+
+    # A merged PR converts _abc completely: one push to main.
+    pr = pr_branch(
+        w, "isolate-abc", {"Modules/_abc.c": module_c("_abc")}, "gh-103092: Isolate _abc"
+    )
+    w.emu.merge_pull_request(REPO, pr, user="ericsnowcurrently")
+    n = await w.dispatch("push", after=n)
+    assert w.blob_requests() == 5  # only the changed blob was fetched
+    events = await module_events(w.db, REPO, module="_abc")
+    assert {e.kind for e in events} == {"multi-phase", "per-interpreter-gil", "completed"}
+    assert {(e.pr_number, e.author) for e in events} == {(pr, "porter")}
+    assert f"- [x] `_abc`: multi-phase, no static types, per-interpreter GIL (#{pr})" in w.body()
+    assert w.body().startswith(META_BODY)
+    assert len(w.emu.issue_body_edits(REPO, w.meta)) == edits + 1
+
+    # A direct push that changes nothing tracked: a snapshot, but no event and no issue edit.
+    w.emu.push(REPO, "main", {"Lib/os.py": b"# still untracked\n"}, message="Docs (#777)")
+    n = await w.dispatch("push", after=n)
+    assert w.blob_requests() == 5
+    assert len(await snapshots_between(w.db, REPO)) == 3
+    assert len(w.emu.issue_body_edits(REPO, w.meta)) == edits + 1
+
+    # A regression pushed directly, attributed from "(#NNNN)" in the message (no PR association).
+    w.emu.push(
+        REPO,
+        "main",
+        {"Modules/_json.c": module_c("_json", static=("Scanner_Type",))},
+        message="gh-1: speed up json (#4242)",
+        author="someone",
+    )
+    n = await w.dispatch("push", after=n)
+    reg = await module_events(w.db, REPO, module="_json")
+    assert [(e.kind, e.pr_number, e.author) for e in reg] == [("regression", 4242, "someone")]
+    assert "- [ ] `_json`: multi-phase, per-interpreter GIL; to do: 1 static type" in w.body()
+    hist = await module_history(w.db, REPO, "_abc")
+    assert [p.state.status if p.state else None for p in hist] == [
+        "not-started",
+        "done",
+        "done",
+        "done",
+    ]
+
+    # Pushes to other branches and tag pushes are ignored; redelivered pushes change nothing.
+    w.emu.push(REPO, "feature", {"Modules/_json.c": module_c("_json")}, message="wip")
+    before = len(await snapshots_between(w.db, REPO))
+    await w.dispatch("push", after=n)
+    await w.dispatch("push", after=0)  # every push delivery again
+    assert len(await snapshots_between(w.db, REPO)) == before
+    assert len(await module_events(w.db, REPO)) == 4
+
+
+async def test_force_push_and_truncated_tree(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = world
+    await w.dispatch("installation")
+    # A force-push: main jumps to a commit that is not a descendant (a rewritten history).
+    other = w.emu.commit(
+        REPO,
+        "rewritten",
+        {
+            "Modules/_abc.c": module_c("_abc"),
+            "Modules/_json.c": None,
+            "Modules/_new.c": module_c("_new"),
+        },
+        message="rewrite",
+    )
+
+    real_getitem = w.gh.getitem
+
+    async def truncating(url: str, *args: Any, **kwargs: Any) -> Any:
+        data = await real_getitem(url, *args, **kwargs)
+        # GitHub truncates the recursive listing of huge trees (the root of CPython can be).
+        if url.endswith("?recursive=1") and f"/git/trees/{other}" in url:
+            data = {**data, "truncated": True, "tree": data["tree"][:1]}
+        return data
+
+    monkeypatch.setattr(w.gh, "getitem", truncating)
+    result = await update_repository(w.gh, w.db, REPO, other, source="push")
+    assert result.changed_paths == ("Modules/_abc.c", "Modules/_json.c", "Modules/_new.c")
+    assert result.analysed == 2
+    assert [m.name for m in result.snapshot.modules] == ["_abc", "_curses", "_new"]
+    assert result.previous is not None and result.previous.module("_json") is not None
+
+
+async def test_sync_without_webhook(world: World) -> None:
+    w = world
+    result = await pipeline.sync_repository(w.gh, w.db, w.settings, REPO)
+    assert result.update is not None and result.update.analysed == 3
+    again = await pipeline.sync_repository(w.gh, w.db, w.settings, REPO)
+    assert again.update is None  # already the analysed head
+    assert again.meta_issue is not None and again.meta_issue.outcome == "unchanged"
+
+
+async def test_meta_issue_elsewhere_is_not_touched(world: World) -> None:
+    w = world
+    w.settings = replace(w.settings, meta_issue=MetaIssue(repo="python/other", number=1))
+    await w.dispatch("installation")
+    assert w.emu.issue_body_edits(REPO, w.meta) == []
+    assert END_MARKER not in w.body()
