@@ -67,10 +67,11 @@ def counts_line(findings: list[Finding], *, show_suppressed: bool) -> str:
     return text
 
 
-def metric_line(label: str, metric: Metric, width: int) -> str:
+def metric_line(label: str, metric: Metric, width: int, frac_width: int = 0) -> str:
     a, s = metric.all, metric.stdlib
+    frac = f"({a.done}/{a.total})"
     return (
-        f"{label + ':':<{width}} {a.percent:5.1f}% ({a.done}/{a.total})"
+        f"{label + ':':<{width}} {a.percent:5.1f}% {frac:<{frac_width}}"
         f"   stdlib {s.percent:5.1f}% ({s.done}/{s.total})"
     )
 
@@ -88,9 +89,12 @@ def render_text(report: TreeReport, *, show_suppressed: bool = False) -> str:
         out.extend(f"  {note}" for note in report.notes)
         out.append("")
     out.append(counts_line(findings, show_suppressed=show_suppressed))
-    files = f"{report.files} file{'' if report.files == 1 else 's'}"
-    out.append(f"Scanned {files}: {len(report.modules)} modules, {len(report.types)} types")
+    out.append(
+        f"Scanned {_plural(report.files, 'file')}: {_plural(len(report.modules), 'module')}, "
+        f"{_plural(len(report.types), 'type')}"
+    )
     width = max(len(label) for label in METRIC_LABELS.values()) + 1
-    for name, label in METRIC_LABELS.items():
-        out.append(metric_line(label, getattr(report.summary, name), width))
+    metrics = [(label, getattr(report.summary, name)) for name, label in METRIC_LABELS.items()]
+    frac_width = max(len(f"({m.all.done}/{m.all.total})") for _, m in metrics)
+    out.extend(metric_line(label, m, width, frac_width) for label, m in metrics)
     return "\n".join(out) + "\n"
