@@ -2,8 +2,9 @@
 
 Pages: ``/`` (metrics, trend charts, recent changes, module table: ``?sort=&order=&filter=&q=``),
 ``/modules/<name>``. JSON: ``/api/progress``, ``/api/modules`` (docs/api.md). Badges:
-``/badge/<metric>.svg`` (``?variant=stdlib``). The data come from ``app[SOURCE_KEY]`` when set
-(tests, the standalone runner), else from the store in ``app["db"]``.
+``/badge/<metric>.svg`` (``?variant=stdlib``). The data come from ``app[SOURCE_KEY]``: the store
+the service passes to ``setup_routes(app, db)``, or a source set by tests / the standalone
+runner. Settings: ``app[SETTINGS_KEY]``, else the service state's (bot.service.app.STATE).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.dashboard import views
 from bot.dashboard.templating import STATIC_DIR, STATIC_PREFIX, render
+from bot.store.db import Database
 from bot.summary.assemble import tracked_repo
 from bot.summary.source import ProgressSource, StoreSource
 
@@ -41,6 +43,9 @@ def _lookup(app: web.Application, name: str) -> Any:
 def _settings(request: web.Request) -> Settings:
     app = request.app
     value = app.get(SETTINGS_KEY) or _lookup(app, "settings")
+    if value is None:  # inside the service: its state (bot.service.app.STATE) holds them
+        state = _lookup(app, "isolation_bot_state")
+        value = getattr(state, "settings", None)
     return value if isinstance(value, Settings) else Settings()
 
 
@@ -122,8 +127,11 @@ async def badge(request: web.Request) -> web.Response:
     )
 
 
-def setup_routes(app: web.Application) -> None:
-    """Mount the dashboard on ``app`` (the service's, or a standalone one)."""
+def setup_routes(app: web.Application, db: Database | None = None) -> None:
+    """Mount the dashboard on ``app`` (the service's, or a standalone one). ``db``: the store
+    to read (the service passes its own); without it, ``app[SOURCE_KEY]`` or ``app["db"]``."""
+    if db is not None and SOURCE_KEY not in app:
+        app[SOURCE_KEY] = StoreSource(db)
     app.router.add_get("/", index, name="dashboard-index")
     app.router.add_get("/modules/{name}", module_page, name="dashboard-module")
     app.router.add_get("/api/progress", api_progress, name="api-progress")

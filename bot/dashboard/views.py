@@ -184,7 +184,7 @@ async def recent_changes(
     for i in range(RECENT_WEEKS + 1):
         week = current.shift(-i)
         start, end = week.slot(wd, hour) - timedelta(weeks=1), week.slot(wd, hour)
-        evs = [e for e in events if start <= e.at < end]
+        evs = [e for e in events if start < e.at <= end]
         if evs:
             out.append(WeekChanges(str(week), list(reversed(group_changes(evs)))))
     return out

@@ -8,6 +8,7 @@ and the cut gets harsher until the whole text is under ``MAX_CHARS``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -34,11 +35,16 @@ METRIC_LABELS = {
 # Items per list, tried in order until the summary fits.
 _CAPS = (50, 25, 10, 5, 2, 0)
 T = TypeVar("T")
+_WEEK_RE = re.compile(r"\d{4}-W\d{2}")
 
 
 def marker(week: str) -> str:
     """The hidden marker that identifies a week's post (found again after a crash)."""
     return f"{MARKER_PREFIX}{escape.html_comment_safe(week)} -->"
+
+
+def _week_label(week: str) -> str:
+    return week if _WEEK_RE.fullmatch(week) else escape.text(week)
 
 
 def pct(ratio: Ratio) -> str:
@@ -173,7 +179,7 @@ def _remaining(data: WeeklyData, cap: int, links: _Links) -> list[str]:
 
 def _render(data: WeeklyData, html_url: str, cap: int) -> str:
     links = _Links(html_url, data.repo, data.sha)
-    lines = [marker(data.week), f"## Isolation progress: week {escape.text(data.week)}", ""]
+    lines = [marker(data.week), f"## Isolation progress: week {_week_label(data.week)}", ""]
     where = escape.code(data.repo)
     at = f" at {links.commit(data.sha)}" if data.sha else ""
     lines.append(f"_{where}{at}, changes from {_fmt_time(data.since)} to {_fmt_time(data.until)}._")

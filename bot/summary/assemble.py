@@ -85,7 +85,8 @@ async def weekly_data(
     if current is None:
         return data
     history = await source.module_events(repo, until=until)
-    in_window = [e for e in history if since <= as_utc(e.at) < until]
+    # (since, until]: the state at ``since`` is the week before's, like snapshot_at's.
+    in_window = [e for e in history if since < as_utc(e.at) <= until]
     data.changes = group_changes(in_window)
     data.completed = completed_modules(previous, current, history)
     data.new_errors = new_error_findings(previous, current)
