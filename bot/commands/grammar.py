@@ -306,7 +306,7 @@ def _match_prefix(stripped: str, aliases: tuple[str, ...]) -> str | None:
             rest = stripped[len(prefix) :]
             if prefix != PREFIX and rest[:1] in (":", ","):
                 rest = rest[1:]  # "@isolation-bot: status"
-            if rest == "" or rest[0] in " \t":
+            if rest == "" or rest[0].isspace():  # any whitespace, NBSP included
                 return rest
     return None
 

@@ -15,10 +15,13 @@ raises, so the job is retried (and step 3 keeps it single).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import gidgethub
 
 from bot.commands.grammar import (
     Command,
@@ -99,6 +102,17 @@ async def _unreact(ctx: JobContext, repo: str, comment_id: int, reaction_id: int
         log.warning("could not remove reaction %s from comment %s", reaction_id, comment_id)
 
 
+def revision_digest(items: list[ParsedItem], comment: dict[str, Any]) -> str:
+    """The reply marker's revision: the commands plus the comment's edit time.
+
+    A retried job (same payload) gets the same digest, so it finds its earlier reply; a later
+    edit that brings back a command answered before gets a new one, so it is answered again.
+    """
+    stamp = str(comment.get("updated_at") or comment.get("created_at") or "")
+    text = commands_digest(items) + "@" + stamp
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _since(stamp: Any) -> str | None:
     """A second before the comment's time: our reply is newer; the margin covers rounding."""
     if not isinstance(stamp, str):
@@ -155,7 +169,7 @@ async def handle_comment_event(
     installation = payload.get("installation") or {}
     installation_id = installation.get("id") if isinstance(installation, dict) else None
 
-    digest = commands_digest(items)
+    digest = revision_digest(items, comment)
     revision = f"{comment_id}:{digest}"
     settings = ctx.settings.commands
     limiter = RateLimiter(
@@ -206,7 +220,18 @@ async def handle_comment_event(
         sections.append(section)
 
     body = render.render_reply(sections, comment_id=comment_id, digest=digest)
-    await ctx.gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": body})
+    try:
+        await ctx.gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": body})
+    except gidgethub.BadRequest as exc:
+        # Locked conversation (403), deleted issue (404/410), rejected body (422): retrying
+        # cannot help. Other errors (5xx after the client's retries) propagate: the job retries.
+        if int(exc.status_code) not in (403, 404, 410, 422):
+            raise
+        log.warning("could not reply to comment %s in %s#%s: %s", comment_id, repo, number, exc)
+        if eyes is not None:
+            await _unreact(ctx, repo, comment_id, eyes)
+        await _react(ctx, repo, comment_id, "confused")
+        return CommentOutcome(len(items), ran=ran, replied=False, skipped="reply-refused")
     if eyes is not None:
         await _unreact(ctx, repo, comment_id, eyes)
     all_ok = all(s.ok for s in sections)

@@ -41,7 +41,10 @@ async def test_help_gets_one_reply_with_marker_quote_and_reactions(db: Database)
     (reply,) = gh.replies()
     assert reply.startswith("<!-- isolation-bot:reply:4242:")
     assert "> /isolation help\n" in reply
-    assert "> @\u2060isolation\\-bot help ignore" in reply  # quoted, mention defused
+    quoted = [line for line in reply.splitlines() if line.startswith("> ")]
+    assert len(quoted) == 2
+    assert quoted[1].startswith("> @\u2060isolation") and quoted[1].endswith("help ignore")
+    assert "@isolation" not in reply  # quoted, mention defused
     assert "/isolation recheck" in reply and "/isolation summary" in reply
     assert gh.reaction_contents() == ["+1"]  # eyes removed after the work
     posted = [c[2]["content"] for c in gh.calls if c[0] == "POST" and c[1].endswith("reactions")]
