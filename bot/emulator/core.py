@@ -14,6 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from multidict import CIMultiDict
 
 from bot.emulator import webhooks
 from bot.emulator.faults import FaultSet
@@ -950,7 +951,7 @@ class GitHubEmulator:
 
     def signed_delivery(
         self, event: str, payload: dict[str, Any], secret: str | None = None
-    ) -> tuple[dict[str, str], bytes]:
+    ) -> tuple[CIMultiDict[str], bytes]:
         """Headers and body of a delivery as GitHub would send it (for direct posts)."""
         if secret is None:
             app = next(iter(self._apps.values()), None)
@@ -1046,7 +1047,7 @@ class GitHubEmulator:
             original.event,
             original.action,
             original.payload,
-            dict(original.headers),
+            CIMultiDict(original.headers),
             original.body,
             redelivery=True,
         )

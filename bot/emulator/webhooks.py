@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from multidict import CIMultiDict
+
 USER_AGENT = "GitHub-Hookshot/7f1d5ad"
 
 
@@ -24,15 +26,19 @@ def delivery_headers(
     *,
     hook_id: int = 1,
     installation_target_id: int | None = None,
-) -> dict[str, str]:
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery_id,
-        "X-GitHub-Hook-ID": str(hook_id),
-        "X-GitHub-Hook-Installation-Target-Type": "integration",
-    }
+) -> CIMultiDict[str]:
+    """GitHub's delivery headers; case-insensitive like any HTTP headers (gidgethub's
+    ``Event.from_http`` looks them up in lower case)."""
+    headers: CIMultiDict[str] = CIMultiDict(
+        {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery_id,
+            "X-GitHub-Hook-ID": str(hook_id),
+            "X-GitHub-Hook-Installation-Target-Type": "integration",
+        }
+    )
     if installation_target_id is not None:
         headers["X-GitHub-Hook-Installation-Target-ID"] = str(installation_target_id)
     if secret:
@@ -55,7 +61,7 @@ class Delivery:
     event: str
     action: str | None
     payload: dict[str, Any]
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
     body: bytes
     status: int | None = None  # HTTP status of the last POST; None until attempted
     attempts: list[int] = field(default_factory=list)  # statuses (0 = connection error)
