@@ -53,11 +53,39 @@ def quote_command(command: str) -> str:
     return "> " + escape.text(command, limit=300)
 
 
-def render_reply(sections: Sequence[ReplySection], *, comment_id: int, digest: str) -> str:
-    parts = [reply_marker(comment_id, digest)]
-    for section in sections:
-        parts.append(quote_command(section.command) + "\n\n" + section.body.strip())
-    return "\n\n".join(parts) + "\n"
+# GitHub refuses comments over 65536 characters; keep a margin.
+MAX_REPLY_CHARS = 60_000
+TOO_LONG = "This answer is too long to show together with the others; run the command alone."
+
+
+def render_reply(
+    sections: Sequence[ReplySection],
+    *,
+    comment_id: int,
+    digest: str,
+    max_chars: int = MAX_REPLY_CHARS,
+) -> str:
+    """One reply for all the commands of a comment, each answer under its quoted command.
+
+    When the whole would exceed GitHub's comment size, the longest answers are replaced by a
+    short note (never cut in the middle, which could leave a code block open).
+    """
+    bodies = [section.body.strip() for section in sections]
+    quotes = [quote_command(section.command) for section in sections]
+
+    def assemble() -> str:
+        parts = [reply_marker(comment_id, digest)]
+        parts += [f"{q}\n\n{b}" for q, b in zip(quotes, bodies, strict=True)]
+        return "\n\n".join(parts) + "\n"
+
+    text = assemble()
+    while len(text) > max_chars:
+        longest = max(range(len(bodies)), key=lambda i: len(bodies[i]))
+        if len(bodies[longest]) <= len(TOO_LONG):
+            break  # nothing left to shorten (cannot happen with the command cap)
+        bodies[longest] = TOO_LONG
+        text = assemble()
+    return text
 
 
 # --------------------------------------------------------------------------- simple bodies
