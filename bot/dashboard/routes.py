@@ -10,6 +10,7 @@ runner. Settings: ``app[SETTINGS_KEY]``, else the service state's (bot.service.a
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 SOURCE_KEY = web.AppKey("isolation_bot_dashboard_source", object)
 SETTINGS_KEY = web.AppKey("isolation_bot_dashboard_settings", object)
+# A clock for tests (what "now" is decides the current week); wall time when absent.
+CLOCK_KEY = web.AppKey("isolation_bot_dashboard_clock", object)
 # Short caching: the data change on pushes, a minute of staleness is fine for people and
 # protects the store from badge-heavy READMEs.
 CACHE_CONTROL = "public, max-age=60"
@@ -60,6 +63,11 @@ def _source(request: web.Request) -> ProgressSource:
     return StoreSource(db)
 
 
+def _now(request: web.Request) -> datetime:
+    clock = request.app.get(CLOCK_KEY)
+    return clock() if callable(clock) else datetime.now(UTC)
+
+
 def _html(body: str, status: int = 200) -> web.Response:
     return web.Response(
         text=body,
@@ -81,7 +89,7 @@ async def index(request: web.Request) -> web.Response:
         query = views.TableQuery.parse(request.query)
     except views.BadQuery as exc:
         return _error_page(request, 400, "Bad request", str(exc))
-    ctx = await views.dashboard_context(_source(request), _settings(request), query)
+    ctx = await views.dashboard_context(_source(request), _settings(request), query, _now(request))
     return _html(render("index.html", **ctx))
 
 
@@ -98,7 +106,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def api_progress(request: web.Request) -> web.Response:
-    return _json(await views.progress_json(_source(request), _settings(request)))
+    return _json(await views.progress_json(_source(request), _settings(request), _now(request)))
 
 
 async def api_modules(request: web.Request) -> web.Response:

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from bot.config import Settings
-from bot.dashboard.routes import SETTINGS_KEY, SOURCE_KEY, setup_routes
+from bot.dashboard.routes import CLOCK_KEY, SETTINGS_KEY, SOURCE_KEY, setup_routes
 from bot.summary.source import ProgressSource
 
 
-def make_app(source: ProgressSource, settings: Settings | None = None) -> web.Application:
+def make_app(
+    source: ProgressSource,
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> web.Application:
     app = web.Application()
     app[SOURCE_KEY] = source
     app[SETTINGS_KEY] = settings or Settings()
+    if clock is not None:
+        app[CLOCK_KEY] = clock
     setup_routes(app)
     return app
 

@@ -42,13 +42,13 @@ def line_chart_svg(
     chart_id: str,
     unit: str = "%",
     y_max: float = 100.0,
-    width: int = 640,
-    height: int = 220,
+    width: int = 360,
+    height: int = 180,
     color: str = "#3572a5",
 ) -> str:
     """A line chart of (label, value) points, oldest first, values in 0..y_max."""
     cid = _ID_SAFE.sub("-", chart_id) or "chart"
-    left, right, top, bottom = 44, 12, 12, 34
+    left, right, top, bottom = 40, 8, 10, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     if points:
         desc = (
@@ -91,15 +91,19 @@ def line_chart_svg(
             f'<polyline points="{path}" fill="none" stroke="{_e(color)}" stroke-width="2.5" '
             'stroke-linejoin="round"/>'
         )
-        label_every = max(1, -(-n // 6))  # at most ~6 x labels
+        label_every = max(1, -(-n // 3))  # at most ~4 x labels: they must not overlap
         for i, ((label, v), (x, y)) in enumerate(zip(points, coords, strict=True)):
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{_e(color)}">'
                 f"<title>{_e(label)}: {_fmt(v)}{_e(unit)}</title></circle>"
             )
-            if i % label_every == 0 or i == n - 1:
+            if (n - 1 - i) % label_every == 0:  # counted from the newest, always labelled
+                # The outermost labels are anchored inwards so they are never clipped.
+                anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"
+                if n == 1:
+                    anchor = "middle"
                 parts.append(
-                    f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" font-size="11" '
+                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}" font-size="10" '
                     f'fill="#555">{_e(label)}</text>'
                 )
     else:
