@@ -254,8 +254,12 @@ def _hidden_ranges(text: str) -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
     pos = 0
     run_index = 0
+    comment_at = text.find("<!--")
+    close_at = text.find("-->")
     while pos < n:
-        comment_at = text.find("<!--", pos)
+        if comment_at != -1 and comment_at < pos:
+            # Searched again only once passed: a fresh find per step would be quadratic.
+            comment_at = text.find("<!--", pos)
         while run_index < len(runs) and runs[run_index][0] < pos:
             run_index += 1
         run_at = runs[run_index][0] if run_index < len(runs) else -1
@@ -272,7 +276,10 @@ def _hidden_ranges(text: str) -> list[tuple[int, int]]:
             else:
                 pos = start + length  # no closing run: the backticks are literal
             continue
-        close = text.find("-->", comment_at + 4)
+        # Memoised like comment_at: "no --> after x" holds for every later x as well.
+        if close_at != -1 and close_at < comment_at + 4:
+            close_at = text.find("-->", comment_at + 4)
+        close = close_at
         if close == -1:
             pos = comment_at + 4  # unclosed: literal text, as markdown renders it
             continue

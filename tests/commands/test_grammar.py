@@ -279,6 +279,8 @@ def test_no_redos_on_hostile_input() -> None:
         "\n".join("`" * i for i in range(1, 400)),
         ("> " * 10_000) + "/isolation help",
         "/isolation ignore " + "a " * 20_000 + "-- x",
+        "`<!--" * 13_000,  # once quadratic: a fresh search for "-->" at every comment opener
+        "x <!--" * 10_000 + "-->",
     ]
     start = time.process_time()
     for body in hostile:
