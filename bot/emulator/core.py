@@ -104,6 +104,7 @@ class GitHubEmulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[webhooks.Delivery] | None = None
         self._pending: list[webhooks.Delivery] = []
+        self._diff_cache: dict[tuple[str, str], list[FileChange]] = {}
 
     # --- ids, time, lookups --------------------------------------------------------------
 
@@ -437,7 +438,20 @@ class GitHubEmulator:
             base_sha = self.store.commits[p.merge_commit_sha].parents[0]
         else:
             base_sha = self.store.merge_base(p.base_sha, p.head_sha) or p.base_sha
-        return self.diff(self.store.commits[base_sha].files, self.store.commits[p.head_sha].files)
+        return self.diff_commits(base_sha, p.head_sha)
+
+    def diff_commits(self, old: str | None, new: str) -> list[FileChange]:
+        """File changes between two commits (None: the empty tree); cached, as commits
+        never change."""
+        key = (old or "", new)
+        cached = self._diff_cache.get(key)
+        if cached is None:
+            before = self.store.commits[old].files if old else {}
+            cached = self.diff(before, self.store.commits[new].files)
+            if len(self._diff_cache) > 256:
+                self._diff_cache.clear()
+            self._diff_cache[key] = cached
+        return cached
 
     def pull_commit_count(self, repo: str, number: int) -> int:
         issue = self.issue_record(repo, number)
@@ -908,8 +922,7 @@ class GitHubEmulator:
 
     def _push_commit(self, r: Repo, sha: str) -> dict[str, Any]:
         c = self.store.commits[sha]
-        parent = self.store.commits[c.parents[0]].files if c.parents else {}
-        changes = self.diff(parent, c.files)
+        changes = self.diff_commits(c.parents[0] if c.parents else None, sha)
         ident = {
             "name": c.author,
             "email": f"{c.author}@users.noreply.github.com",

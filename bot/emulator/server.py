@@ -430,7 +430,7 @@ def compare(ctx: Ctx) -> Resp:
         else "diverged"
     )
     ahead.sort(key=lambda s: store.commits[s].timestamp)
-    changes = ctx.emu.diff(store.commits[mb].files, store.commits[head].files)
+    changes = ctx.emu.diff_commits(mb, head)
     shapes = ctx.emu.shapes
     html = f"https://github.com/{r.full_name}/compare/{ctx.params['basehead']}"
     return Resp(

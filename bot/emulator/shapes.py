@@ -510,8 +510,7 @@ class Shapes:
             ],
         }
         if files:
-            parent_files = self.emu.store.commits[c.parents[0]].files if c.parents else {}
-            changes = self.emu.diff(parent_files, c.files)
+            changes = self.emu.diff_commits(c.parents[0] if c.parents else None, sha)
             out["files"] = [self.diff_entry(repo_name, sha, ch) for ch in changes]
             out["stats"] = {
                 "additions": sum(ch.additions for ch in changes),
