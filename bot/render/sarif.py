@@ -134,6 +134,8 @@ def build_sarif(
             }
         ],
         "results": [result(f, rule_index) for f in report.findings],
+        # The analyser counts columns in bytes; C sources are ASCII in practice, where bytes
+        # and code points agree.
         "columnKind": "unicodeCodePoints",
         "properties": {"summary": report.summary.to_dict(), "root": report.root},
     }
