@@ -45,8 +45,10 @@ def main(argv: list[str]) -> int:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
-    print(f"files: {len(files)} ({total / 1e6:.1f} MB), analysed: {report.files}, "
-          f"findings: {len(report.findings)}, cores: {os.cpu_count()}")
+    print(
+        f"files: {len(files)} ({total / 1e6:.1f} MB), analysed: {report.files}, "
+        f"findings: {len(report.findings)}, cores: {os.cpu_count()}"
+    )
     print(f"scan wall time: {scan_s:.2f} s")
     print(f"plain single-threaded tree-sitter parse of all files: {parse_s:.2f} s")
     print(f"ratio scan/parse: {scan_s / parse_s:.2f}")

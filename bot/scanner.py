@@ -105,8 +105,11 @@ def _analyze_one(abspath: str, rel: str) -> FileReport:
         with open(abspath, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return FileReport(path=rel, skipped=f"unreadable: {exc.strerror or exc}",
-                          notes=[f"could not analyse fully: unreadable ({exc})"])
+        return FileReport(
+            path=rel,
+            skipped=f"unreadable: {exc.strerror or exc}",
+            notes=[f"could not analyse fully: unreadable ({exc})"],
+        )
     return analyze_cached(rel, data)
 
 
@@ -116,6 +119,7 @@ def _analyze_chunk(chunk: list[tuple[str, str]]) -> list[FileReport]:
 
 def _chunks(files: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
     """Balanced chunks: biggest files first, dealt round-robin."""
+
     def size(item: tuple[str, str]) -> int:
         try:
             return os.path.getsize(item[0])

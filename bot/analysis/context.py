@@ -13,23 +13,31 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.analysis.cparse import Declaration, Declarator, Function, ParsedFile
+from bot.analysis.cparse import Declaration, Declarator, Function, ParsedFile, declaration_at
 from bot.analysis.paths import PathClass
-from bot.analysis.source import Initializer, Source, parse_initializer
+from bot.analysis.source import (
+    Initializer,
+    Source,
+    initializer_from_text,
+    parse_initializer,
+    split_initializer,
+)
 
+# Starts at the type name (fast); the line prefix is checked separately (_DEF_PREFIX).
 _DEF_RE = re.compile(
-    rb"^[ \t]*(?:static[ \t]+)?(?:const[ \t]+)?(?:struct[ \t]+)?"
-    rb"(PyModuleDef|PyType_Spec|PyTypeObject|PyModuleDef_Slot|PyType_Slot)\s+(\w+)"
-    rb"\s*(\[\s*\w*\s*\])?\s*=\s*(\{|\w+\s*\()",
-    re.MULTILINE,
+    rb"\b(PyModuleDef|PyType_Spec|PyTypeObject|PyModuleDef_Slot|PyType_Slot)\s+(\w+)"
+    rb"\s*(\[\s*\w*\s*\])?\s*=\s*(\{|\w+\s*\()"
 )
-_INIT_FUNC_RE = re.compile(
-    rb"^[ \t]*(?:PyMODINIT_FUNC\s+)?(\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.MULTILINE
-)
+_DEF_PREFIX = re.compile(rb"[ \t]*(?:static\s+)?(?:const\s+)?(?:struct\s+)?")
+_INIT_FUNC_RE = re.compile(rb"^[ \t]*(PyInit_\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.MULTILINE)
 _MODINIT_RE = re.compile(rb"^[ \t]*PyMODINIT_FUNC\s+(\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.M)
 # cjkcodecs' macro-made init: `I_AM_A_MODULE_FOR(jp)` defines PyInit__codecs_jp.
 _CJK_MACRO_RE = re.compile(rb"^[ \t]*I_AM_A_MODULE_FOR\s*\(\s*(\w+)\s*\)", re.MULTILINE)
 _CALL_RE = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+_STATIC_RE = re.compile(rb"\bstatic\b")
+_GLOBAL_LINE_RE = re.compile(
+    rb"^(?:const[ \t]+)?(?:struct[ \t]+)?Py\w*[ \t]*\*[ \t]*\w+[ \t]*(?:=|;|\[)", re.M
+)
 _MULTI_RE = re.compile(rb"\bPyModuleDef_Init\s*\(\s*(?:\([^()]*\)\s*)?&?\s*(\w+)")
 _SINGLE_RE = re.compile(
     rb"\b(PyModule_Create2?|_PyModule_CreateInitialized|PyModule_New(?:Object)?)\s*\("
@@ -168,27 +176,51 @@ class FileContext:
     # ---- declarations ---------------------------------------------------------------
     @cached_property
     def file_scope(self) -> list[Declaration]:
-        """File-scope declarations (depth 0), from the top-level walk and the static query."""
+        """File-scope declarations (depth 0).
+
+        From the top-level walk, plus declarations found from the text when tree-sitter's
+        recovery nested them somewhere odd (a macro can make it swallow hundreds of lines
+        into a bogus `case` statement): every `static` keyword and every line starting like
+        an object pointer declaration at brace depth 0 is looked up in the tree by offset.
+        """
+        src = self.src
         seen: set[int] = set()
         out: list[Declaration] = []
-        for d in (*self.parsed.top_level, *self.parsed.statics):
-            if d.start in seen or self.src.depth_at(d.start) != 0:
-                continue
+
+        def add(d: Declaration | None) -> None:
+            if d is None or d.start in seen or src.depth_at(d.start) != 0:
+                return
             if self.enclosing_function(d.start) is not None:
-                continue
+                return
             seen.add(d.start)
             out.append(d)
+
+        for d in self.parsed.top_level:
+            add(d)
+        flat = src.flat
+        for rx in (_STATIC_RE, _GLOBAL_LINE_RE):
+            for m in rx.finditer(flat):
+                if src.depth_at(m.start()) != 0:
+                    continue
+                add(declaration_at(self.parsed, m.start()))
         out.sort(key=lambda d: d.start)
         return out
 
     @cached_property
     def function_statics(self) -> list[tuple[Declaration, Function | None]]:
         out: list[tuple[Declaration, Function | None]] = []
-        for d in self.parsed.statics:
-            if self.src.depth_at(d.start) == 0:
+        seen: set[int] = set()
+        src = self.src
+        if b"static" not in src.flat:
+            return out
+        for m in _STATIC_RE.finditer(src.flat):
+            if src.depth_at(m.start()) == 0:
                 continue
-            f = self.enclosing_function(d.start)
-            out.append((d, f))
+            d = declaration_at(self.parsed, m.start())
+            if d is None or d.start in seen or "static" not in d.storage:
+                continue
+            seen.add(d.start)
+            out.append((d, self.enclosing_function(d.start)))
         return out
 
     def file_scope_variables(self) -> list[tuple[Declaration, Declarator]]:
@@ -206,18 +238,25 @@ class FileContext:
         found: dict[tuple[str, str], Definition] = {}
         src = self.src
         for m in _DEF_RE.finditer(src.flat):
-            if src.depth_at(m.start()) != 0:
+            line_start = src.flat.rfind(b"\n", 0, m.start()) + 1
+            if not _DEF_PREFIX.fullmatch(src.flat, line_start, m.start()):
                 continue
             kind = m.group(1).decode()
             name = m.group(2).decode()
+            if src.depth_at(m.start()) != 0:
+                # A function-local PyType_Spec (tests build types on the fly) still counts.
+                func = self.enclosing_function(m.start())
+                if kind != "PyType_Spec" or func is None or m.group(4) != b"{":
+                    continue
+                if (kind, name) in found:
+                    name = f"{name}@{func.name}"
             is_array = m.group(3) is not None
             if kind in ("PyModuleDef_Slot", "PyType_Slot") and not is_array:
                 continue
             if kind not in ("PyModuleDef_Slot", "PyType_Slot") and is_array:
                 continue
             opener = m.group(4)
-            line_text = src.flat[m.start() : m.end()]
-            static = b"static" in line_text.split(m.group(1))[0]
+            static = b"static" in src.flat[line_start : m.start()]
             if opener == b"{":
                 init = parse_initializer(src, m.end() - 1)
                 found[(kind, name)] = Definition(
@@ -229,12 +268,11 @@ class FileContext:
                 end = src.flat.find(b";", paren)
                 args_text = src.flat[paren + 1 : end if end > 0 else len(src.flat)]
                 args_text = args_text.rsplit(b")", 1)[0]
-                from bot.analysis.source import split_initializer
-
                 args = split_initializer(args_text.decode("utf-8", "replace"))
                 found[(kind, name)] = Definition(
                     kind, name, m.start(2), m.start(), None, macro_args=args, static=static
                 )
+        self._macro_built_definitions(found)
         # tree-sitter cross-check: definitions the regex's line anchoring missed.
         for d in self.file_scope:
             if "extern" in d.storage:
@@ -255,6 +293,38 @@ class FileContext:
                         static="static" in d.storage,
                     )
         return sorted(found.values(), key=lambda d: d.offset)
+
+    def _macro_built_definitions(self, found: dict[tuple[str, str], Definition]) -> None:
+        """`SHA3_TYPE_SPEC(sha3_224_spec, ...)`: a macro whose body defines a spec or type."""
+        src = self.src
+        for macro, params in src.macro_params.items():
+            for body in src.defines.get(macro, []):
+                m = _MACRO_DEF_RE.search(body)
+                if not m or m.group(2) not in params:
+                    continue
+                kind, idx = m.group(1), params.index(m.group(2))
+                brace = body.find("{", m.end() - 1)
+                call_re = re.compile(rb"^[ \t]*" + re.escape(macro.encode()) + rb"\s*\(", re.M)
+                for call in call_re.finditer(src.flat):
+                    if src.depth_at(call.start()) != 0:
+                        continue
+                    close = src.flat.find(b")", call.end())
+                    # Arguments up to the matching parenthesis.
+                    args_end = _matching_paren(src.flat, call.end() - 1)
+                    args = split_initializer(
+                        src.flat[call.end() : args_end].decode("utf-8", "replace")
+                    )
+                    if idx >= len(args) or close < 0:
+                        continue
+                    name = args[idx].strip()
+                    text = body[brace + 1 : body.rfind("}")]
+                    for p, a in zip(params, args, strict=False):
+                        text = re.sub(r"\b" + re.escape(p) + r"\b", a, text)
+                    off = call.start() + (src.flat[call.start() : args_end].find(name.encode()))
+                    found.setdefault(
+                        (kind, name),
+                        Definition(kind, name, off, call.start(), initializer_from_text(text)),
+                    )
 
     def defs_of(self, kind: str) -> list[Definition]:
         return [d for d in self.definitions if d.kind == kind]
@@ -298,8 +368,6 @@ class FileContext:
         for el in d.init.elements:
             inner = el.strip()
             if inner.startswith("{") and inner.endswith("}"):
-                from bot.analysis.source import split_initializer
-
                 parts = split_initializer(inner[1:-1])
                 if len(parts) >= 2:
                     pairs.append((" ".join(parts[0].split()), " ".join(parts[1].split())))
@@ -318,6 +386,12 @@ class FileContext:
     def init_functions(self) -> list[InitFunction]:
         src = self.src
         found: dict[str, InitFunction] = {}
+        if (
+            b"PyInit_" not in src.data
+            and b"PyMODINIT_FUNC" not in src.data
+            and (b"I_AM_A_MODULE_FOR" not in src.data)
+        ):
+            return []
         for f in self.functions:
             if f.type_text.strip() == "PyMODINIT_FUNC" or f.name.startswith("PyInit_"):
                 mod = self.module_name_for(f.name)
@@ -412,6 +486,22 @@ class FileContext:
             return None
         m = _SIZEOF_RE.search(m_size)
         return m.group(1) if m else None
+
+
+_MACRO_DEF_RE = re.compile(r"\b(PyType_Spec|PyTypeObject)\s+(\w+)\s*=\s*\{")
+
+
+def _matching_paren(data: bytes, open_offset: int) -> int:
+    level = 0
+    for i in range(open_offset, min(len(data), open_offset + 4000)):
+        c = data[i]
+        if c == 40:
+            level += 1
+        elif c == 41:
+            level -= 1
+            if level == 0:
+                return i
+    return min(len(data), open_offset + 4000)
 
 
 def mi_from_pairs(pairs: list[tuple[str, str]]) -> str:

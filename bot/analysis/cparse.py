@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser
 
 _CONTAINERS = frozenset(
     {
@@ -37,14 +37,6 @@ def _language() -> Language:
 @lru_cache(maxsize=1)
 def _parser() -> Parser:
     return Parser(_language())
-
-
-@lru_cache(maxsize=1)
-def _queries() -> tuple[Query, Query]:
-    lang = _language()
-    functions = Query(lang, "(function_definition) @f")
-    statics = Query(lang, "(declaration (storage_class_specifier) @sc) @d")
-    return functions, statics
 
 
 @dataclass(slots=True)
@@ -85,8 +77,9 @@ class Function:
 class ParsedFile:
     functions: list[Function]
     top_level: list[Declaration]  # file-scope candidates (depth to be checked by the caller)
-    statics: list[Declaration]  # every declaration with a storage class, at any depth
     error_nodes: int
+    root: Node
+    data: bytes
 
 
 def _text(data: bytes, node: Node) -> str:
@@ -208,16 +201,11 @@ def _function(data: bytes, node: Node) -> Function | None:
 def parse(data: bytes) -> ParsedFile:
     tree = _parser().parse(data)
     root = tree.root_node
-    fq, sq = _queries()
     functions: list[Function] = []
-    for node in QueryCursor(fq).captures(root).get("f", []):
-        f = _function(data, node)
-        if f is not None:
-            functions.append(f)
-    functions.sort(key=lambda f: f.start)
-
     top_level: list[Declaration] = []
     errors = 0
+    # Only file-scope nodes are walked (and the containers they hide in): cheap even on
+    # 300 kB files; function-level statics are looked up by offset (declaration_at).
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, in_error = stack.pop()
@@ -227,16 +215,29 @@ def parse(data: bytes) -> ParsedFile:
                 d = _declaration(data, child, in_error)
                 if d is not None:
                     top_level.append(d)
+            elif t == "function_definition":
+                f = _function(data, child)
+                if f is not None:
+                    functions.append(f)
             elif t in _CONTAINERS:
                 if t == "ERROR":
                     errors += 1
                 stack.append((child, in_error or t == "ERROR"))
     top_level.sort(key=lambda d: d.start)
+    functions.sort(key=lambda f: f.start)
+    return ParsedFile(functions, top_level, errors, root, data)
 
-    statics: list[Declaration] = []
-    for node in QueryCursor(sq).captures(root).get("d", []):
-        d = _declaration(data, node, node.parent is not None and node.parent.type == "ERROR")
-        if d is not None and "static" in d.storage:
-            statics.append(d)
-    statics.sort(key=lambda d: d.start)
-    return ParsedFile(functions, top_level, statics, errors)
+
+def declaration_at(parsed: ParsedFile, offset: int) -> Declaration | None:
+    """The declaration containing the byte at `offset` (a `static` keyword in a function)."""
+    node: Node | None = parsed.root.descendant_for_byte_range(offset, offset + 1)
+    while node is not None and node.type not in (
+        "declaration",
+        "function_definition",
+        "translation_unit",
+    ):
+        node = node.parent
+    if node is None or node.type != "declaration":
+        return None
+    parent = node.parent
+    return _declaration(parsed.data, node, parent is not None and parent.type == "ERROR")

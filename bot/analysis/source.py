@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 # Comments, string and character literals (a string never spans an unescaped newline).
 _LEXICAL = re.compile(
@@ -18,18 +19,29 @@ _LEXICAL = re.compile(
 )
 # A preprocessor directive line, with its backslash continuations.
 _DIRECTIVE = re.compile(rb"^[ \t]*#(?:[^\n\\]|\\.)*", re.MULTILINE | re.DOTALL)
-_COND = re.compile(rb"[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b")
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)]*\))?[ \t]*((?:[^\n\\]|\\.)*)", re.M)
-_BRACE_OR_DIRECTIVE = re.compile(rb"[{}]|^[ \t]*#(?:[^\n\\]|\\.)*", re.MULTILINE | re.DOTALL)
+_DEFINE = re.compile(
+    rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)]*\))?[ \t]*((?:[^\n\\]|\\.)*)", re.M | re.S
+)
+_COND_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.MULTILINE)
+_BRACE = re.compile(rb"[{}]")
+_LINKAGE = re.compile(rb'\bextern\s*"[^"\n]*"\s*\{')
+_NEWLINE = re.compile(rb"\n")
+
+
+# bytes.translate table: every byte but newline becomes a space (keeps offsets and lines).
+_SPACES = bytes(10 if i == 10 else 32 for i in range(256))
 
 
 def _blank(m: re.Match[bytes]) -> bytes:
     text = m.group(0)
     # Keep the quotes of literals so `"x"` stays an expression token; blank the content.
-    if text[:1] in (b'"', b"'"):
-        inner = bytes(32 if c != 10 else 10 for c in text[1:-1]) if len(text) > 1 else b""
-        return text[:1] + inner + text[-1:] if len(text) > 1 else text
-    return bytes(32 if c != 10 else 10 for c in text)
+    if text[:1] in (b'"', b"'") and len(text) > 1:
+        return text[:1] + text[1:-1].translate(_SPACES) + text[-1:]
+    return text.translate(_SPACES)
+
+
+def _clamped_add(a: int, b: int) -> int:
+    return a + b if a + b > 0 else 0
 
 
 def blank_comments_and_strings(data: bytes) -> bytes:
@@ -37,7 +49,9 @@ def blank_comments_and_strings(data: bytes) -> bytes:
 
 
 def blank_directives(code: bytes) -> bytes:
-    return _DIRECTIVE.sub(lambda m: bytes(32 if c != 10 else 10 for c in m.group(0)), code)
+    if b"#" not in code:
+        return code
+    return _DIRECTIVE.sub(lambda m: m.group(0).translate(_SPACES), code)
 
 
 @dataclass(slots=True)
@@ -52,62 +66,84 @@ class Source:
     _brace_offsets: list[int] = field(default_factory=list)
     _brace_depths: list[int] = field(default_factory=list)
     defines: dict[str, list[str]] = field(default_factory=dict)
+    macro_params: dict[str, list[str]] = field(default_factory=dict)  # function-like macros
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Source:
         src = cls(data)
         src.code = blank_comments_and_strings(data)
         src.flat = blank_directives(src.code)
-        starts = [0]
-        find = data.find
-        i = find(b"\n")
-        while i >= 0:
-            starts.append(i + 1)
-            i = find(b"\n", i + 1)
-        src._line_starts = starts
         src._compute_depths()
         for m in _DEFINE.finditer(src.code):
             value = re.sub(rb"\\\n", b" ", m.group(3)).strip().decode("utf-8", "replace")
-            src.defines.setdefault(m.group(1).decode("ascii", "replace"), []).append(value)
+            name = m.group(1).decode("ascii", "replace")
+            src.defines.setdefault(name, []).append(value)
+            if m.group(2):
+                params = m.group(2).decode("ascii", "replace")[1:-1]
+                src.macro_params[name] = [p.strip() for p in params.split(",")]
         return src
 
     def _compute_depths(self) -> None:
         """Brace depth, reading each `#if` group's first branch for the net effect.
 
         Every branch starts from the depth at its `#if`, so an `#ifdef`-split function header
-        (`{` in both branches) counts once instead of twice.
+        (`{` in both branches) counts once instead of twice. Braces are counted per segment
+        between conditional directives with C-speed helpers (this runs on every file).
         """
-        depth = 0
-        stack: list[tuple[int, int | None]] = []  # (depth at #if, depth at end of 1st branch)
+        flat = self.flat
         offsets = self._brace_offsets
         depths = self._brace_depths
-        for m in _BRACE_OR_DIRECTIVE.finditer(self.code):
-            tok = m.group(0)
-            if tok == b"{":
-                depth += 1
-            elif tok == b"}":
-                depth = max(0, depth - 1)
-            else:
-                cm = _COND.match(tok)
-                if not cm:
-                    continue
-                kind = cm.group(1)
-                if kind.startswith(b"if"):
-                    stack.append((depth, None))
-                    continue
-                if not stack:
-                    continue
-                start, first_end = stack[-1]
-                if kind in (b"elif", b"else"):
-                    if first_end is None:
-                        stack[-1] = (start, depth)
-                    depth = start
-                else:  # endif
-                    stack.pop()
-                    if first_end is not None:
-                        depth = first_end
-            offsets.append(m.start())
+        depth = 0
+        stack: list[tuple[int, int | None]] = []  # (depth at #if, depth at end of 1st branch)
+        pos = 0
+        conds = list(_COND_DIRECTIVE.finditer(self.code)) if b"#" in self.code else []
+        for cm in [*conds, None]:
+            seg_end = cm.start() if cm is not None else len(flat)
+            if seg_end > pos:
+                seg = flat[pos:seg_end]
+                if b"{" in seg or b"}" in seg:
+                    starts = [m.start() + pos for m in _BRACE.finditer(seg)]
+                    steps = [1 if flat[o] == 123 else -1 for o in starts]
+                    running = list(accumulate(steps, initial=depth))[1:]
+                    if min(running) < 0:  # a stray `}`: never below file scope
+                        running = list(accumulate(steps, _clamped_add, initial=depth))[1:]
+                    offsets.extend(starts)
+                    depths.extend(running)
+                    depth = running[-1]
+            if cm is None:
+                break
+            pos = cm.end()
+            kind = cm.group(1)
+            if kind.startswith(b"if"):
+                stack.append((depth, None))
+                continue
+            if not stack:
+                continue
+            start, first_end = stack[-1]
+            if kind in (b"elif", b"else"):
+                if first_end is None:
+                    stack[-1] = (start, depth)
+                depth = start
+            else:  # endif
+                stack.pop()
+                if first_end is not None:
+                    depth = first_end
+            offsets.append(cm.start())
             depths.append(depth)
+        if b"extern" in flat:
+            self._flatten_linkage_blocks()
+
+    def _flatten_linkage_blocks(self) -> None:
+        """`extern "C" { ... }` (C++ files) is not a scope: its content stays at depth 0."""
+        for m in _LINKAGE.finditer(self.flat):
+            brace = m.end() - 1
+            close = self.matching_brace(brace) - 1
+            lo = bisect_right(self._brace_offsets, brace - 1)
+            hi = bisect_right(self._brace_offsets, close)
+            for i in range(lo, hi):
+                self._brace_depths[i] -= 1
+            if hi - 1 >= lo and self._brace_offsets[hi - 1] == close:
+                self._brace_depths[hi - 1] += 1  # the closing brace itself: back at depth
 
     def depth_at(self, offset: int) -> int:
         """Brace depth before the byte at `offset`."""
@@ -128,15 +164,11 @@ class Source:
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column (in bytes) of an offset."""
+        if not self._line_starts:
+            # Built on first use: most files need a handful of positions.
+            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.data))]
         i = bisect_right(self._line_starts, offset)
         return i, offset - self._line_starts[i - 1] + 1
-
-    def line_text(self, line: int) -> bytes:
-        if line < 1 or line > len(self._line_starts):
-            return b""
-        start = self._line_starts[line - 1]
-        end = self.data.find(b"\n", start)
-        return self.data[start : end if end >= 0 else len(self.data)]
 
     def resolve(self, name: str, depth: int = 0) -> list[str]:
         """Values a macro name may expand to (every `#define` of it, recursively)."""
@@ -200,6 +232,11 @@ _DESIGNATED = re.compile(r"^\.\s*(\w+)\s*=\s*(.*)$", re.DOTALL)
 def parse_initializer(src: Source, open_offset: int) -> Initializer:
     end = src.matching_brace(open_offset)
     inner = src.flat[open_offset + 1 : max(open_offset + 1, end - 1)].decode("utf-8", "replace")
+    return initializer_from_text(inner)
+
+
+def initializer_from_text(inner: str) -> Initializer:
+    """An Initializer from the text between the braces."""
     elements = split_initializer(inner)
     positional: list[str] = []
     designated: dict[str, str] = {}

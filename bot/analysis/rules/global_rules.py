@@ -19,9 +19,8 @@ _SUPPORTED = re.compile(
 )
 _OBJECT_TYPE = re.compile(r"^(struct\s+)?(PyObject|PyTypeObject|Py\w*Object|_Py\w*Object)$")
 _CACHE_NAME = re.compile(r"free_?list|numfree|_cache$|^cache_|_cached$", re.IGNORECASE)
-_CAPSULE_ASSIGN = re.compile(
-    rb"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?PyCapsule_(?:Import|GetPointer)\s*\("
-)
+_CAPSULE_CALL = re.compile(rb"\bPyCapsule_(?:Import|GetPointer)\s*\(")
+_ASSIGN_BEFORE = re.compile(rb"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?$")
 # Allowed names: kwlist arrays, the exception objects of Objects/exceptions.c.
 _ALLOWED_NAME = re.compile(r"^(_?kwlist|_keywords|PyExc_\w+|_PyExc_\w+)$")
 
@@ -32,7 +31,15 @@ def _is_object_pointer(d: Declaration, v: Declarator) -> bool:
 
 def _capsule_targets(ctx: FileContext) -> set[str]:
     # Directive lines too: `#define PyDateTime_IMPORT PyDateTimeAPI = PyCapsule_Import(...)`.
-    return {m.group(1).decode() for m in _CAPSULE_ASSIGN.finditer(ctx.src.code)}
+    if b"PyCapsule_" not in ctx.src.code:
+        return set()
+    code = ctx.src.code
+    out: set[str] = set()
+    for m in _CAPSULE_CALL.finditer(code):
+        a = _ASSIGN_BEFORE.search(code, max(0, m.start() - 120), m.start())
+        if a:
+            out.add(a.group(1).decode())
+    return out
 
 
 def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
@@ -46,7 +53,9 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
                 candidates.append((d, v, f.name if f else "?"))
     for d, v, func in candidates:
         name = v.name
-        if _ALLOWED_NAME.match(name) or (d.in_error and not v.pointer):
+        # Declarations recovered from ERROR nodes count only when they say `static`
+        # (tree-sitter may read a macro call's arguments as a declaration).
+        if _ALLOWED_NAME.match(name) or (d.in_error and "static" not in d.storage):
             continue
         where = f"function-static {name!r} in {func}()" if func else f"{name!r}"
         end = v.offset + len(name)
@@ -73,8 +82,6 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
             continue
         if object_ptr:
-            if d.in_error and not func:
-                continue
             yield Hit(
                 "ISO005",
                 v.offset,
@@ -84,8 +91,6 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
                 "interpreter; move it to module state",
             )
             continue
-        if func is not None:
-            continue  # function-static C data: only objects and caches are reported
         if "static" not in d.storage or d.const or v.const_pointer:
             continue
         if _SUPPORTED.match(d.type_text) and not v.pointer:
@@ -104,4 +109,25 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-DETECTORS = (global_state,)
+# Declaring macros that hide a static (the tree sees a call): `TCL_DECLARE_MUTEX(call_mutex)`.
+_DECLARING_MACRO = re.compile(rb"^[ \t]*(TCL_DECLARE_MUTEX)\s*\(\s*(\w+)\s*\)", re.MULTILINE)
+
+
+def macro_declared_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if b"_DECLARE_" not in ctx.src.flat:
+        return
+    for m in _DECLARING_MACRO.finditer(ctx.src.flat):
+        if ctx.src.depth_at(m.start()) != 0:
+            continue
+        name = m.group(2).decode()
+        yield Hit(
+            "ISO012",
+            m.start(2),
+            m.end(2),
+            name,
+            f"{m.group(1).decode()}({name}) declares a process-wide static; move it to "
+            "module state",
+        )
+
+
+DETECTORS = (global_state, macro_declared_state)

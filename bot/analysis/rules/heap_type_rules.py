@@ -18,9 +18,8 @@ _DELEGATE_TRAVERSE = re.compile(rb"(->|\.)\s*tp_traverse\s*\(")
 _FROM_SPEC = re.compile(rb"\bPyType_FromSpec(?:WithBases)?\s*\(\s*&?\s*(\w+)?")
 _USES_MODULE = re.compile(rb"\bPyType_GetModule\w*\s*\(|\bMETH_METHOD\b")
 _OBJECT_NEW = re.compile(rb"\bPyObject_New(?:Var)?\s*\(\s*[\w\s*]+,\s*([^,;]+?)\s*[,)]")
-_SPEC_ASSIGN = re.compile(
-    rb"([\w>.-]+)\s*=\s*" + _CAST + rb"PyType_From\w*\s*\([^;]*?&\s*(\w+)", re.DOTALL
-)
+_SPEC_ASSIGN = re.compile(rb"\bPyType_From\w*\s*\([^;]*?&\s*(\w+)")
+_ASSIGN_BEFORE = re.compile(rb"([\w>.-]+)\s*=\s*(?:\([^()]*\)\s*)?$")
 
 
 def _flags(ctx: FileContext, spec: Definition) -> str:
@@ -112,7 +111,9 @@ def heap_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 def from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
-    if not any(m.has_state for m in ctx.module_defs.values()):
+    if b"PyType_FromSpec" not in ctx.src.flat or not any(
+        m.has_state for m in ctx.module_defs.values()
+    ):
         return
     uses_module = bool(_USES_MODULE.search(ctx.src.flat))
     for m in _FROM_SPEC.finditer(ctx.src.flat):
@@ -131,13 +132,19 @@ def from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if b"PyObject_New" not in ctx.src.flat:
+        return
     gc_specs = {s.name for s in inv.specs if "Py_TPFLAGS_HAVE_GC" in _flags(ctx, s)}
     if not gc_specs:
         return
     gc_targets: set[str] = set()
-    for m in _SPEC_ASSIGN.finditer(ctx.src.flat):
-        if m.group(2).decode() in gc_specs:
-            gc_targets.add(re.split(rb"->|\.", m.group(1))[-1].decode())
+    flat = ctx.src.flat
+    for m in _SPEC_ASSIGN.finditer(flat):
+        if m.group(1).decode() not in gc_specs:
+            continue
+        a = _ASSIGN_BEFORE.search(flat, max(0, m.start() - 200), m.start())
+        if a:
+            gc_targets.add(re.split(rb"->|\.", a.group(1))[-1].decode())
     for m in _OBJECT_NEW.finditer(ctx.src.flat):
         arg = m.group(1).decode()
         last = re.split(r"->|\.", arg)[-1].strip()
