@@ -177,9 +177,10 @@ def _remaining(data: WeeklyData, cap: int, links: _Links) -> list[str]:
     return out
 
 
-def _render(data: WeeklyData, html_url: str, cap: int) -> str:
+def _render(data: WeeklyData, html_url: str, cap: int, with_marker: bool) -> str:
     links = _Links(html_url, data.repo, data.sha)
-    lines = [marker(data.week), f"## Isolation progress: week {_week_label(data.week)}", ""]
+    lines = [marker(data.week)] if with_marker else []
+    lines += [f"## Isolation progress: week {_week_label(data.week)}", ""]
     where = escape.code(data.repo)
     at = f" at {links.commit(data.sha)}" if data.sha else ""
     lines.append(f"_{where}{at}, changes from {_fmt_time(data.since)} to {_fmt_time(data.until)}._")
@@ -258,11 +259,16 @@ def _render(data: WeeklyData, html_url: str, cap: int) -> str:
     return "\n".join(lines)
 
 
-def render_weekly_summary(data: WeeklyData, *, html_url: str = "https://github.com") -> str:
-    """The weekly summary comment; always at most ``MAX_CHARS`` characters."""
+def render_weekly_summary(
+    data: WeeklyData, *, html_url: str = "https://github.com", with_marker: bool = True
+) -> str:
+    """The weekly summary comment; always at most ``MAX_CHARS`` characters.
+
+    ``with_marker=False`` for previews (CLI, slash-command replies): the hidden marker is what
+    identifies the week's real post, and a preview carrying it would count as that post."""
     text = ""
     for cap in _CAPS:
-        text = _render(data, html_url, cap)
+        text = _render(data, html_url, cap, with_marker)
         if len(text) <= MAX_CHARS:
             return text
     # Only reachable with absurd inputs (every list already empty): cut, keep the marker.

@@ -32,7 +32,8 @@ async def render_summary(
     week = week or preview_week(now, settings)
     # Candidates from the PR-check state: not confirmed open without asking GitHub.
     data = await weekly_data(source, settings, week, now=now, repo=repo, confirmed_prs=False)
-    return render_weekly_summary(data, html_url=settings.html_url)
+    # No hidden marker: a preview posted as a command reply must never pass for the week's post.
+    return render_weekly_summary(data, html_url=settings.html_url, with_marker=False)
 
 
 async def render_summary_now(db: Database, repo: str, settings: Settings) -> str:
