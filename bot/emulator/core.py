@@ -227,6 +227,11 @@ class GitHubEmulator:
             for token in self._tokens.values():
                 token.expires_at = self.clock() - 1
 
+    def reset_rate_limits(self) -> None:
+        """A new rate-limit window: every budget is full again."""
+        with self.lock:
+            self._rate_used.clear()
+
     def count_rate(self, inst_id: int | None) -> tuple[int, int]:
         """Count one request against the caller's budget; (used, remaining)."""
         used = self._rate_used.get(inst_id, 0) + 1
@@ -246,8 +251,11 @@ class GitHubEmulator:
                 raise EmulatorError(f"repository {full_name} exists")
             self.user_record(owner)
             repo = Repo(owner, name, self.next_id(), default_branch, self.now(), private=private)
-            for label, color in (("bug", "d73a4a"), ("documentation", "0075ca")):
-                repo.labels[label] = Label(self.next_id(), label, color, None, True)
+            for label, color, text in (
+                ("bug", "d73a4a", "Something isn't working"),
+                ("documentation", "0075ca", "Improvements or additions to documentation"),
+            ):
+                repo.labels[label] = Label(self.next_id(), label, color, text, True)
             self._repos[full_name.lower()] = repo
             return repo
 

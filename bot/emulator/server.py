@@ -727,7 +727,8 @@ def create_issue(ctx: Ctx) -> Resp:
     issue = ctx.emu._new_issue(r, str(body["title"]), body.get("body"), ctx.actor())
     ctx.emu.add_labels(r, issue, [str(x) for x in body.get("labels") or []], ctx.actor())
     ctx.emu._emit_issue(r, issue, "opened", ctx.actor())
-    return Resp(201, ctx.emu.shapes.issue(r, issue))
+    shaped = ctx.emu.shapes.issue(r, issue)
+    return Resp(201, shaped, {"Location": shaped["url"]})
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
@@ -953,8 +954,9 @@ def create_label(ctx: Ctx) -> Resp:
     color = str(body.get("color") or "ededed").lstrip("#")
     if not _COLOR.match(color):
         raise _invalid("Label", "color")
-    label = ctx.emu.create_label(r.full_name, name, color.lower(), body.get("description"))
-    return Resp(201, ctx.emu.shapes.label(r, label))
+    label = ctx.emu.create_label(r.full_name, name, color, body.get("description"))
+    shaped = ctx.emu.shapes.label(r, label)
+    return Resp(201, shaped, {"Location": shaped["url"]})
 
 
 def _label(ctx: Ctx) -> tuple[Repo, Any]:
@@ -979,7 +981,7 @@ def update_label(ctx: Ctx) -> Resp:
         color = str(body["color"]).lstrip("#")
         if not _COLOR.match(color):
             raise _invalid("Label", "color")
-        label.color = color.lower()
+        label.color = color
     if "description" in body:
         label.description = body["description"]
     new_name = body.get("new_name")
@@ -1125,11 +1127,12 @@ def _rate_headers(emu: GitHubEmulator, inst_id: int | None, *, count: bool) -> d
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str]) -> web.Response:
+    """``body``: JSON-able data, or its encoded bytes."""
     if body is None:
         return web.Response(status=status, headers=headers)
     return web.Response(
         status=status,
-        body=json.dumps(body).encode(),
+        body=body if isinstance(body, bytes) else json.dumps(body).encode(),
         content_type="application/json",
         charset="utf-8",
         headers=headers,
@@ -1183,6 +1186,15 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
                     extra["Retry-After"] = str(fault.retry_after)
                 raise ApiError(fault.status, fault.message, headers=extra)
         inst_id, app_id = _authenticate(emu, request, rt.auth)
+        if rt.template != "/rate_limit" and emu._rate_used.get(inst_id, 0) >= emu.rate_limit:
+            who = f"installation ID {inst_id}" if inst_id else "this app"
+            raise ApiError(
+                403,
+                f"API rate limit exceeded for {who}. If you reach out to GitHub Support for "
+                "help, please include the request ID.",
+                doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                "#about-primary-rate-limits",
+            )
         body: Any = None
         if raw:
             try:
@@ -1207,21 +1219,28 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
             if problem:
                 emu.validation_errors.append(problem)
         headers.update(resp.headers)
-        if rt.method == "GET" and status == 200 and payload is not None:
+        if status in (200, 201) and payload is not None:
             etag = 'W/"' + hashlib.sha256(payload).hexdigest() + '"'
             headers["ETag"] = etag
             headers["Cache-Control"] = "private, max-age=60, s-maxage=60"
             headers["Vary"] = "Accept, Authorization, Cookie, X-GitHub-OTP"
-            if _etag_matches(request.headers.get("If-None-Match"), etag):
+            if rt.method == "GET" and _etag_matches(request.headers.get("If-None-Match"), etag):
                 # 304s are free: they do not count against the rate limit
                 headers.update(_rate_headers(emu, inst_id, count=False))
                 status = 304
                 return web.Response(status=304, headers=headers)
         headers.update(_rate_headers(emu, inst_id, count=True))
-        return _json_response(status, resp.body, headers)
+        return _json_response(status, payload, headers)
     except ApiError as err:
         status = err.status
-        headers.update(_rate_headers(emu, inst_id, count=status not in (401,)))
+        # failed authentication and exhausted budgets do not count
+        headers.update(
+            _rate_headers(
+                emu,
+                inst_id,
+                count=status != 401 and emu._rate_used.get(inst_id, 0) < emu.rate_limit,
+            )
+        )
         if status in (403, 429) and str(err.body["message"]).startswith("You have exceeded"):
             headers.setdefault("Retry-After", err.headers.get("Retry-After", "60"))
         headers.update(err.headers)

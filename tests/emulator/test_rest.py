@@ -361,3 +361,65 @@ async def test_unknown_route_is_githubs_404(world: World) -> None:
         "documentation_url": "https://docs.github.com/rest",
         "status": "404",
     }
+
+
+async def test_primary_rate_limit_exhaustion(world: World) -> None:
+    world.emu.rate_limit = world.emu._rate_used.get(world.inst_id, 0) + 2
+    path = f"/repos/{REPO}"
+    assert (await raw(world, "GET", path, token=world.token))[0] == 200
+    status, headers, _ = await raw(world, "GET", path, token=world.token)
+    assert status == 200 and headers["x-ratelimit-remaining"] == "0"
+    status, headers, body = await raw(world, "GET", path, token=world.token)
+    assert status == 403 and "rate limit exceeded" in body["message"]
+    assert headers["x-ratelimit-remaining"] == "0" and int(headers["x-ratelimit-reset"]) > 0
+    # /rate_limit itself still answers
+    status, _, body = await raw(world, "GET", "/rate_limit", token=world.token)
+    assert status == 200 and body["resources"]["core"]["remaining"] == 0
+    world.emu.reset_rate_limits()
+    assert (await raw(world, "GET", path, token=world.token))[0] == 200
+
+
+async def test_git_reads(world: World) -> None:
+    gh, t = world.gh, world.token
+    emu = world.emu
+    emu.commit(REPO, "main", {"Objects/typeobject.c": b"static PyTypeObject T;\n"})
+    ref = await gh.getitem(f"/repos/{REPO}/git/ref/heads/main", oauth_token=t)
+    sha = ref["object"]["sha"]
+    assert sha == emu.head_sha(REPO, "main")
+    commit = await gh.getitem(f"/repos/{REPO}/git/commits/{sha}", oauth_token=t)
+    tree = await gh.getitem(
+        f"/repos/{REPO}/git/trees/{commit['tree']['sha']}?recursive=1", oauth_token=t
+    )
+    paths = {e["path"]: e["type"] for e in tree["tree"]}
+    assert paths["Objects"] == "tree" and paths["Objects/typeobject.c"] == "blob"
+    rest_commit = await gh.getitem(f"/repos/{REPO}/commits/{sha}", oauth_token=t)
+    assert [f["filename"] for f in rest_commit["files"]] == ["Objects/typeobject.c"]
+    content = await gh.getitem(
+        f"/repos/{REPO}/contents/{{+path}}?ref=main",
+        {"path": "Objects/typeobject.c"},
+        oauth_token=t,
+    )
+    assert content["path"] == "Objects/typeobject.c" and content["encoding"] == "base64"
+    listing = await gh.getitem(f"/repos/{REPO}/contents/Objects?ref=main", oauth_token=t)
+    assert [e["name"] for e in listing] == ["typeobject.c"]
+    cmp = await gh.getitem(
+        f"/repos/{REPO}/compare/{commit['parents'][0]['sha']}...main", oauth_token=t
+    )
+    assert (cmp["status"], cmp["ahead_by"], cmp["behind_by"]) == ("ahead", 1, 0)
+    status, _, _ = await raw(world, "GET", f"/repos/{REPO}/git/blobs/{'0' * 40}", token=t)
+    assert status == 404
+
+
+async def test_commit_pulls_finds_open_and_merged(world: World) -> None:
+    emu, gh, t = world.emu, world.gh, world.token
+    emu.create_branch(REPO, "feature")
+    head = emu.commit(REPO, "feature", {"Modules/a.c": b"int f;\n"})
+    n = emu.open_pull_request(REPO, head="feature")
+    [pr] = await gh.getitem(f"/repos/{REPO}/commits/{head}/pulls", oauth_token=t)
+    assert pr["number"] == n
+    merge = emu.merge_pull_request(REPO, n)
+    [pr] = await gh.getitem(f"/repos/{REPO}/commits/{merge}/pulls", oauth_token=t)
+    assert pr["number"] == n and pr["merged_at"]
+    listed = await gh.getitem(f"/repos/{REPO}/pulls?state=closed", oauth_token=t)
+    assert [p["number"] for p in listed] == [n]
+    assert await gh.getitem(f"/repos/{REPO}/pulls", oauth_token=t) == []

@@ -69,6 +69,9 @@ def _strip(node: Any) -> Any:
     Also: a ``nullable`` schema with an ``enum`` gets ``null`` added to the enum. OpenAPI 3.0
     validators (openapi-core included) check the enum before ``nullable``, so GitHub's real
     ``"conclusion": null`` or ``"state_reason": null`` would otherwise be reported invalid.
+    And a ``discriminator`` mapping an ``array`` (GET contents: directory listing or file) is
+    dropped: a list has no property to discriminate on, so every listing would fail; the
+    ``oneOf`` alone still checks the shape.
     """
     if isinstance(node, dict):
         out: dict[str, Any] = {}
@@ -78,6 +81,9 @@ def _strip(node: Any) -> Any:
             if key == "description" and isinstance(value, str):
                 continue
             out[key] = _strip(value)
+        disc = out.get("discriminator")
+        if isinstance(disc, dict) and "array" in disc.get("mapping", {}):
+            del out["discriminator"]
         if (
             out.get("nullable") is True
             and isinstance(out.get("enum"), list)
