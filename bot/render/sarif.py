@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from bot import __version__
 from bot.analysis.model import Finding, TreeReport
@@ -83,7 +84,7 @@ def result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": f.path, "uriBaseId": SRCROOT},
+                    "artifactLocation": {"uri": quote(f.path, safe="/"), "uriBaseId": SRCROOT},
                     "region": _region(f),
                 },
                 "logicalLocations": [{"name": f.symbol}] if f.symbol else [],

@@ -140,3 +140,22 @@ def test_explain_by_id_or_name(key: str, capsys: pytest.CaptureFixture[str]) -> 
 def test_explain_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "ISO999"]) == 2
     assert "unknown rule 'ISO999'" in capsys.readouterr().err
+
+
+def test_a_broken_catalog_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.catalog import CatalogError
+    from bot.cli import rules as rules_cli
+    from bot.cli import scan as scan_cli
+
+    def broken() -> None:
+        raise CatalogError("invalid rule file rules/ISO001-static-type.toml: key 'why': missing")
+
+    monkeypatch.setattr(rules_cli, "load_catalog", broken)
+    monkeypatch.setattr(scan_cli, "load_catalog", broken)
+    for argv in (["rules"], ["explain", "ISO001"], ["scan", "."]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "ISO001-static-type.toml: key 'why': missing" in err, argv
+        assert "Traceback" not in err
