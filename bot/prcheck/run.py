@@ -300,20 +300,29 @@ async def run_pr_check(
         return None
     url = rules_url(settings)
     head_sha = str(pr["head"]["sha"])
-    run = await gh.post(
-        f"/repos/{repo}/check-runs",
-        data={
-            "name": check_render.CHECK_NAME,
-            "head_sha": head_sha,
-            "status": "in_progress",
-            "external_id": f"{repo}#{number}",
-        },
-    )
-    run_id = int(run["id"])
+    state = await pr_state.get(db, repo, number)
+    if state.check_run_id and state.head_sha == head_sha and state.conclusion is None:
+        # An earlier try on this head was interrupted (process killed, error): reuse its check
+        # run instead of leaving it spinning next to a new one.
+        run_id = state.check_run_id
+        await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data={"status": "in_progress"})
+    else:
+        run = await gh.post(
+            f"/repos/{repo}/check-runs",
+            data={
+                "name": check_render.CHECK_NAME,
+                "head_sha": head_sha,
+                "status": "in_progress",
+                "external_id": f"{repo}#{number}",
+            },
+        )
+        run_id = int(run["id"])
+        state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, None
+        await pr_state.save(db, state)
     try:
         result, _files_checked = await compute(gh, db, settings, repo, pr)
     except Exception as exc:
-        # Leave no check run spinning: say what failed, then let the job retry.
+        # Leave no check run spinning: say what failed; the job is retried by the worker.
         await gh.patch(
             f"/repos/{repo}/check-runs/{run_id}",
             data={
@@ -321,7 +330,11 @@ async def run_pr_check(
                 "conclusion": "neutral",
                 "output": {
                     "title": "Isolation check could not complete",
-                    "summary": f"The check failed and will be retried: {type(exc).__name__}",
+                    "summary": (
+                        f"The check could not complete: {type(exc).__name__}: "
+                        f"{str(exc)[:500]}\n\nIt is retried automatically a few times; "
+                        "comment `/isolation recheck` to run it again later."
+                    ),
                 },
             },
         )
@@ -339,9 +352,10 @@ async def run_pr_check(
                 },
             },
         )
+        state.conclusion = "cancelled"
+        await pr_state.save(db, state)
         raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
     await _complete_check_run(gh, repo, run_id, result, url)
-    state = await pr_state.get(db, repo, number)
     await _report_comment(gh, repo, state, result, bot_login, url)
     current = {str(label.get("name")) for label in latest.get("labels") or []}
     await _report_labels(gh, repo, state, result, settings, current)

@@ -71,6 +71,16 @@ class ServiceState:
 STATE: web.AppKey[ServiceState] = web.AppKey("isolation_bot_state", ServiceState)
 
 
+def _policy_from_env() -> RetryPolicy:
+    """ISOLATION_BOT_GITHUB_BACKOFF_SECONDS shortens the client's retry backoff (tests)."""
+    policy = RetryPolicy()
+    value = os.environ.get("ISOLATION_BOT_GITHUB_BACKOFF_SECONDS")
+    if value:
+        with contextlib.suppress(ValueError):
+            policy.backoff_base = policy.not_found_delay = max(0.0, float(value))
+    return policy
+
+
 def _optional(module: str) -> Any | None:
     try:
         return importlib.import_module(module)
@@ -157,7 +167,7 @@ async def create_app(
         session = aiohttp.ClientSession(headers={"User-Agent": "isolation-bot"})
         github = None
         if settings.app_id and settings.private_key:
-            github = GitHubApp(settings, session, policy=policy)
+            github = GitHubApp(settings, session, policy=policy or _policy_from_env())
         else:
             log.warning("GITHUB_APP_ID / GITHUB_PRIVATE_KEY not set: GitHub calls are anonymous")
         state = ServiceState(settings, secret, db, queue, session, github)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -36,8 +37,14 @@ RETRY_CAP_SECONDS = 600.0
 
 
 def retry_delay(attempts: int) -> float:
-    """Backoff before the next try of a job that failed ``attempts`` times (jittered)."""
-    base = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    """Backoff before the next try of a job that failed ``attempts`` times (jittered).
+
+    ISOLATION_BOT_JOB_RETRY_SECONDS overrides the base (the end-to-end tests use 0.05)."""
+    try:
+        first = float(os.environ.get("ISOLATION_BOT_JOB_RETRY_SECONDS", RETRY_BASE_SECONDS))
+    except ValueError:
+        first = RETRY_BASE_SECONDS
+    base = min(RETRY_CAP_SECONDS, first * 2 ** max(0, attempts - 1))
     return base * random.uniform(0.8, 1.2)
 
 
