@@ -38,9 +38,7 @@ def parse_tsv(data: bytes | None) -> list[TsvRow]:
             continue
         cols = line.split("\t")
         if len(cols) < 3:
-            cols = line.split()
-        if len(cols) < 3:
-            continue
+            continue  # not a row (tab-separated, at least filename, funcname, name)
         filename, funcname, name = (c.strip() for c in cols[:3])
         if filename == "filename" and name == "name":
             continue  # header
