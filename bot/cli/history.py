@@ -16,6 +16,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -77,6 +78,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--repo",
         help="owner/name the snapshots belong to (default: the meta "
         "issue's repository from the config)",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="analysis processes (default: all cores)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on standard error")
 
@@ -179,6 +187,7 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> int:
                 until=args.until,
                 every=cast(Every, args.every),
                 progress=_progress(args.quiet),
+                jobs=max(args.jobs, 1),
             )
         )
     except HistoryError as exc:

@@ -8,8 +8,10 @@ costs only the files that changed since the previous one: years of weekly points
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from bot.analysis.model import FileReport
 from bot.tracking.analysis_cache import (
     WALK_ROOTS,
     Analyzer,
+    CoreAnalyzer,
     build_tree,
     decode_text,
     is_source,
@@ -190,6 +193,20 @@ def _changing_commit(
     return cache[path][0] if cache[path] else None
 
 
+def _core_analyze(item: tuple[str, bytes]) -> FileReport:
+    from bot.analysis import analyze_file
+
+    return analyze_file(item[0], item[1])
+
+
+def _analyse_batch(
+    analyzer: Analyzer, items: list[tuple[str, bytes]], pool: ProcessPoolExecutor | None
+) -> list[FileReport]:
+    if pool is not None and len(items) > 4:
+        return list(pool.map(_core_analyze, items, chunksize=8))
+    return [analyzer.analyze(path, data) for path, data in items]
+
+
 def walk_history(
     repo: Path,
     analyzer: Analyzer,
@@ -200,46 +217,65 @@ def walk_history(
     until: datetime | None = None,
     every: Every = "week",
     progress: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
+    batch: int = 16,
 ) -> Iterator[HistoryPoint]:
-    """Yield one point per selected commit, oldest first."""
+    """Yield one point per selected commit, oldest first.
+
+    ``jobs`` > 1 analyses in that many processes (only with the real core, ``CoreAnalyzer``);
+    the blobs new in ``batch`` consecutive points are analysed together to keep them busy.
+    """
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         raise HistoryError(f"{repo} is not a git repository (no .git)")
     points = select_points(list_commits(repo, rev=rev, since=since, until=until), every)
     cache: dict[tuple[str, str], FileReport | str] = {}
     previous: HistoryPoint | None = None
-    with BlobReader(repo) as reader:
-        for i, commit in enumerate(points):
-            entries = tracked_blobs(repo, commit.sha)
-            analysed = 0
-            for path, blob in sorted(entries.items()):
-                if (blob, path) in cache:
-                    continue
-                data = reader.read(blob)
-                if is_source(path):
-                    cache[(blob, path)] = analyzer.analyze(path, data)
-                    analysed += 1
-                else:
-                    cache[(blob, path)] = decode_text(data)
-            tree = build_tree(analyzer, {p: cache[(b, p)] for p, b in entries.items()})
-            snap = snapshot_from_tree(
-                repo_name, commit.sha, commit.committed_at, tree, source="history"
-            )
-            attributed: list[tuple[Change, Commit | None]] = []
-            if previous is not None:
-                per_path: dict[str, list[Commit]] = {}
-                for change in state_changes(previous.snapshot, snap):
-                    if every == "commit":
-                        attributed.append((change, commit))
-                        continue
-                    m = snap.module(change.module)
-                    path = m.path if m else ""
-                    by = _changing_commit(repo, previous.commit, commit, path, per_path)
-                    attributed.append((change, by))
-            point = HistoryPoint(commit, snap, analysed, tuple(attributed))
-            previous = point
-            if progress:
-                progress(i + 1, len(points))
-            yield point
+    use_pool = jobs > 1 and isinstance(analyzer, CoreAnalyzer)
+    with contextlib.ExitStack() as stack:
+        reader = stack.enter_context(BlobReader(repo))
+        pool = stack.enter_context(ProcessPoolExecutor(jobs)) if use_pool else None
+        for first in range(0, len(points), batch):
+            chunk = points[first : first + batch]
+            trees = [tracked_blobs(repo, c.sha) for c in chunk]
+            # Read every blob new in this batch once, then analyse them together.
+            new: dict[tuple[str, str], bytes] = {}
+            for entries in trees:
+                for path, blob in sorted(entries.items()):
+                    if (blob, path) not in cache and (blob, path) not in new:
+                        new[(blob, path)] = reader.read(blob)
+            sources = [(k, d) for k, d in new.items() if is_source(k[1])]
+            reports = _analyse_batch(analyzer, [(k[1], d) for k, d in sources], pool)
+            cache.update((k, r) for (k, _), r in zip(sources, reports, strict=True))
+            cache.update((k, decode_text(d)) for k, d in new.items() if not is_source(k[1]))
+            first_seen = set(new)
+            for j, (commit, entries) in enumerate(zip(chunk, trees, strict=True)):
+                keys = {(b, p) for p, b in entries.items()}
+                analysed = sum(1 for k in keys & first_seen if is_source(k[1]))
+                first_seen -= keys
+                tree = build_tree(analyzer, {p: cache[(b, p)] for p, b in entries.items()})
+                snap = snapshot_from_tree(
+                    repo_name, commit.sha, commit.committed_at, tree, source="history"
+                )
+                attributed: list[tuple[Change, Commit | None]] = []
+                if previous is not None:
+                    per_path: dict[str, list[Commit]] = {}
+                    for change in state_changes(previous.snapshot, snap):
+                        if every == "commit":
+                            attributed.append((change, commit))
+                            continue
+                        m = snap.module(change.module)
+                        path = m.path if m else ""
+                        by = _changing_commit(repo, previous.commit, commit, path, per_path)
+                        attributed.append((change, by))
+                point = HistoryPoint(commit, snap, analysed, tuple(attributed))
+                previous = point
+                if progress:
+                    progress(first + j + 1, len(points))
+                yield point
+            # Keep only what the last tree uses: memory stays at about one tree's reports.
+            last = {(b, p) for p, b in trees[-1].items()}
+            for key in [k for k in cache if k not in last]:
+                del cache[key]
 
 
 def pr_of(commit: Commit | None) -> int | None:

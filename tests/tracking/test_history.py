@@ -15,6 +15,7 @@ from tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 from bot.cli import history as history_cli
 from bot.store import open_database
+from bot.tracking.analysis_cache import CoreAnalyzer
 from bot.tracking.events import module_events
 from bot.tracking.history import HistoryError, list_commits, select_points, walk_history
 from bot.tracking.snapshots import latest_snapshot, snapshots_between
@@ -160,6 +161,14 @@ def test_walk_reuses_blobs_and_attributes(clone: Path, kind: str) -> None:
     assert ("_curses", "multi-phase", "Convert _curses to multi-phase (#1003)") in changes
     assert ("_curses", "completed", "gh-101714: _curses heap types (#1004)") in changes
     assert ("_abc", "regression", "Add a static type (#1005)") in changes
+
+
+def test_parallel_walk_matches_serial(clone: Path) -> None:
+    serial = list(walk_history(clone, CoreAnalyzer(), every="commit", jobs=1, batch=2))
+    parallel = list(walk_history(clone, CoreAnalyzer(), every="commit", jobs=2, batch=4))
+    assert [p.snapshot.modules for p in parallel] == [p.snapshot.modules for p in serial]
+    assert [p.snapshot.summary for p in parallel] == [p.snapshot.summary for p in serial]
+    assert [p.analysed for p in parallel] == [p.analysed for p in serial] == [3, 1, 0, 1, 1, 1]
 
 
 def test_weekly_walk_finds_the_commit_that_changed_a_module(clone: Path) -> None:
