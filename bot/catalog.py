@@ -139,6 +139,7 @@ _COMMON_EXEMPT = frozenset(
         "Modules/_ctypes/libffi*/**",
         "Modules/zlib/**",
         "Objects/mimalloc/**",
+        "Include/internal/mimalloc/**",
         "**/*_db.h",
         "Modules/cjkcodecs/mappings_*.h",
         "Modules/_ssl_data*.h",

@@ -218,3 +218,45 @@ def test_docs_rules_md_is_generated_from_the_catalog() -> None:
     assert docs == rules_index_markdown(catalog), (
         "docs/rules.md is stale: run `isolation-bot rules --format markdown > docs/rules.md`"
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Modules/_cursesmodule.c",
+        "Modules/_io/fileio.c",
+        "Modules/clinic/_abc.c.h",
+        "Modules/_io/clinic/fileio.c.h",
+        "Python/bytecodes.c",
+        "Python/deepfreeze/deepfreeze.c",
+        "Modules/_decimal/libmpdec/mpdecimal.c",
+        "Modules/_decimal/_decimal.c",
+        "Modules/expat/xmlparse.c",
+        "Modules/_hacl/Hacl_Hash_SHA2.c",
+        "Modules/_blake2/impl/blake2b.c",
+        "Modules/_blake2/blake2b_impl.c",
+        "Modules/_ctypes/libffi_osx/x86/x86-darwin.c",
+        "Modules/zlib/inflate.c",
+        "Objects/mimalloc/alloc.c",
+        "Include/internal/mimalloc/mimalloc/types.h",
+        "Modules/unicodedata_db.h",
+        "Modules/cjkcodecs/mappings_jp.h",
+        "Modules/_ssl_data_31.h",
+        "Modules/_testcapimodule.c",
+        "Modules/_testcapi/vectorcall.c",
+        "Modules/_testinternalcapi/test_lock.c",
+        "Modules/xxlimited.c",
+        "Modules/_xxtestfuzz/fuzzer.c",
+        "Modules/_ctypes/_ctypes_test.c",
+        "Modules/_ctypes/_ctypes.c",
+        "PC/_wmimodule.cpp",
+    ],
+)
+def test_catalog_paths_agree_with_the_engine_classification(path: str) -> None:
+    """The documented globs say what the engine does (bot.analysis.paths)."""
+    from bot.analysis.paths import classify_path
+
+    engine = classify_path(path)
+    status = load_catalog()["ISO005"].path_status(path)  # a rule without special paths
+    expected = "exempt" if engine.excluded else "info" if engine.is_test else "applies"
+    assert status == expected
