@@ -30,14 +30,20 @@ def _sort_key(f: Finding) -> tuple[str, int, int, str]:
 
 def finding_line(f: Finding) -> str:
     """`path:line:col: ISO001 static-type message`, with the status when not new."""
-    line = f"{f.path}:{f.line}:{f.column}: {f.rule} {f.name} {f.message}"
+    # One finding per line whatever the message holds (C names from odd sources, reasons).
+    message = " ".join(f.message.split())
+    line = f"{f.path}:{f.line}:{f.column}: {f.rule} {f.name} {message}"
     if f.severity != "error":
         line += f" [{f.severity}]"
     if f.status == "known":
-        line += " [known" + (f": {f.status_reason}" if f.status_reason else "") + "]"
+        line += " [known" + _reason(f) + "]"
     elif f.status == "suppressed":
-        line += " [suppressed" + (f": {f.status_reason}" if f.status_reason else "") + "]"
+        line += " [suppressed" + _reason(f) + "]"
     return line
+
+
+def _reason(f: Finding) -> str:
+    return f": {' '.join(f.status_reason.split())}" if f.status_reason else ""
 
 
 def _plural(n: int, word: str) -> str:

@@ -276,3 +276,19 @@ def test_formats_from_a_real_analysis_of_every_bad_example() -> None:
     text = render_text(tree, show_suppressed=True)
     for f in tree.findings:
         assert f"{f.path}:{f.line}:{f.column}: {f.rule} {f.name} " in text
+
+
+def test_text_keeps_one_finding_per_line(report: TreeReport) -> None:
+    odd = _finding(
+        "ISO005",
+        "global-object",
+        "Modules/a.c",
+        2,
+        message="two\nlines",
+        status="known",
+        status_reason="reason\nwith a break",
+    )
+    text = render_text(TreeReport(report.root, [], [], [odd], report.summary))
+    assert text.splitlines()[0] == (
+        "Modules/a.c:2:5: ISO005 global-object two lines [known: reason with a break]"
+    )
