@@ -61,6 +61,16 @@ class Ctx:
     body: Any
     installation_id: int | None = None
     app_id: int | None = None
+    accept: str = ""
+
+    @property
+    def wants_raw(self) -> bool:
+        """Accept: application/vnd.github.raw (or the older .v3.raw): the bytes themselves."""
+        return any(
+            part.split(";")[0].strip()
+            in ("application/vnd.github.raw", "application/vnd.github.v3.raw")
+            for part in self.accept.split(",")
+        )
 
     @property
     def repo(self) -> Repo:
@@ -95,6 +105,7 @@ class Resp:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a raw media-type answer (not described by the OpenAPI)
 
 
 Handler = Callable[[Ctx], Resp]
@@ -289,6 +300,8 @@ def get_blob(ctx: Ctx) -> Resp:
     sha = ctx.params["file_sha"].lower()
     if sha not in ctx.emu.store.blobs:
         raise ApiError(404)
+    if ctx.wants_raw:
+        return Resp(200, raw=ctx.emu.store.blobs[sha])
     return Resp(200, ctx.emu.shapes.blob(r.full_name, sha))
 
 
@@ -463,6 +476,8 @@ def get_contents(ctx: Ctx) -> Resp:
     path = ctx.params["path"].strip("/")
     files = ctx.emu.store.commits[sha].files
     if path in files:
+        if ctx.wants_raw:
+            return Resp(200, raw=ctx.emu.store.blobs[files[path]])
         return Resp(200, ctx.emu.shapes.content_file(r.full_name, path, files[path], ref))
     prefix = path + "/"
     below = sorted(p for p in files if p.startswith(prefix))
@@ -1209,10 +1224,29 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
             if problem:
                 emu.validation_errors.append(problem)
                 raise ApiError(422, f"Invalid request.\n\n{problem}")
-        ctx = Ctx(emu, rt.method, request.path, params, query, body, inst_id, app_id)
+        ctx = Ctx(
+            emu,
+            rt.method,
+            request.path,
+            params,
+            query,
+            body,
+            inst_id,
+            app_id,
+            request.headers.get("Accept", ""),
+        )
         with emu.lock:
             resp = rt.handler(ctx)
         status = resp.status
+        if resp.raw is not None:
+            headers["ETag"] = '"' + hashlib.sha256(resp.raw).hexdigest() + '"'
+            headers.update(_rate_headers(emu, inst_id, count=True))
+            return web.Response(
+                status=status,
+                body=resp.raw,
+                headers=headers,
+                content_type="application/vnd.github.raw",
+            )
         payload = None if resp.body is None else json.dumps(resp.body).encode()
         if emu.validate and 200 <= status < 300:
             problem = validation.check_response(rt.method, spath, query, status, payload or b"")
@@ -1241,8 +1275,6 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
                 count=status != 401 and emu._rate_used.get(inst_id, 0) < emu.rate_limit,
             )
         )
-        if status in (403, 429) and str(err.body["message"]).startswith("You have exceeded"):
-            headers.setdefault("Retry-After", err.headers.get("Retry-After", "60"))
         headers.update(err.headers)
         return _json_response(status, err.body, headers)
     except Exception as exc:  # a handler bug: answer like GitHub's 500, keep the detail

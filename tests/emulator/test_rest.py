@@ -423,3 +423,18 @@ async def test_commit_pulls_finds_open_and_merged(world: World) -> None:
     listed = await gh.getitem(f"/repos/{REPO}/pulls?state=closed", oauth_token=t)
     assert [p["number"] for p in listed] == [n]
     assert await gh.getitem(f"/repos/{REPO}/pulls", oauth_token=t) == []
+
+
+async def test_raw_media_type_for_blobs_and_contents(world: World) -> None:
+    sha = world.emu.store.commits[world.emu.head_sha(REPO, "main")].files["Modules/a.c"]
+    for path in (f"/repos/{REPO}/git/blobs/{sha}", f"/repos/{REPO}/contents/Modules/a.c"):
+        async with world.session.get(
+            world.url + path,
+            headers={
+                "Authorization": f"token {world.token}",
+                "Accept": "application/vnd.github.raw",
+            },
+        ) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"].startswith("application/vnd.github.raw")
+            assert await resp.read() == b"int a;\n"
