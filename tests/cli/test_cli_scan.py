@@ -289,3 +289,28 @@ def test_installed_console_script(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "no such file or directory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stdlib_only_leaves_out_test_modules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _checkout(
+        tmp_path,
+        {"Modules/_testfoo.c": STATIC_TYPE, "Modules/b.c": PY_IDENTIFIER},
+    )
+    code, out, _ = _scan(capsys, str(root), "--format", "json")
+    assert {f["path"] for f in json.loads(out)["findings"]} == {"Modules/_testfoo.c", "Modules/b.c"}
+    assert code == 0  # a test module's static type is info only
+    code, out, _ = _scan(capsys, str(root), "--format", "json", "--stdlib-only")
+    assert {f["path"] for f in json.loads(out)["findings"]} == {"Modules/b.c"}
+
+
+def test_jobs_option_gives_the_same_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {f"Modules/m{i}.c": GLOBAL_OBJECT for i in range(20)}  # enough to go parallel
+    root = _checkout(tmp_path, files)
+    _, one, _ = _scan(capsys, str(root), "--format", "json", "--jobs", "1")
+    _, two, _ = _scan(capsys, str(root), "--format", "json", "--jobs", "2")
+    assert json.loads(one)["findings"] == json.loads(two)["findings"]
+    assert len(json.loads(one)["findings"]) == 20
