@@ -9,6 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.analysis import analyze_file, build_tree_report
 from bot.analysis.model import Finding, Metric, ModuleInfo, Ratio, Summary, TreeReport, TypeInfo
@@ -172,8 +174,11 @@ def test_json_schema_rejects_contract_violations(
 # ---- SARIF ---------------------------------------------------------------------------------
 
 
+_SARIF_VALIDATOR = jsonschema.Draft4Validator(SARIF_SCHEMA)
+
+
 def _validate_sarif(log: dict[str, Any]) -> None:
-    jsonschema.validate(log, SARIF_SCHEMA, cls=jsonschema.Draft4Validator)
+    _SARIF_VALIDATOR.validate(log)
 
 
 def test_sarif_is_valid_and_carries_rule_metadata(report: TreeReport) -> None:
@@ -292,3 +297,44 @@ def test_text_keeps_one_finding_per_line(report: TreeReport) -> None:
     assert text.splitlines()[0] == (
         "Modules/a.c:2:5: ISO005 global-object two lines [known: reason with a break]"
     )
+
+
+_RULE_IDS = sorted(load_catalog())
+_path_part = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="/\\\x00"),
+    min_size=1,
+    max_size=12,
+)
+
+
+@st.composite
+def _findings(draw: st.DrawFn) -> Finding:
+    rule = load_catalog()[draw(st.sampled_from(_RULE_IDS))]
+    line = draw(st.integers(1, 10**6))
+    return Finding(
+        rule=rule.id,
+        name=rule.name,
+        severity=draw(st.sampled_from(["error", "warning", "info"])),
+        path="/".join(draw(st.lists(_path_part, min_size=1, max_size=3))),
+        line=line,
+        column=draw(st.integers(1, 500)),
+        end_line=draw(st.integers(0, line + 3)),
+        end_column=draw(st.integers(0, 500)),
+        symbol=draw(st.text(max_size=20)),
+        message=draw(st.text(min_size=1, max_size=40)),
+        status=draw(st.sampled_from(["new", "known", "suppressed"])),
+        status_reason=draw(st.none() | st.text(max_size=30)),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(findings=st.lists(_findings(), max_size=6))
+def test_any_findings_render_valid_sarif_and_text(findings: list[Finding]) -> None:
+    summary = Summary(*(Metric(Ratio(1, 2), Ratio(0, 0)) for _ in range(3)))
+    tree = TreeReport("root", [], [], findings, summary, notes=["n"], files=len(findings))
+    log = build_sarif(tree, load_catalog(), root_uri="file:///x")
+    _validate_sarif(log)
+    assert len(log["runs"][0]["results"]) == len(findings)
+    text = render_text(tree, show_suppressed=True)
+    assert len([ln for ln in text.splitlines() if ": ISO" in ln]) >= len(findings)
+    json.loads(render_json(tree))
