@@ -6,7 +6,8 @@ Lines that markdown renders as code, quotes or hidden HTML are never commands:
 
 - fenced code blocks (``` or ~~~, any length >= 3, indented up to 3 spaces, closed by a fence
   of the same character at least as long; unclosed fences run to the end of the body);
-- lines indented by 4+ columns (indented code);
+- indented code (4+ columns after a blank line; inside a paragraph such a line is a
+  continuation, shown as text, so it can hold a command);
 - block quote lines (``>`` after at most 3 spaces);
 - HTML blocks that start with ``<!--`` (they run to the line holding ``-->``) and inline HTML
   comments, also across lines;
@@ -211,12 +212,17 @@ def _paragraphs(body: str) -> list[_Paragraph]:
             flush()
             fence = (m.group(2)[0], len(m.group(2)))
             continue
+        if _indent_width(line) >= 4:
+            # Inside a paragraph: a continuation line, shown as text (CommonMark strips the
+            # indentation). Otherwise: indented code, never a command nor paragraph text.
+            if current.lines:
+                current.lines.append((number, line))
+            continue
         stripped = line.lstrip(" ")
-        indent = len(line) - len(stripped)
-        if indent <= 3 and stripped.startswith(">"):
+        if stripped.startswith(">"):
             flush()  # a block quote line: never a command, and it ends the paragraph
             continue
-        if indent <= 3 and stripped.startswith("<!--"):
+        if stripped.startswith("<!--"):
             flush()  # an HTML block (CommonMark type 2): hidden up to the line with -->
             if "-->" not in stripped[4:]:
                 in_html_comment = True
@@ -415,9 +421,7 @@ def parse_commands(body: str | None, bot_login: str | None = None) -> list[Parse
         for number, line in paragraph.lines:
             line_offset = offset
             offset += len(line) + 1
-            if _indent_width(line) > 3:
-                continue  # indented code (or a continuation we do not treat as a command)
-            stripped = line.lstrip(" ")
+            stripped = line.lstrip(" \t")
             start = line_offset + len(line) - len(stripped)
             if ranges and _in_ranges(start, ranges, starts):
                 continue
