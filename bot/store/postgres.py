@@ -106,6 +106,9 @@ class PostgresDatabase:
             open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
             connection_class=psycopg.AsyncConnection[dict[str, Any]],
+            # A quick check on checkout: after a database restart or a failover, a dead pooled
+            # connection is replaced instead of failing the next statement.
+            check=AsyncConnectionPool.check_connection,
             name="isolation-bot",
         )
 

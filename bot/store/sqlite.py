@@ -87,6 +87,12 @@ def _all(c: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     return _wrap_errors(lambda: c.execute(sql, params).fetchall())
 
 
+def _rollback_if_open(c: sqlite3.Connection) -> None:
+    # Runs on the database thread, after whatever was queued before it (BEGIN, a statement).
+    if c.in_transaction:
+        c.execute("ROLLBACK")
+
+
 class SqliteTransaction:
     """Statements inside ``async with db.transaction()``; runs on the database's thread."""
 
@@ -215,21 +221,22 @@ class SqliteDatabase:
             return
         async with self._mutex:
             tx = SqliteTransaction(self)
-            await self._run(lambda c: c.execute("BEGIN IMMEDIATE"))
             token = _current_tx.set({**(_current_tx.get() or {}), id(self): tx})
             try:
+                # Inside the try: if we are cancelled while BEGIN runs on the thread, the
+                # rollback below is queued behind it and still undoes it.
+                await self._run(lambda c: c.execute("BEGIN IMMEDIATE"))
                 yield tx
             except BaseException:
                 _current_tx.reset(token)
-                # shield: a cancelled task must still leave the connection usable
-                await asyncio.shield(self._run(lambda c: c.execute("ROLLBACK")))
+                # Shielded: a cancelled task must still leave the connection usable.
+                await asyncio.shield(self._run(_rollback_if_open))
                 raise
             _current_tx.reset(token)
             try:
-                await asyncio.shield(self._run(lambda c: _wrap_errors(lambda: c.execute("COMMIT"))))
+                await asyncio.shield(self._run(lambda c: _rowcount(c, "COMMIT", ())))
             except BaseException:
-                if self._conn is not None and self._conn.in_transaction:
-                    await asyncio.shield(self._run(lambda c: c.execute("ROLLBACK")))
+                await asyncio.shield(self._run(_rollback_if_open))
                 raise
 
     @contextlib.asynccontextmanager

@@ -1,36 +1,46 @@
 """One store test suite, run against both engines.
 
-``db_url`` is parametrised: a SQLite file in tmp_path, and PostgreSQL on a fresh schema of the
-test server (bot.store.testing), which skips with the reason when the server is unreachable,
-or fails when ISOLATION_BOT_REQUIRE_POSTGRES=1 (CI).
+``db_url`` is parametrised: a SQLite file in tmp_path, and PostgreSQL on a schema of the test
+server created for this test run (``CREATE SCHEMA test_<random>``, migrated once, emptied after
+each test, dropped at the end; bot.store.testing.ReusableSchema), which skips with the reason
+when the server is unreachable, or fails when ISOLATION_BOT_REQUIRE_POSTGRES=1 (CI).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.store import Database, open_database
-from bot.store.testing import (
-    FakeClock,
-    postgres_unavailable_reason,
-    skip_or_fail,
-    temporary_postgres_url,
-)
+from bot.store.testing import FakeClock, ReusableSchema, postgres_unavailable_reason, skip_or_fail
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[ReusableSchema]:
+    """One migrated schema per test run; tests share it, emptied between them."""
+    reason = asyncio.run(postgres_unavailable_reason())
+    if reason is not None:
+        skip_or_fail(reason)
+    schema = ReusableSchema.create()
+    try:
+        yield schema
+    finally:
+        schema.drop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/store.sqlite3"
         return
-    reason = await postgres_unavailable_reason()
-    if reason is not None:
-        skip_or_fail(reason)
-    async with temporary_postgres_url() as url:
-        yield url
+    schema: ReusableSchema = request.getfixturevalue("postgres_schema")
+    try:
+        yield schema.url
+    finally:
+        schema.reset()
 
 
 @pytest.fixture

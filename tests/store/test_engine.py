@@ -248,3 +248,38 @@ async def test_sqlite_memory_and_relative_paths(tmp_path: Path, monkeypatch: pyt
     rel = await open_database("sqlite:///relative.sqlite3")
     await rel.close()
     assert (tmp_path / "relative.sqlite3").exists()
+
+
+async def test_cancelled_transaction_rolls_back_and_leaves_the_store_usable(
+    db: Database,
+) -> None:
+    await _make_table(db)
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO kv (k) VALUES ('half-done')")
+            inside.set()
+            await asyncio.Event().wait()  # cancelled here, mid-transaction
+
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.wait_for(db.fetchone("SELECT k FROM kv"), 10) is None
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO kv (k) VALUES ('after')")
+    assert await db.fetchall("SELECT k FROM kv") == [{"k": "after"}]
+
+
+async def test_cancelled_lock_waiter_does_not_keep_the_lock(db: Database, db2: Database) -> None:
+    async with db.lock("singleton"):
+        waiter = asyncio.create_task(db2.lock("singleton").__aenter__())
+        await asyncio.sleep(0.2)
+        assert not waiter.done()
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+    async with db2.try_lock("singleton") as got:
+        assert got is True

@@ -245,6 +245,7 @@ async def test_concurrent_claimers_never_share_a_job(db: Database, db2: Database
         await producer.record_delivery(f"d{i}", "pull_request", "opened", "{}", key=key,
                                        repo="o/r")
     claimed: list[str] = []
+    running_keys: set[str] = set()
 
     async def worker(q: Queue, name: str) -> None:
         while True:
@@ -256,7 +257,11 @@ async def test_concurrent_claimers_never_share_a_job(db: Database, db2: Database
                 await asyncio.sleep(0.01)
                 continue
             claimed.append(job.id)
-            await asyncio.sleep(0)  # let the others interleave while this job "runs"
+            if job.key is not None:
+                assert job.key not in running_keys, "two jobs of one key ran at once"
+                running_keys.add(job.key)
+            await asyncio.sleep(0.001)  # let the others try to claim while this job "runs"
+            running_keys.discard(job.key or "")
             await q.complete(job.id, name)
 
     queues = [Queue(db), Queue(db2)]
