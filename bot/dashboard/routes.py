@@ -123,9 +123,10 @@ async def badge(request: web.Request) -> web.Response:
     settings = _settings(request)
     slug = request.match_info["metric"]
     variant = request.query.get("variant", "all")
-    snap = await _source(request).latest_snapshot(tracked_repo(settings))
+    # The newest metrics only (badges are fetched often; no need to decode a whole snapshot).
+    (summary,) = await _source(request).metrics_at(tracked_repo(settings), [views.END_OF_TIME])
     try:
-        label, message, color = views.badge_values(snap.summary if snap else None, slug, variant)
+        label, message, color = views.badge_values(summary, slug, variant)
     except views.BadQuery as exc:
         return web.Response(text=str(exc), status=404)
     return web.Response(

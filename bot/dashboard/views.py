@@ -26,6 +26,7 @@ from bot.summary.weeks import IsoWeek, due_week
 from bot.tracking.state import format_time
 
 DASHBOARD_TREND_WEEKS = 26
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 RECENT_WEEKS = 4
 # URL slugs of the metrics (badges, anchors) -> Summary attribute.
 METRIC_SLUGS = {

@@ -41,17 +41,12 @@ async def weekly_trend(
         if until is not None and end > as_utc(until):
             end = as_utc(until)
         bounds.append((week, end))
-    first_end = bounds[0][1]
-    base = await source.snapshot_at(repo, first_end)
-    later = await source.snapshots_between(repo, first_end, bounds[-1][1])
-    points = []
-    for week, end in bounds:
-        snap = base
-        for s in later:
-            if as_utc(s.committed_at) <= end:
-                snap = s
-        if snap is not None:
-            points.append(TrendPoint(str(week), end, snap.summary))
+    summaries = await source.metrics_at(repo, [end for _, end in bounds])
+    points = [
+        TrendPoint(str(week), end, summary)
+        for (week, end), summary in zip(bounds, summaries, strict=True)
+        if summary is not None
+    ]
     return points
 
 

@@ -7,17 +7,22 @@ dashboard over a seed file, see bot.summary.seed).
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from bot.analysis.model import Summary
 from bot.store.db import Database
 from bot.summary.model import OpenPullRequest
 from bot.summary.weeks import as_utc
 from bot.tracking.events import ModuleEvent
 from bot.tracking.snapshots import ModuleHistoryPoint
-from bot.tracking.state import Snapshot
+from bot.tracking.state import Snapshot, format_time
+
+log = logging.getLogger(__name__)
 
 
 class ProgressSource(Protocol):
@@ -48,6 +53,9 @@ class ProgressSource(Protocol):
     async def module_history(self, repo: str, module: str) -> list[ModuleHistoryPoint]:
         """The module's state at every snapshot, oldest first (None where it did not exist);
         empty when the module was never seen."""
+
+    async def metrics_at(self, repo: str, whens: Sequence[datetime]) -> list[Summary | None]:
+        """The metrics as of each time (the last snapshot at or before it): trend charts."""
 
 
 @dataclass
@@ -108,6 +116,13 @@ class MemorySource:
     async def open_pull_requests(self, repo: str) -> list[OpenPullRequest]:
         return list(self.open_prs.get(repo, []))
 
+    async def metrics_at(self, repo: str, whens: Sequence[datetime]) -> list[Summary | None]:
+        out = []
+        for when in whens:
+            snap = await self.snapshot_at(repo, when)
+            out.append(snap.summary if snap else None)
+        return out
+
     async def module_history(self, repo: str, module: str) -> list[ModuleHistoryPoint]:
         snaps = self.snapshots.get(repo, [])
         points = [ModuleHistoryPoint(s.sha, s.committed_at, s.module(module)) for s in snaps]
@@ -158,3 +173,25 @@ class StoreSource:
         from bot.tracking import snapshots
 
         return await snapshots.module_history(self.db, repo, module)
+
+    async def metrics_at(self, repo: str, whens: Sequence[datetime]) -> list[Summary | None]:
+        # Only the summary column: decoding whole snapshots (hundreds of modules, thousands of
+        # findings) for each point of a trend made the dashboard take seconds per page.
+        # Same selection as bot.tracking.snapshots.snapshot_at.
+        out: list[Summary | None] = []
+        for when in whens:
+            row = await self.db.fetchone(
+                "SELECT summary FROM tracking_snapshots WHERE repo = ? AND committed_at <= ? "
+                "ORDER BY committed_at DESC, created_at DESC LIMIT 1",
+                (repo, format_time(when)),
+            )
+            out.append(_summary_or_none(row["summary"]) if row else None)
+        return out
+
+
+def _summary_or_none(text: str) -> Summary | None:
+    try:
+        return Summary.from_dict(json.loads(text))
+    except (ValueError, KeyError, TypeError):
+        log.warning("skipping a snapshot whose stored metrics cannot be read")
+        return None
