@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 from typing import Any
@@ -33,18 +32,9 @@ def register(subparsers: Any) -> None:
 
 
 def _configure_logging() -> None:
-    try:
-        from bot import logs
+    from bot import logs
 
-        configure = getattr(logs, "configure", None) or getattr(logs, "setup", None)
-    except ImportError:
-        configure = None
-    if configure is not None:
-        configure()
-    else:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    logs.configure()  # JSON lines on stderr, secrets redacted (ISOLATION_BOT_LOG_FORMAT=text)
 
 
 async def start_service(settings: Any) -> tuple[web.AppRunner, str]:

@@ -13,7 +13,8 @@ place every HTTP attempt goes through:
 - 404 just after a pull request opened: retried briefly, only inside ``with gh.retry_not_found():``;
 - ETags: gidgethub's own conditional-request cache (If-None-Match, 304 -> cached body), given
   a bounded ``cachetools.LRUCache`` shared per installation;
-- every attempt is counted in the ``CallCounter`` the worker reads, and in Prometheus.
+- every attempt is counted in the ``CallCounter`` the worker reads, and in Prometheus
+  (bot.service.metrics ``isolation_bot_github_api_calls_total``, rate limit remaining).
 """
 
 from __future__ import annotations
@@ -29,13 +30,8 @@ from typing import Any
 
 import aiohttp
 from gidgethub import aiohttp as gh_aiohttp
-from prometheus_client import Counter as PromCounter
 
-API_CALLS = PromCounter(
-    "isolation_bot_github_api_calls",
-    "HTTP requests sent to the GitHub API (every attempt, retries included)",
-    ["method", "outcome"],
-)
+from bot.service import metrics
 
 USER_AGENT = "isolation-bot"
 
@@ -162,13 +158,13 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
                     )
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self.counter.record(method, url, None)
-                API_CALLS.labels(method, "error").inc()
+                metrics.observe_github_call(method, None)
                 if attempt >= max_attempts:
                     raise GitHubUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
                 await self.sleep(policy.backoff(attempt))
                 continue
             self.counter.record(method, url, status)
-            API_CALLS.labels(method, str(status)).inc()
+            metrics.observe_github_call(method, status, resp_headers.get("x-ratelimit-remaining"))
             if (
                 status == 401
                 and not refreshed

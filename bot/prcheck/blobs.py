@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -71,9 +72,12 @@ async def report(gh: GitHubAPI, repo: str, sha: str, path: str) -> FileReport:
     if cached is not None:
         return cached
     from bot.analysis import analyze_file
+    from bot.service import metrics
 
     data = await blob(gh, repo, sha)
+    started = time.perf_counter()
     result = await asyncio.get_running_loop().run_in_executor(None, analyze_file, path, data)
+    metrics.observe_analysis(time.perf_counter() - started)
     _reports[key] = result
     return result
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.config import ConfigError, Settings
 from bot.github.app import GitHubApp
 from bot.github.client import BotGitHubAPI, CallCounter, RetryPolicy
+from bot.service import metrics
 from bot.service.intake import MAX_BODY_BYTES, handle_webhook
 from bot.service.worker import WorkerPool
 from bot.store import Database, open_database
@@ -120,29 +121,12 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    metrics = _optional("bot.service.metrics")
-    render = getattr(metrics, "render_metrics", None) if metrics else None
-    if render is not None:
-        result = render(request.app[STATE]) if _takes_arg(render) else render()
-        if asyncio.iscoroutine(result):
-            result = await result
-        body, content_type = result if isinstance(result, tuple) else (result, None)
-    else:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        body, content_type = generate_latest(), CONTENT_TYPE_LATEST
-    resp = web.Response(body=body if isinstance(body, bytes) else str(body).encode())
-    resp.headers["Content-Type"] = content_type or "text/plain; version=0.0.4; charset=utf-8"
-    return resp
-
-
-def _takes_arg(fn: Any) -> bool:
-    import inspect
-
-    try:
-        return len(inspect.signature(fn).parameters) >= 1
-    except (TypeError, ValueError):
-        return False
+    state = request.app[STATE]
+    with contextlib.suppress(Exception):  # a store hiccup must not break the scrape
+        metrics.update_queue(await state.queue.stats())
+    return web.Response(
+        body=metrics.render_metrics(), headers={"Content-Type": metrics.CONTENT_TYPE}
+    )
 
 
 async def create_app(

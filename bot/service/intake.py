@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
+from bot.service import metrics
 from bot.service.routers import handles
 from bot.service.routers.pull_request import coalescing_key
 
@@ -25,27 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
-
-
-def _observe_delivery(event: str, outcome: str) -> None:
-    """Count a delivery in bot.service.metrics, when that module provides the counter."""
-    try:
-        from bot.service import metrics
-    except ImportError:
-        return
-    hook = getattr(metrics, "observe_delivery", None)
-    if hook is not None:
-        hook(event, outcome)
-
-
-def _observe_ack(seconds: float) -> None:
-    try:
-        from bot.service import metrics
-    except ImportError:
-        return
-    hook = getattr(metrics, "observe_ack_latency", None)
-    if hook is not None:
-        hook(seconds)
 
 
 def _reply(status: int, message: str, **extra: Any) -> web.Response:
@@ -59,20 +39,20 @@ async def handle_webhook(request: web.Request) -> web.Response:
     started = time.perf_counter()
     event_name = request.headers.get("X-GitHub-Event", "unknown")[:64]
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        _observe_delivery(event_name, "too_large")
+        metrics.observe_delivery(event_name, "too_large")
         return _reply(413, "payload too large")
     try:
         body = await request.read()  # client_max_size also bounds chunked bodies
     except web.HTTPRequestEntityTooLarge:
-        _observe_delivery(event_name, "too_large")
+        metrics.observe_delivery(event_name, "too_large")
         return _reply(413, "payload too large")
     if len(body) > MAX_BODY_BYTES:
-        _observe_delivery(event_name, "too_large")
+        metrics.observe_delivery(event_name, "too_large")
         return _reply(413, "payload too large")
     try:
         event = sansio.Event.from_http(request.headers, body, secret=state.webhook_secret)
     except ValidationFailure as exc:
-        _observe_delivery(event_name, "bad_signature")
+        metrics.observe_delivery(event_name, "bad_signature")
         log.warning("webhook rejected: %s", exc)
         return _reply(401, "bad signature")
     except BadRequest:
@@ -81,27 +61,27 @@ async def handle_webhook(request: web.Request) -> web.Response:
             "application/json",
             "application/x-www-form-urlencoded",
         ):
-            _observe_delivery(event_name, "malformed")
+            metrics.observe_delivery(event_name, "malformed")
             return _reply(400, "malformed JSON body")
-        _observe_delivery(event_name, "bad_content_type")
+        metrics.observe_delivery(event_name, "bad_content_type")
         return _reply(415, "expected application/json")
     except KeyError as exc:
-        _observe_delivery(event_name, "malformed")
+        metrics.observe_delivery(event_name, "malformed")
         return _reply(400, f"missing header {exc.args[0]}")
     except RecursionError:
-        _observe_delivery(event_name, "malformed")
+        metrics.observe_delivery(event_name, "malformed")
         return _reply(400, "JSON nested too deeply")
     if not isinstance(event.data, dict):
-        _observe_delivery(event_name, "malformed")
+        metrics.observe_delivery(event_name, "malformed")
         return _reply(400, "the payload must be a JSON object")
     if not event.delivery_id or len(event.delivery_id) > 200:
-        _observe_delivery(event_name, "malformed")
+        metrics.observe_delivery(event_name, "malformed")
         return _reply(400, "missing or bad X-GitHub-Delivery header")
     if event.event == "ping":
-        _observe_delivery("ping", "pong")
+        metrics.observe_delivery("ping", "pong")
         return _reply(200, "pong")
     if not handles(event):
-        _observe_delivery(event.event, "ignored")
+        metrics.observe_delivery(event.event, "ignored")
         return _reply(202, "ignored")
 
     data = event.data
@@ -121,10 +101,10 @@ async def handle_webhook(request: web.Request) -> web.Response:
         )
     except Exception:  # the store is down: GitHub will show the failure; redelivery is safe
         log.exception("could not store delivery %s", event.delivery_id)
-        _observe_delivery(event.event, "store_error")
+        metrics.observe_delivery(event.event, "store_error")
         return _reply(503, "could not store the delivery, please redeliver")
     state.wake_workers()
     outcome = "queued" if stored else "duplicate"
-    _observe_delivery(event.event, outcome)
-    _observe_ack(time.perf_counter() - started)
+    metrics.observe_delivery(event.event, outcome)
+    metrics.observe_ack_latency(time.perf_counter() - started)
     return _reply(202, outcome, delivery=event.delivery_id)

@@ -17,12 +17,13 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gidgethub import sansio
 
+from bot import logs
 from bot.github.client import BotGitHubAPI, CallCounter
+from bot.service import metrics
 from bot.service.context import JobContext
 from bot.store.queue import WEBHOOK, Job
 
@@ -46,29 +47,6 @@ def retry_delay(attempts: int) -> float:
         first = RETRY_BASE_SECONDS
     base = min(RETRY_CAP_SECONDS, first * 2 ** max(0, attempts - 1))
     return base * random.uniform(0.8, 1.2)
-
-
-def _observe_job(kind: str, outcome: str, seconds: float, api_calls: int) -> None:
-    try:
-        from bot.service import metrics
-    except ImportError:
-        return
-    hook = getattr(metrics, "observe_job", None)
-    if hook is not None:
-        hook(kind, outcome, seconds, api_calls)
-
-
-def _log_context(delivery_id: str | None, repo: str | None) -> Callable[[], None]:
-    """Bind the delivery id and repo into bot.logs' context variables; returns the reset."""
-    try:
-        from bot import logs
-    except ImportError:
-        return lambda: None
-    bind = getattr(logs, "bind", None)
-    if bind is None:
-        return lambda: None
-    reset = bind(delivery_id=delivery_id, repo=repo)
-    return reset if callable(reset) else (lambda: None)
 
 
 def job_event(job: Job) -> tuple[sansio.Event, dict[str, Any]]:
@@ -161,7 +139,7 @@ class WorkerPool:
         counter = CallCounter()
         started = time.perf_counter()
         heartbeat = asyncio.create_task(self._heartbeat(job, worker_id))
-        reset = _log_context(job.delivery_id, job.repo)
+        reset = logs.bind(delivery_id=job.delivery_id, repo=job.repo, event=job.event or job.kind)
         outcome = "done"
         try:
             await self.execute(job, counter)
@@ -202,7 +180,7 @@ class WorkerPool:
             reset()
             seconds = time.perf_counter() - started
             self.processed += 1
-            _observe_job(
+            metrics.observe_job(
                 job.kind if job.kind != WEBHOOK else (job.event or WEBHOOK),
                 outcome,
                 seconds,

@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_harness import BotProcess, setup_repo
 
 from bot.cli.demo import BASE_SOURCE, MODULE_PATH
 from bot.emulator import GitHubEmulator
-from e2e_harness import BotProcess, setup_repo
 
 
 @pytest.fixture

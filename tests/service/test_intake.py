@@ -172,7 +172,7 @@ async def test_health_ready_metrics(client: Any) -> None:
     assert (await client.get("/readyz")).status == 200
     metrics = await client.get("/metrics")
     assert metrics.status == 200
-    assert "isolation_bot_github_api_calls" in await metrics.text()
+    assert "isolation_bot_deliveries_total" in await metrics.text()
 
 
 async def test_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> None:
