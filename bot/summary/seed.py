@@ -239,7 +239,9 @@ def demo_source(repo: str, until: datetime, weeks: int = 16) -> MemorySource:
             old = stages[name]
             pr = 110000 + w
             sha = hashlib.sha1(f"demo{w}".encode()).hexdigest()
-            if w == weeks // 2:  # one regression, to show it
+            if w == weeks // 2:  # one regression, to show it: a module that has progress
+                name = next((n for n in names if stages[n] >= 2), name)
+                old = stages[name]
                 stages[name] = max(0, old - 1)
                 if stages[name] != old:
                     events.append(
