@@ -69,21 +69,21 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec(
             "ignore",
             "/isolation ignore <rule> <symbol> -- <reason>",
-            "suppress a finding on this pull request (maintainers; the reason is required)",
+            "suppress a finding on this pull request; the reason is required and shown",
             pr_only=True,
             maintainer_only=True,
         ),
         CommandSpec(
             "unignore",
             "/isolation unignore <rule> <symbol>",
-            "remove a suppression from this pull request (maintainers)",
+            "remove a suppression from this pull request",
             pr_only=True,
             maintainer_only=True,
         ),
         CommandSpec(
             "summary",
             "/isolation summary",
-            "post the progress summary now (maintainers)",
+            "post the progress summary now",
             maintainer_only=True,
         ),
     )

@@ -229,7 +229,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def render_no_snapshot() -> str:
-    return "No analysis of the default branch yet; run `isolation-bot sync`."
+    return "There is no analysis of the default branch yet; run `isolation-bot sync`."
 
 
 def blob_link(html_url: str, repo: str, sha: str, path: str, line: int) -> str:
