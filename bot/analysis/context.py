@@ -219,17 +219,31 @@ class FileContext:
             d = declaration_at(self.parsed, m.start())
             if d is None or d.start in seen or "static" not in d.storage:
                 continue
+            if self.in_directive(d.start):
+                continue
             seen.add(d.start)
             out.append((d, self.enclosing_function(d.start)))
         return out
 
+    def in_directive(self, offset: int) -> bool:
+        """True inside a `#define` body (or any directive): not code of this file.
+
+        tree-sitter-c ends a macro body early at a comment followed by a line continuation,
+        and parses the rest of the body as code.
+        """
+        src = self.src
+        return 0 <= offset < len(src.flat) and src.flat[offset] != src.data[offset]
+
     def file_scope_variables(self) -> list[tuple[Declaration, Declarator]]:
+        src = self.src
         return [
             (d, v)
             for d in self.file_scope
             if "extern" not in d.storage and "typedef" not in d.storage
             for v in d.declarators
-            if not v.function
+            # The declarator itself at depth 0: a recovered old-style (K&R) function header
+            # can make a "declaration" that reaches into the function body.
+            if not v.function and src.depth_at(v.offset) == 0 and not self.in_directive(v.offset)
         ]
 
     # ---- shaped definitions --------------------------------------------------------

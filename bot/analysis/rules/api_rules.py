@@ -12,7 +12,8 @@ from bot.analysis.rules.base import Hit, scope_name
 _PYSTATE = re.compile(rb"\bPyState_(FindModule|AddModule|RemoveModule)\s*\(")
 _IDENTIFIER = re.compile(rb"\b_Py_(IDENTIFIER|static_string(?:_init)?)\s*\(\s*(\w+)")
 _GILSTATE = re.compile(rb"\bPyGILState_(Ensure|Release|GetThisThreadState|Check)\s*\(")
-_GET_MODULE_PY_TYPE = re.compile(rb"\bPyType_GetModule(State)?\s*\(\s*Py_TYPE\s*\(")
+_GET_MODULE_PY_TYPE = re.compile(rb"\b_?PyType_GetModule(State)?\s*\(\s*Py_TYPE\s*\(")
+_DEFINE_NAME = re.compile(rb"#\s*define\s+(\w+)")
 _ASSERT_BEFORE = re.compile(rb"\bassert\s*\([^;]*$")
 
 
@@ -65,8 +66,14 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 def state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
-    for m in _GET_MODULE_PY_TYPE.finditer(ctx.src.flat):
-        where = scope_name(ctx, m.start(), "<file scope>")
+    code = ctx.src.code  # with directives: `#define get_state_obj(o) ...(Py_TYPE(o))` counts
+    for m in _GET_MODULE_PY_TYPE.finditer(code):
+        if ctx.in_directive(m.start()):
+            line_start = code.rfind(b"\n", 0, m.start()) + 1
+            d = _DEFINE_NAME.search(code, line_start, m.start())
+            where = d.group(1).decode() if d else "<macro>"
+        else:
+            where = scope_name(ctx, m.start(), "<file scope>")
         yield Hit(
             "ISO014",
             m.start(),

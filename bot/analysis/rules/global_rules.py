@@ -22,11 +22,17 @@ _CACHE_NAME = re.compile(r"free_?list|numfree|_cache$|^cache_|_cached$", re.IGNO
 _CAPSULE_CALL = re.compile(rb"\bPyCapsule_(?:Import|GetPointer)\s*\(")
 _ASSIGN_BEFORE = re.compile(rb"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?$")
 # Allowed names: kwlist arrays, the exception objects of Objects/exceptions.c.
-_ALLOWED_NAME = re.compile(r"^(_?kwlist|_keywords|PyExc_\w+|_PyExc_\w+)$")
+_ALLOWED_NAME = re.compile(r"^(\w*kwlist\w*|_?keywords|\w*_kws|PyExc_\w+|_PyExc_\w+)$")
+_CHAR_TYPE = re.compile(r"^(unsigned\s+)?(char|wchar_t)$")
 
 
 def _is_object_pointer(d: Declaration, v: Declarator) -> bool:
     return (v.pointer or (v.array and v.pointer)) and bool(_OBJECT_TYPE.match(d.type_text))
+
+
+def _in_parameter_list(ctx: FileContext, d: Declaration, v: Declarator) -> bool:
+    head = ctx.src.flat[d.start : v.offset]
+    return head.count(b"(") > head.count(b")")
 
 
 def _capsule_targets(ctx: FileContext) -> set[str]:
@@ -57,6 +63,10 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         # (tree-sitter may read a macro call's arguments as a declaration).
         if _ALLOWED_NAME.match(name) or (d.in_error and "static" not in d.storage):
             continue
+        if _in_parameter_list(ctx, d, v):
+            continue  # a parameter name of a function pointer misread as a declarator
+        if v.array and v.pointer and v.init_brace is not None and _CHAR_TYPE.match(d.type_text):
+            continue  # a table of string literals (kwlist-like), never written
         where = f"function-static {name!r} in {func}()" if func else f"{name!r}"
         end = v.offset + len(name)
         if name in capsules and (v.pointer or func):

@@ -34,6 +34,20 @@ def _flags(ctx: FileContext, spec: Definition) -> str:
     return " ".join(expanded)
 
 
+_OBJECT_MEMBER = re.compile(r"\b(PyObject|PyTypeObject|Py\w*Object)\s*\*")
+
+
+def _instance_holds_objects(ctx: FileContext, spec: Definition) -> bool | None:
+    """Whether the instance struct (`sizeof(T)` basicsize) has object members; None: unknown."""
+    assert spec.init is not None
+    struct = ctx.state_struct_of(spec.init.get("basicsize", 1))
+    if struct is None or struct not in ctx.structs:
+        return None
+    body = ctx.structs[struct]
+    # The PyObject_HEAD itself is not a reference held by the instance.
+    return bool(_OBJECT_MEMBER.search(body.replace("PyObject_HEAD", "")))
+
+
 def _slots(ctx: FileContext, spec: Definition) -> dict[str, str]:
     assert spec.init is not None
     table = strip_ref(spec.init.get("slots", 4))
@@ -84,14 +98,20 @@ def heap_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         flags = _flags(ctx, spec)
         slots = _slots(ctx, spec)
         if "Py_TPFLAGS_HAVE_GC" not in flags:
+            holds = _instance_holds_objects(ctx, spec)
             yield Hit(
                 "ISO009",
                 spec.offset,
                 spec.offset + len(spec.name),
                 spec.name,
-                f"heap type {spec.name!r} has no Py_TPFLAGS_HAVE_GC: the "
-                "instance -> type -> module cycle is never collected "
-                "(fine only if instances hold no object references)",
+                f"heap type {spec.name!r} has no Py_TPFLAGS_HAVE_GC: the instance -> type -> "
+                "module cycle is never collected"
+                + (
+                    " (its instances hold object references)"
+                    if holds
+                    else " (fine if instances hold no object references)"
+                ),
+                "info" if holds is False else None,
             )
             continue
         name = strip_ref(slots.get("Py_tp_traverse"))
