@@ -143,3 +143,26 @@ async def test_mounted_on_a_service_app_over_a_real_store(tmp_path: Any) -> None
             assert re.search(r"<td>done</td>", hist) and re.search(r"<td>partly</td>", hist)
     finally:
         await db.close()
+
+
+async def test_served_by_the_service_app(tmp_path: Any) -> None:
+    """The real service (bot.service.app.create_app) mounts the dashboard over its store."""
+    from dataclasses import replace
+
+    from bot.config import Settings
+    from bot.service.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'svc.sqlite3'}"
+    db = await open_database(url)
+    try:
+        await seed_store(db, seeded_source())
+    finally:
+        await db.close()
+    settings = replace(Settings(), webhook_secret="s3cret", database_url=url)
+    app = await create_app(settings, workers=1)
+    async with TestClient(TestServer(app)) as c:
+        html = await (await c.get("/")).text()
+        assert "Subinterpreter isolation progress" in html and "_abc" in html
+        progress = await (await c.get("/api/progress")).json()
+        assert progress["sha"].startswith("07")
+        assert (await c.get("/healthz")).status == 200  # the service's own routes still there
