@@ -13,6 +13,9 @@ import asyncio
 import base64
 import binascii
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +41,7 @@ from bot.tracking.state import Snapshot, format_time, parse_time, snapshot_from_
 log = logging.getLogger(__name__)
 
 BLOB_CONCURRENCY = 8
+PROCESS_POOL_MIN = 64  # files; below this, process start-up costs more than it saves
 
 
 class TrackingError(Exception):
@@ -125,6 +129,25 @@ async def commit_time(gh: GitHubAPI, repo: str, sha: str) -> datetime:
         return datetime.now(UTC)
 
 
+def default_analyzer() -> Analyzer:
+    """The analyser used when none is given (tests substitute theirs here)."""
+    return CoreAnalyzer()
+
+
+def _core_analyze(item: tuple[str, bytes]) -> FileReport:
+    from bot.analysis import analyze_file
+
+    return analyze_file(item[0], item[1])
+
+
+def _analyse_in_processes(items: list[tuple[str, bytes]]) -> list[FileReport]:
+    # "spawn": the service process runs threads (event loop, executors); forking it is unsafe.
+    workers = min(os.cpu_count() or 1, 4)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        return list(pool.map(_core_analyze, items, chunksize=16))
+
+
 async def _analyse_missing(
     gh: GitHubAPI,
     repo: str,
@@ -133,16 +156,24 @@ async def _analyse_missing(
 ) -> dict[tuple[str, str], FileReport | str]:
     sem = asyncio.Semaphore(BLOB_CONCURRENCY)
 
-    async def one(key: tuple[str, str]) -> tuple[tuple[str, str], FileReport | str]:
-        sha, path = key
+    async def fetch(key: tuple[str, str]) -> tuple[tuple[str, str], bytes]:
         async with sem:
-            data = await fetch_blob(gh, repo, sha)
-        if not is_source(path):
-            return key, decode_text(data)
-        # The analysis is CPU-bound: keep the event loop (webhook intake) responsive.
-        return key, await asyncio.to_thread(analyzer.analyze, path, data)
+            return key, await fetch_blob(gh, repo, key[0])
 
-    return dict(await asyncio.gather(*(one(k) for k in missing)))
+    blobs = await asyncio.gather(*(fetch(k) for k in missing))
+    out: dict[tuple[str, str], FileReport | str] = {
+        k: decode_text(d) for k, d in blobs if not is_source(k[1])
+    }
+    sources = [(k, d) for k, d in blobs if is_source(k[1])]
+    items = [(k[1], d) for k, d in sources]
+    # The analysis is CPU-bound: off the event loop (webhook intake stays responsive), and for
+    # a whole tree (first sync, new analyser version) on all cores.
+    if len(items) >= PROCESS_POOL_MIN and isinstance(analyzer, CoreAnalyzer):
+        reports = await asyncio.to_thread(_analyse_in_processes, items)
+    else:
+        reports = await asyncio.to_thread(lambda: [analyzer.analyze(p, d) for p, d in items])
+    out.update((k, r) for (k, _), r in zip(sources, reports, strict=True))
+    return out
 
 
 async def _previous_head(db: Database, repo: str) -> str | None:
@@ -161,7 +192,7 @@ async def update_repository(
     analyzer: Analyzer | None = None,
 ) -> UpdateResult:
     """Analyse commit ``sha`` of ``repo`` (reusing cached blobs) and store its snapshot."""
-    analyzer = analyzer or CoreAnalyzer()
+    analyzer = analyzer or default_analyzer()
     entries = await tracked_entries(gh, repo, sha)
     prev_sha = await _previous_head(db, repo)
     previous = await get_snapshot(db, repo, prev_sha) if prev_sha else None

@@ -66,7 +66,7 @@ async def world(
 ) -> AsyncIterator[World]:
     analyzer = ToyAnalyzer() if request.param == "toy" else CountingCore()
     # The router uses the default analyser; point it at this test's one.
-    monkeypatch.setattr("bot.tracking.tree_sync.CoreAnalyzer", lambda: analyzer)
+    monkeypatch.setattr("bot.tracking.tree_sync.default_analyzer", lambda: analyzer)
     emu = GitHubEmulator()
     app = emu.register_app(slug="isolation-bot")
     emu.create_repo(REPO, default_branch="main")
@@ -217,3 +217,20 @@ async def test_meta_issue_elsewhere_is_not_touched(world: World) -> None:
     await w.dispatch("installation")
     assert w.emu.issue_body_edits(REPO, w.meta) == []
     assert END_MARKER not in w.body()
+
+
+async def test_whole_tree_analysis_in_processes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sync of a big tree analyses in a process pool: same result as in-process."""
+    from bot.tracking import tree_sync
+    from bot.tracking.analysis_cache import CoreAnalyzer
+
+    w = world
+    monkeypatch.setattr(tree_sync, "PROCESS_POOL_MIN", 1)
+    head = w.emu.head_sha(REPO, "main")
+    pooled = await update_repository(w.gh, w.db, REPO, head, analyzer=CoreAnalyzer("pool"))
+    inline = await update_repository(w.gh, w.db, REPO, head, analyzer=CountingCore("inline"))
+    assert pooled.analysed == inline.analysed == 3
+    assert pooled.snapshot.modules == inline.snapshot.modules
+    assert pooled.snapshot.findings == inline.snapshot.findings
