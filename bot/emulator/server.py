@@ -1167,12 +1167,15 @@ def make_app(emu: GitHubEmulator) -> web.Application:
         app.router.add_route(rt.method, _aiohttp_path(rt.template), endpoint(rt))
 
     async def not_found(request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        status = 404
-        emu.requests.append(
-            RequestRecord(request.method, request.path, dict(request.query), status, None)
+        # GitHub answers 404 too, but a client calling a route the emulator lacks is worth
+        # knowing about: tests assert validation_errors is empty.
+        await request.read()
+        emu.validation_errors.append(
+            f"no such route in the emulator: {request.method} {request.path}"
         )
-        del raw
+        emu.requests.append(
+            RequestRecord(request.method, request.path, dict(request.query), 404, None)
+        )
         return _json_response(404, error_body(404), {})
 
     app.router.add_route("*", "/{tail:.*}", not_found)

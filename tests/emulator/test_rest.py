@@ -356,6 +356,8 @@ async def test_collaborator_permission(world: World, level: str, permission: str
 
 async def test_unknown_route_is_githubs_404(world: World) -> None:
     status, _, body = await raw(world, "GET", "/no/such/route", token=world.token)
+    assert world.emu.validation_errors == ["no such route in the emulator: GET /no/such/route"]
+    world.emu.validation_errors.clear()
     assert status == 404 and body == {
         "message": "Not Found",
         "documentation_url": "https://docs.github.com/rest",
