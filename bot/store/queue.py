@@ -148,7 +148,8 @@ class Queue:
                     exclude = f" AND id NOT IN ({', '.join('?' for _ in skipped)})"
                 row = await tx.fetchone(
                     "SELECT id, job_key, state, attempts, created_at FROM jobs "
-                    "WHERE ((state = 'pending' AND not_before <= ?) "
+                    "WHERE state IN ('pending', 'running') "  # the jobs_active index
+                    "AND ((state = 'pending' AND not_before <= ?) "
                     "OR (state = 'running' AND lease_until < ?))" + exclude +
                     " ORDER BY created_at, id LIMIT 1" +
                     (" FOR UPDATE SKIP LOCKED" if postgres else ""),
