@@ -7,6 +7,13 @@ that the engine's registry does not list yet is skipped, with the reason in the 
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
 import pytest
 
 from bot.analysis import analyze_file
@@ -53,3 +60,44 @@ def test_suppression_example_keeps_the_finding_suppressed() -> None:
     statuses = {(f.rule, f.status) for f in report.findings}
     assert ("ISO005", "suppressed") in statuses
     assert all(f.rule != "ISO900" for f in report.findings)
+
+
+def _python_include_dirs() -> list[str] | None:
+    """Include dirs of a CPython >= 3.12 (the examples use Py_mod_multiple_interpreters):
+    ISOLATION_BOT_PYTHON_INCLUDE (os.pathsep-separated, e.g. a configured source tree's
+    `Include` and its top directory for pyconfig.h), else the running interpreter's headers."""
+    override = os.environ.get("ISOLATION_BOT_PYTHON_INCLUDE")
+    if override:
+        return override.split(os.pathsep)
+    if sys.version_info < (3, 12):
+        return None
+    include = sysconfig.get_path("include")
+    return [include] if include and os.path.isfile(os.path.join(include, "Python.h")) else None
+
+
+@pytest.mark.parametrize("rule", CATALOG.rules(), ids=lambda r: f"{r.id}-{r.name}")
+def test_examples_compile(rule: Rule, tmp_path: Path) -> None:
+    """The examples are real C: both compile cleanly (-Wall) against Python's headers."""
+    includes = _python_include_dirs()
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if includes is None or compiler is None:
+        pytest.skip("needs a C compiler and CPython >= 3.12 headers (ISOLATION_BOT_PYTHON_INCLUDE)")
+    for kind, code in (("bad", rule.bad_example), ("fixed", rule.fixed_example)):
+        source = tmp_path / f"{kind}.c"
+        source.write_text(code, encoding="utf-8")
+        proc = subprocess.run(
+            [
+                compiler,
+                "-std=c11",
+                "-fsyntax-only",
+                "-Wall",
+                "-Wno-unused-function",
+                "-Wno-unused-variable",
+                *(f"-I{d}" for d in includes),
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0 and not proc.stderr.strip(), f"{kind}:\n{proc.stderr}"
