@@ -122,7 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        return _run_handler(handler, args)
+        try:
+            return _run_handler(handler, args)
+        except SystemExit as exc:  # a handler calling sys.exit(): keep main() in-process
+            if exc.code is None or isinstance(exc.code, int):
+                return int(exc.code or 0)
+            print(f"{PROG}: error: {exc.code}", file=sys.stderr)
+            return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

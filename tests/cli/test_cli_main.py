@@ -92,10 +92,15 @@ def test_handlers_func_async_and_errors(
         subparsers.add_parser("crash").set_defaults(handler=crash)
         subparsers.add_parser("usage").set_defaults(handler=usage)
         subparsers.add_parser("none").set_defaults(handler=lambda args: None)
+        subparsers.add_parser("exits").set_defaults(handler=lambda args: sys.exit(4))
+        subparsers.add_parser("exitmsg").set_defaults(handler=lambda args: sys.exit("gone"))
 
     _fake_module(monkeypatch, "fakecmds", register)
     assert main(["async"]) == 3
     assert main(["none"]) == 0
+    assert main(["exits"]) == 4
+    assert main(["exitmsg"]) == 2
+    assert "isolation-bot: error: gone" in capsys.readouterr().err
     assert main(["usage"]) == 2
     assert "isolation-bot: error: bad thing" in capsys.readouterr().err
     monkeypatch.delenv("ISOLATION_BOT_DEBUG", raising=False)
