@@ -123,3 +123,26 @@ def test_text_format_and_bad_level() -> None:
             configure_logging("LOUD")
     finally:
         configure_logging("WARNING", json=True, stream=io.StringIO())
+
+
+def test_configure_from_environment_redacts_the_webhook_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.logs import configure
+
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "env-secret-value-123")
+    monkeypatch.setenv("ISOLATION_BOT_LOG_LEVEL", "warning")
+    monkeypatch.setenv("ISOLATION_BOT_LOG_FORMAT", "json")
+    try:
+        configure()
+        log = logging.getLogger("bot.test")
+        log.info("not shown at WARNING")
+        log.warning("secret is env-secret-value-123")
+        err = capsys.readouterr().err
+        (obj,) = [json.loads(x) for x in err.splitlines() if '"bot.test"' in x]
+        assert obj["msg"] == f"secret is {REDACTED}"
+        monkeypatch.setenv("ISOLATION_BOT_LOG_LEVEL", "chatty")
+        configure()  # a bad level falls back to INFO with a warning, never a crash
+        assert "unknown log level 'chatty'" in capsys.readouterr().err
+    finally:
+        configure_logging("WARNING", json=True, stream=io.StringIO())
