@@ -104,6 +104,7 @@ class GitHubEmulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[webhooks.Delivery] | None = None
         self._pending: list[webhooks.Delivery] = []
+        self._loop_thread: int | None = None
         self._diff_cache: dict[tuple[str, str], list[FileChange]] = {}
 
     # --- ids, time, lookups --------------------------------------------------------------
@@ -595,6 +596,20 @@ class GitHubEmulator:
             issue.body_edits.append(body)
             self._emit_issue(r, issue, "edited", user, changes={"body": {"from": old or ""}})
 
+    def close_issue(self, repo: str, number: int, user: str = "octocat") -> None:
+        with self.lock:
+            r = self.repo_record(repo)
+            issue = self.issue_record(repo, number)
+            self._set_state(issue, "closed", "completed")
+            self._emit_issue(r, issue, "closed", user)
+
+    def reopen_issue(self, repo: str, number: int, user: str = "octocat") -> None:
+        with self.lock:
+            r = self.repo_record(repo)
+            issue = self.issue_record(repo, number)
+            self._set_state(issue, "open", "reopened")
+            self._emit_issue(r, issue, "reopened", user)
+
     def lock_issue(self, repo: str, number: int) -> None:
         with self.lock:
             self.issue_record(repo, number).locked = True
@@ -968,7 +983,12 @@ class GitHubEmulator:
         if loop is None or queue is None:
             self._pending.append(d)
             return
-        loop.call_soon_threadsafe(queue.put_nowait, d)
+        if threading.get_ident() == self._loop_thread:
+            # same thread as the server: queue now, so a wait_for_deliveries() that follows
+            # sees it (call_soon would only queue it on the next loop iteration)
+            queue.put_nowait(d)
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, d)
 
     def signed_delivery(
         self, event: str, payload: dict[str, Any], secret: str | None = None
@@ -1096,6 +1116,7 @@ class GitHubEmulator:
         self.api_url = base_url
         self._queue = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         worker = asyncio.create_task(self._delivery_worker())
         with self.lock:
             pending, self._pending = self._pending, []

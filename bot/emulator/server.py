@@ -740,8 +740,8 @@ def create_issue(ctx: Ctx) -> Resp:
     if not isinstance(body.get("title"), (str, int)) or not str(body["title"]).strip():
         raise _invalid("Issue", "title", "missing_field")
     issue = ctx.emu._new_issue(r, str(body["title"]), body.get("body"), ctx.actor())
-    ctx.emu.add_labels(r, issue, [str(x) for x in body.get("labels") or []], ctx.actor())
     ctx.emu._emit_issue(r, issue, "opened", ctx.actor())
+    ctx.emu.add_labels(r, issue, [str(x) for x in body.get("labels") or []], ctx.actor())
     shaped = ctx.emu.shapes.issue(r, issue)
     return Resp(201, shaped, {"Location": shaped["url"]})
 
@@ -766,17 +766,25 @@ def update_issue(ctx: Ctx) -> Resp:
         changes["body"] = {"from": issue.body or ""}
         issue.body = body["body"]
         issue.body_edits.append(issue.body or "")
+    state_action = None
     if "state" in body and body["state"] != issue.state:
+        if issue.pull and issue.pull.merged:
+            raise _invalid("Issue", "state", "custom")
         ctx.emu._set_state(issue, body["state"], body.get("state_reason"))
+        state_action = "closed" if issue.state == "closed" else "reopened"
     if "labels" in body:
         for name in list(issue.labels):
             ctx.emu.remove_label(r, issue, name, ctx.actor())
         ctx.emu.add_labels(r, issue, [str(x) for x in body["labels"] or []], ctx.actor())
     issue.updated_at = ctx.emu.now()
-    if changes and issue.pull is None:
-        ctx.emu._emit_issue(r, issue, "edited", ctx.actor(), changes=changes)
-    elif changes:
-        ctx.emu._emit_pull(r, issue, "edited", ctx.actor(), changes=changes)
+    for action in ("edited", state_action):
+        if action is None or (action == "edited" and not changes):
+            continue
+        extra = {"changes": changes} if action == "edited" else {}
+        if issue.pull is None:
+            ctx.emu._emit_issue(r, issue, action, ctx.actor(), **extra)
+        else:
+            ctx.emu._emit_pull(r, issue, action, ctx.actor(), **extra)
     return Resp(200, ctx.emu.shapes.issue(r, issue))
 
 

@@ -440,3 +440,17 @@ async def test_raw_media_type_for_blobs_and_contents(world: World) -> None:
             assert resp.status == 200
             assert resp.headers["Content-Type"].startswith("application/vnd.github.raw")
             assert await resp.read() == b"int a;\n"
+
+
+async def test_closing_through_the_api_emits_closed(world: World) -> None:
+    emu = world.emu
+    n = emu.create_issue(REPO, "t")
+    await world.gh.patch(
+        f"/repos/{REPO}/issues/{n}",
+        data={"state": "closed", "state_reason": "completed", "title": "t2"},
+        oauth_token=world.token,
+    )
+    kinds = [(d.event, d.action) for d in emu.deliveries[-2:]]
+    assert kinds == [("issues", "edited"), ("issues", "closed")]
+    assert emu.issue(REPO, n)["state"] == "closed"
+    assert emu.deliveries[-1].payload["sender"]["login"] == "isolation-bot[bot]"

@@ -60,6 +60,8 @@ def every_event(emu: GitHubEmulator) -> None:
     emu.delete_comment(REPO, cid)
     i = emu.create_issue(REPO, "meta", "body", user="bob")
     emu.edit_issue_body(REPO, i, "new body")
+    emu.close_issue(REPO, i)
+    emu.reopen_issue(REPO, i)
     repo = emu.repo_record(REPO)
     for issue in (repo.issues[i], repo.issues[n]):
         emu.add_labels(repo, issue, ["topic-subinterpreters"], "bob")
@@ -183,6 +185,20 @@ async def test_deliveries_are_posted_in_order_and_redelivered(
         assert again.id == failed.id and again.redelivery and again.status == 202
         assert got[-1][1] == failed.body
         assert got[-1][0]["X-GitHub-Delivery"] == failed.id
+
+
+async def test_wait_covers_deliveries_emitted_while_serving(
+    receiver: tuple[str, list[tuple[CIMultiDict[str], bytes]]],
+) -> None:
+    url, got = receiver
+    emu, _, _ = make_emulator()
+    async with emu.serve():
+        await emu.wait_for_deliveries()  # the installation event, before the URL is set
+        emu.webhook_url = url
+        emu.create_issue(REPO, "t")
+        await emu.wait_for_deliveries()
+        assert emu.deliveries[-1].status is not None
+        assert len(got) == 1
 
 
 async def test_unreachable_webhook_url_is_recorded_not_raised() -> None:
