@@ -34,7 +34,7 @@ from bot.summary.model import OpenPullRequest
 from bot.summary.open_prs import confirm_open
 from bot.summary.source import ProgressSource
 from bot.summary.weeks import IsoWeek, WeekError, as_utc, due_week
-from bot.tracking.state import format_time
+from bot.tracking.state import format_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,15 @@ LOCK_NAME = "weekly-summary"
 # A post made this long after its slot says so: the service was not running at the time.
 LATE_AFTER = timedelta(hours=1)
 
-Status = Literal["posted", "already-posted", "recovered", "busy", "no-data"]
+Status = Literal["posted", "already-posted", "recovered", "busy", "backoff", "no-data"]
+MAX_RETRY_DELAY = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after ``attempts`` failed attempts before the next one."""
+    if attempts <= 0:
+        return timedelta(0)
+    return min(timedelta(minutes=2 ** min(attempts - 1, 16)), MAX_RETRY_DELAY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,23 +154,35 @@ async def _post_locked(
         return Outcome("already-posted", label, existing)
     slot = week.slot(settings.summary.weekday, settings.summary.hour)
     late = now - slot > LATE_AFTER
+    claim = await db.fetchone(
+        "SELECT attempts, last_attempt_at FROM summary_posts WHERE repo = ? AND iso_week = ?",
+        (repo, label),
+    )
+    if claim is not None and claim["last_attempt_at"]:
+        # Failed attempts back off (1, 2, 4 ... minutes, at most 6 hours): a post GitHub keeps
+        # refusing must not turn into a request every tick.
+        wait = retry_delay(int(claim["attempts"]))
+        if now < parse_time(claim["last_attempt_at"]) + wait:
+            return Outcome("backoff", label)
     data = await weekly_data(source, settings, week, repo=repo)
     if data.current is None:
         return Outcome("no-data", label)
     data.late, data.scheduled_at = late, slot
-    poster = await poster_factory()
-    data.open_prs = await poster.confirm_open(repo, data.open_prs)
-    data.open_prs_confirmed = True
+    target = "{}#{}".format(*summary_target(settings))
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO summary_posts (repo, iso_week, target, claimed_at, claimed_by, late) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo, iso_week) DO NOTHING",
-            (repo, label, poster.target, format_time(now), holder or default_holder(), int(late)),
+            (repo, label, target, format_time(now), holder or default_holder(), int(late)),
         )
         await tx.execute(
-            "UPDATE summary_posts SET attempts = attempts + 1 WHERE repo = ? AND iso_week = ?",
-            (repo, label),
+            "UPDATE summary_posts SET attempts = attempts + 1, last_attempt_at = ? "
+            "WHERE repo = ? AND iso_week = ?",
+            (format_time(now), repo, label),
         )
+    poster = await poster_factory()
+    data.open_prs = await poster.confirm_open(repo, data.open_prs)
+    data.open_prs_confirmed = True
     # A previous attempt may have posted and died before recording: never post twice.
     found = await poster.find_marked(marker(label), slot - timedelta(days=1))
     if found is not None:

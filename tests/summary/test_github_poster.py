@@ -106,7 +106,9 @@ async def test_weekly_post_on_the_emulator_survives_a_lost_record(
     assert first.status == "posted"
     # The process died after GitHub took the comment, before the store recorded it.
     await db.execute("UPDATE summary_posts SET comment_id = NULL")
-    again = await post_weekly_if_due(db, settings, StoreSource(db), factory, now)
+    again = await post_weekly_if_due(
+        db, settings, StoreSource(db), factory, now + timedelta(minutes=1)
+    )
     assert again.status == "recovered" and again.comment_id == first.comment_id
     comments = world.emu.issue_comments(REPO, world.issue)
     assert len(comments) == 1 and "readline" in comments[0]["body"]

@@ -52,7 +52,7 @@ async def test_run_ticks_on_the_injected_clock_and_sleep(db: Database) -> None:
     assert firsts == ["<!-- isolation-bot:weekly-summary:2026-W48 -->"]
 
 
-async def test_a_failing_tick_is_logged_and_retried(db: Database, caplog: Any) -> None:
+async def test_a_failing_tick_is_logged_and_retried_with_backoff(db: Database, caplog: Any) -> None:
     await _seed(db)
     calls = 0
 
@@ -61,14 +61,38 @@ async def test_a_failing_tick_is_logged_and_retried(db: Database, caplog: Any) -
         calls += 1
         raise ConnectionError("GitHub is down")
 
-    s = sched.WeeklySummaryScheduler(
-        db, Settings(), broken, clock=lambda: SLOT + timedelta(seconds=1)
-    )
-    assert await s.tick() is None and await s.tick() is None
-    assert calls == 2  # retried on the next tick: nothing was recorded as posted
+    now = [SLOT + timedelta(seconds=1)]
+    s = sched.WeeklySummaryScheduler(db, Settings(), broken, clock=lambda: now[0])
+    assert await s.tick() is None and calls == 1
     assert "retrying on a later tick" in caplog.text
-    row = await db.fetchone("SELECT comment_id FROM summary_posts")
-    assert row is None  # the claim is made only once a poster exists
+    # The next tick a few seconds later backs off; a minute later it tries again, then 2 min.
+    now[0] += timedelta(seconds=30)
+    assert (await s.tick()).status == "backoff"  # type: ignore[union-attr]
+    now[0] += timedelta(seconds=30)
+    assert await s.tick() is None and calls == 2
+    now[0] += timedelta(minutes=1)
+    assert (await s.tick()).status == "backoff"  # type: ignore[union-attr]
+    now[0] += timedelta(minutes=1)
+    assert await s.tick() is None and calls == 3
+    row = await db.fetchone("SELECT comment_id, attempts FROM summary_posts")
+    assert row == {"comment_id": None, "attempts": 3}
+    # GitHub is back: the post goes out, once.
+    issue = FakeIssue()
+
+    async def works() -> FakePoster:
+        return FakePoster(issue)
+
+    s.poster_factory = works
+    now[0] += timedelta(minutes=4)
+    assert (await s.tick()).status == "posted"  # type: ignore[union-attr]
+    assert len(issue.comments) == 1
+
+
+def test_retry_delay_grows_and_is_capped() -> None:
+    from bot.summary.weekly import retry_delay
+
+    assert [retry_delay(n).total_seconds() for n in range(4)] == [0, 60, 120, 240]
+    assert retry_delay(100) == timedelta(hours=6)
 
 
 @dataclass
