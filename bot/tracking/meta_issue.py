@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from gidgethub import BadRequest, GitHubException
+from gidgethub import BadRequest, GitHubException, RedirectionException
 from gidgethub.abc import GitHubAPI
 
 from bot.render.checklist import END_MARKER, START_MARKER
@@ -222,3 +222,10 @@ async def write_section(
                 log.error(msg)
                 return WriteResult("unavailable", patches, msg)
             raise
+        except RedirectionException as exc:
+            msg = (
+                f"meta issue {where}: moved (transferred to another repository?); checklist "
+                f"not updated; point meta_issue.repo/.number at its new place ({exc})"
+            )
+            log.error(msg)
+            return WriteResult("unavailable", patches, msg)

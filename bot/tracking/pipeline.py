@@ -28,7 +28,7 @@ from bot.tracking.events import (
 from bot.tracking.meta_issue import WriteResult, write_section
 from bot.tracking.snapshots import latest_snapshot
 from bot.tracking.state import parse_time
-from bot.tracking.tree_sync import UpdateResult, update_repository
+from bot.tracking.tree_sync import UpdateResult, advance_head, update_repository
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,19 @@ async def refresh_meta_issue(gh: GitHubAPI, db: Database, settings: Settings) ->
     return result
 
 
+async def _older_than_head(db: Database, repo: str, sha: str, head: str) -> bool:
+    """A redelivered or late old push: ``sha`` was analysed before and is older than the head.
+
+    Such a push must not move the head back (nor attribute the difference to the wrong
+    commit); a force-push back to a known commit passes ``forced`` and may."""
+    rows = await db.fetchall(
+        "SELECT sha, committed_at FROM tracking_snapshots WHERE repo = ? AND sha IN (?, ?)",
+        (repo, sha, head),
+    )
+    when = {r["sha"]: r["committed_at"] for r in rows}
+    return sha in when and head in when and when[sha] <= when[head]
+
+
 async def track_commit(
     gh: GitHubAPI,
     db: Database,
@@ -103,12 +116,7 @@ async def track_commit(
     ``forced``: the push rewrote history (payload ``forced``), so a commit analysed before may
     legitimately become the head again."""
     row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
-    known = await db.fetchone(
-        "SELECT source FROM tracking_snapshots WHERE repo = ? AND sha = ?", (repo, sha)
-    )
-    # A redelivered or late old push must not move the head back (and attribute the
-    # difference to the wrong commit); a force-push back to a known commit may.
-    stale = known is not None and known["source"] != "history" and not forced
+    stale = not forced and row is not None and await _older_than_head(db, repo, sha, row["sha"])
     if (row and row["sha"] == sha) or stale:
         # A redelivery, or a sync of an unchanged branch: nothing new to analyse or attribute.
         log.info("%s@%s: already analysed", repo, sha[:10])
@@ -116,7 +124,14 @@ async def track_commit(
         events: list[ModuleEvent] = []
     else:
         update = await update_repository(
-            gh, db, repo, sha, committed_at=committed_at, source=source, analyzer=analyzer
+            gh,
+            db,
+            repo,
+            sha,
+            committed_at=committed_at,
+            source=source,
+            analyzer=analyzer,
+            advance=False,
         )
         changes = state_changes(update.previous, update.snapshot)
         events = []
@@ -126,6 +141,8 @@ async def track_commit(
             log.info(
                 "%s@%s: %d module change(s), PR %s", repo, sha[:10], len(events), who.pr_number
             )
+        # Only now: if attribution failed, the retried job redoes it against the same base.
+        await advance_head(db, update)
     meta = None
     if settings.meta_issue.repo == repo:
         meta = await refresh_meta_issue(gh, db, settings)

@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,8 @@ class UpdateResult:
     previous: Snapshot | None  # the snapshot of the commit analysed before this one
     changed_paths: tuple[str, ...]  # tracked paths whose blob differs from the previous head
     analysed: int  # source files analysed now (their blob was not in the cache)
+    entries: dict[str, str] = field(default_factory=dict)  # tracked path -> blob sha
+    analyzer: str = ""
 
 
 async def _tree(gh: GitHubAPI, repo: str, sha: str, recursive: bool) -> dict[str, Any]:
@@ -190,8 +192,12 @@ async def update_repository(
     committed_at: datetime | None = None,
     source: str = "push",
     analyzer: Analyzer | None = None,
+    advance: bool = True,
 ) -> UpdateResult:
-    """Analyse commit ``sha`` of ``repo`` (reusing cached blobs) and store its snapshot."""
+    """Analyse commit ``sha`` of ``repo`` (reusing cached blobs) and store its snapshot.
+
+    With ``advance=False`` the head is not moved: the caller calls ``advance_head`` once its
+    own follow-up work (attribution) is stored, so a failure there is retried in full."""
     analyzer = analyzer or default_analyzer()
     entries = await tracked_entries(gh, repo, sha)
     prev_sha = await _previous_head(db, repo)
@@ -219,20 +225,6 @@ async def update_repository(
     )
     snap = snapshot_from_tree(repo, sha, committed_at, tree, source=source)
     await save_snapshot(db, snap)
-    now = format_time(datetime.now(UTC))
-    async with db.transaction() as tx:
-        await tx.execute("DELETE FROM tracking_tree_files WHERE repo = ?", (repo,))
-        for path, blob in sorted(entries.items()):
-            await tx.execute(
-                "INSERT INTO tracking_tree_files (repo, path, blob_sha) VALUES (?, ?, ?)",
-                (repo, path, blob),
-            )
-        await tx.execute(
-            "INSERT INTO tracking_heads (repo, sha, analyzer, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (repo) DO UPDATE SET sha = excluded.sha, analyzer = excluded.analyzer, "
-            "updated_at = excluded.updated_at",
-            (repo, sha, analyzer.version, now),
-        )
     log.info(
         "%s@%s: %d tracked files, %d changed, %d analysed",
         repo,
@@ -241,4 +233,28 @@ async def update_repository(
         len(changed),
         len(missing),
     )
-    return UpdateResult(snap, previous, changed, sum(is_source(p) for _, p in missing))
+    result = UpdateResult(
+        snap, previous, changed, sum(is_source(p) for _, p in missing), entries, analyzer.version
+    )
+    if advance:
+        await advance_head(db, result)
+    return result
+
+
+async def advance_head(db: Database, result: UpdateResult) -> None:
+    """Make the analysed commit the repository's head: the base of the next comparison."""
+    snap = result.snapshot
+    now = format_time(datetime.now(UTC))
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM tracking_tree_files WHERE repo = ?", (snap.repo,))
+        for path, blob in sorted(result.entries.items()):
+            await tx.execute(
+                "INSERT INTO tracking_tree_files (repo, path, blob_sha) VALUES (?, ?, ?)",
+                (snap.repo, path, blob),
+            )
+        await tx.execute(
+            "INSERT INTO tracking_heads (repo, sha, analyzer, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (repo) DO UPDATE SET sha = excluded.sha, analyzer = excluded.analyzer, "
+            "updated_at = excluded.updated_at",
+            (snap.repo, snap.sha, result.analyzer, now),
+        )

@@ -234,3 +234,19 @@ async def test_whole_tree_analysis_in_processes(
     assert pooled.analysed == inline.analysed == 3
     assert pooled.snapshot.modules == inline.snapshot.modules
     assert pooled.snapshot.findings == inline.snapshot.findings
+
+
+async def test_failed_attribution_is_redone_when_the_job_is_retried(world: World) -> None:
+    from gidgethub import GitHubBroken
+
+    w = world
+    n = await w.dispatch("installation")
+    pr = pr_branch(w, "isolate-abc", {"Modules/_abc.c": module_c("_abc")}, "Isolate _abc")
+    w.emu.merge_pull_request(REPO, pr)
+    w.emu.faults.add(method="GET", path=r"/commits/[0-9a-f]+/pulls$", status=502, times=1)
+    with pytest.raises(GitHubBroken):
+        await w.dispatch("push", after=n)  # the worker would retry this job
+    assert await module_events(w.db, REPO) == []
+    await w.dispatch("push", after=n)  # the retry
+    events = await module_events(w.db, REPO, module="_abc")
+    assert {e.pr_number for e in events} == {pr} and len(events) == 3
