@@ -90,16 +90,21 @@ class WorkerPool:
         """Stop claiming; let running jobs finish for ``grace`` seconds, then release them."""
         self.stopping.set()
         self.wakeup.set()
-        jobs = [t for _, t in self.running.values()]
-        if jobs:
-            await asyncio.wait(jobs, timeout=grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        # A claim in flight when stopping began may still add a job: loop until none runs.
+        while self.running and (remaining := deadline - loop.time()) > 0:
+            await asyncio.wait([t for _, t in self.running.values()], timeout=remaining)
+            await asyncio.sleep(0)  # let the worker loops drop finished jobs
         for job_id, (worker_id, task) in list(self.running.items()):
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
                 await self.state.queue.release(job_id, worker_id)
-                log.warning("released job %s at shutdown", job_id)
+                log.warning(
+                    "released job %s at shutdown (still running after %.0fs)", job_id, grace
+                )
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -117,6 +122,10 @@ class WorkerPool:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout=POLL_SECONDS)
                 continue
+            if self.stopping.is_set():
+                # Claimed while shutting down: hand it back untouched for the next process.
+                await self.state.queue.release(job.id, worker_id)
+                break
             task = asyncio.create_task(self._process(job, worker_id))
             self.running[job.id] = (worker_id, task)
             try:
@@ -170,11 +179,12 @@ class WorkerPool:
                     error,
                     exc_info=exc,
                 )
-            await self.state.queue.fail(
-                job.id, worker_id, error, retry_in=retry_delay(job.attempts)
+            # Shielded: a shutdown must not cut the store update in half.
+            await asyncio.shield(
+                self.state.queue.fail(job.id, worker_id, error, retry_in=retry_delay(job.attempts))
             )
         else:
-            await self.state.queue.complete(job.id, worker_id)
+            await asyncio.shield(self.state.queue.complete(job.id, worker_id))
         finally:
             heartbeat.cancel()
             reset()

@@ -1,0 +1,209 @@
+"""The pull-request check in-process (the service app + the emulator over loopback HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
+from bot.cli.serve import start_service
+from bot.config import Settings
+from bot.emulator import GitHubEmulator
+from bot.prcheck import blobs
+from bot.render.pr_comment import MARKER
+from bot.service.app import STATE, ServiceState
+
+REPO = "python/cpython"
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if value := predicate():
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out: {predicate}")
+
+
+class World:
+    def __init__(self, emu: GitHubEmulator, state: ServiceState, installation: int) -> None:
+        self.emu, self.state, self.installation = emu, state, installation
+
+    def completed(self, sha: str) -> list[dict[str, Any]]:
+        return [r for r in self.emu.check_runs(REPO, sha) if r["status"] == "completed"]
+
+    async def idle(self) -> None:
+        async def busy() -> bool:
+            stats = await self.state.queue.stats()
+            return bool(stats.pending or stats.running)
+
+        for _ in range(500):
+            await self.emu.wait_for_deliveries()
+            if not await busy():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("queue never went idle")
+
+    def calls(self, start: int) -> list[str]:
+        return [f"{r.method} {r.path}" for r in self.emu.requests[start:]]
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    blobs.clear_caches()
+    emu = GitHubEmulator()
+    app = emu.register_app("isolation-bot", owner="python")
+    emu.create_repo(REPO)
+    emu.commit(REPO, "main", {MODULE_PATH: BASE_SOURCE, "Lib/x.py": "x = 1\n"})
+    installation = emu.install(app, "python")
+    async with emu.serve() as api_url:
+        settings = Settings(
+            app_id=str(app.id),
+            private_key=app.private_key_pem,
+            webhook_secret=app.webhook_secret,
+            api_url=api_url,
+            database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+            host="127.0.0.1",
+            port=0,
+            workers=2,
+        )
+        runner, url = await start_service(settings)
+        emu.webhook_url = f"{url}/webhook"
+        try:
+            yield World(emu, runner.app[STATE], installation)
+        finally:
+            await runner.cleanup()
+    assert emu.validation_errors == []
+
+
+def open_pr(
+    emu: GitHubEmulator,
+    files: dict[str, str | None],
+    branch: str = "feature",
+    head: str | None = None,
+) -> tuple[int, str]:
+    emu.create_branch(REPO, branch)
+    sha = emu.commit(REPO, branch, files)
+    return emu.open_pull_request(REPO, head or branch), sha
+
+
+async def test_unchanged_result_does_not_edit_the_comment(world: World) -> None:
+    emu = world.emu
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    await until(lambda: world.completed(head))
+    await world.idle()
+    (comment,) = emu.issue_comments(REPO, number)
+    # A push that changes no finding (a comment line only): no comment edit at all.
+    start = len(emu.requests)
+    head2 = emu.push(REPO, "feature", {MODULE_PATH: HEAD_SOURCE + "\n/* tidy */\n"})
+    await until(lambda: world.completed(head2))
+    await world.idle()
+    calls = world.calls(start)
+    assert not [c for c in calls if c.startswith("PATCH") and "/issues/comments/" in c]
+    assert not [c for c in calls if "/labels" in c]
+    assert emu.issue_comments(REPO, number) == [comment]
+    # The synchronize cost: files, compare, the new head blob, check run x2, PR re-read.
+    api = [c for c in calls if not c.endswith("/access_tokens")]
+    assert len(api) <= 8, api
+
+
+async def test_check_run_rerequested_and_recheck_job(world: World) -> None:
+    emu = world.emu
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    (run,) = await until(lambda: world.completed(head))
+    await world.idle()
+    emu.rerequest_check_run(REPO, run["id"])
+    await until(lambda: len(world.completed(head)) == 2)
+    await world.state.queue.enqueue(
+        "pr_check",
+        json.dumps({"repo": REPO, "number": number, "installation_id": world.installation}),
+        key=f"pr:{REPO}#{number}",
+    )
+    world.state.wake_workers()
+    await until(lambda: len(world.completed(head)) == 3)
+    await world.idle()
+    assert {r["conclusion"] for r in world.completed(head)} == {"failure"}
+    assert len(emu.issue_comments(REPO, number)) == 1
+
+
+async def test_rerequest_of_another_apps_check_run_is_ignored(world: World) -> None:
+    from bot.service.routers.pull_request import _is_ours
+
+    assert not _is_ours({"name": "isolation", "app": {"id": 1}}, "2")
+    assert not _is_ours({"name": "lint", "app": {"id": 2}}, "2")
+    assert _is_ours({"name": "isolation", "app": {"id": 2}}, "2")
+
+
+async def test_fork_pr_is_read_through_the_base_repository(world: World) -> None:
+    emu = world.emu
+    fork = emu.fork(REPO, "contributor")
+    emu.create_branch(fork, "fix")
+    head = emu.commit(fork, "fix", {MODULE_PATH: HEAD_SOURCE}, author="contributor")
+    number = emu.open_pull_request(REPO, "contributor:fix", user="contributor")
+    (run,) = await until(lambda: world.completed(head))
+    assert run["conclusion"] == "failure"
+    await world.idle()
+    blob_reads = [r for r in emu.requests if "/git/blobs/" in r.path]
+    assert blob_reads and all(r.path.startswith(f"/repos/{REPO}/") for r in blob_reads)
+    assert len(emu.issue_comments(REPO, number)) == 1
+
+
+async def test_no_c_change_then_c_change_then_reverted(world: World) -> None:
+    emu = world.emu
+    number, head = open_pr(emu, {"Lib/x.py": "x = 2\n"})
+    await until(lambda: world.completed(head))
+    await world.idle()
+    assert emu.issue_comments(REPO, number) == []
+    head2 = emu.push(REPO, "feature", {MODULE_PATH: HEAD_SOURCE})
+    await until(lambda: world.completed(head2))
+    await until(lambda: emu.issue_comments(REPO, number))
+    await world.idle()
+    head3 = emu.push(REPO, "feature", {MODULE_PATH: BASE_SOURCE})
+    (run,) = await until(lambda: world.completed(head3))
+    await world.idle()
+    (comment,) = emu.issue_comments(REPO, number)
+    assert MARKER in comment["body"] and "no longer changes C files" in comment["body"]
+    assert run["conclusion"] == "success"
+    assert emu.labels_on(REPO, number) == []  # all three were the bot's own
+
+
+async def test_renamed_file_keeps_its_findings(world: World) -> None:
+    emu = world.emu
+    number, head = open_pr(emu, {MODULE_PATH: None, "Modules/_counter2module.c": BASE_SOURCE})
+    (run,) = await until(lambda: world.completed(head))
+    await world.idle()
+    assert run["conclusion"] == "success"  # moved findings are not new
+    files = [r for r in emu.requests if r.path.endswith(f"/pulls/{number}/files")]
+    assert files
+
+
+async def test_stale_result_is_dropped_when_the_head_moves(world: World) -> None:
+    emu = world.emu
+    # The compare call hangs; meanwhile a force-push moves the head on.
+    emu.faults.add(method="GET", path=r"/compare/", status=None, delay=1.0, times=1)
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    await until(lambda: emu.check_runs(REPO, head))
+    head2 = emu.push(REPO, "feature", {MODULE_PATH: HEAD_SOURCE + "\n"})
+    await until(lambda: world.completed(head2))
+    await world.idle()
+    (old,) = emu.check_runs(REPO, head)
+    assert old["conclusion"] == "cancelled"
+    assert len(emu.issue_comments(REPO, number)) == 1
+
+
+async def test_graceful_stop_finishes_the_running_job(tmp_path: Path, world: World) -> None:
+    emu = world.emu
+    emu.faults.add(method="GET", path=r"/pulls/\d+/files", status=None, delay=0.5, times=1)
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    await until(lambda: emu.check_runs(REPO, head))
+    assert world.state.pool is not None
+    await world.state.pool.stop(grace=10)
+    assert world.completed(head) and emu.issue_comments(REPO, number)
+    rows = await world.state.db.fetchall("SELECT state FROM jobs WHERE event = 'pull_request'")
+    assert rows == [{"state": "done"}]
