@@ -228,6 +228,22 @@ class GitHubEmulator:
             for token in self._tokens.values():
                 token.expires_at = self.clock() - 1
 
+    def rate_used(self, inst_id: int | None) -> int:
+        """Requests counted against this installation's (None: the App's) budget."""
+        return self._rate_used.get(inst_id, 0)
+
+    def all_check_runs(self) -> list[CheckRun]:
+        return list(self._check_runs.values())
+
+    def all_repos(self) -> list[Repo]:
+        return list(self._repos.values())
+
+    def has_user(self, login: str) -> bool:
+        return login in self._users
+
+    def comment_by_id(self, comment_id: int) -> Comment:
+        return self._comments[comment_id]
+
     def reset_rate_limits(self) -> None:
         """A new rate-limit window: every budget is full again."""
         with self.lock:
@@ -367,7 +383,7 @@ class GitHubEmulator:
             sha, before = self._commit(repo, branch, changes, message, author)
             self._emit_push(r, branch, before, [sha], author)
             for base, issue in self._pulls_with_head(r, branch):
-                self._emit_pull(base, issue, "synchronize", author, before=before, after=sha)
+                self.emit_pull(base, issue, "synchronize", author, before=before, after=sha)
             return sha
 
     def _pulls_with_head(self, r: Repo, branch: str) -> list[tuple[Repo, Issue]]:
@@ -389,7 +405,7 @@ class GitHubEmulator:
 
     # --- pull requests --------------------------------------------------------------------
 
-    def _new_issue(self, r: Repo, title: str, body: str | None, user: str) -> Issue:
+    def new_issue(self, r: Repo, title: str, body: str | None, user: str) -> Issue:
         self.user_record(user)
         number = max(r.issues, default=0) + 1
         now = self.now()
@@ -420,9 +436,9 @@ class GitHubEmulator:
             base_sha = r.branches.get(base)
             if head_sha is None or base_sha is None:
                 raise EmulatorError(f"{repo}: unknown head {head!r} or base {base!r}")
-            issue = self._new_issue(r, title, body, user)
+            issue = self.new_issue(r, title, body, user)
             issue.pull = PullInfo(head_repo.full_name, branch, head_sha, base, base_sha, draft)
-            self._emit_pull(r, issue, "opened", user)
+            self.emit_pull(r, issue, "opened", user)
             return issue.number
 
     def _fork_of_owner(self, r: Repo, owner: str) -> Repo:
@@ -500,14 +516,14 @@ class GitHubEmulator:
                 issue.body = body
                 issue.body_edits.append(body)
             issue.updated_at = self.now()
-            self._emit_pull(r, issue, "edited", user or issue.user, changes=changes)
+            self.emit_pull(r, issue, "edited", user or issue.user, changes=changes)
 
     def close_pull_request(self, repo: str, number: int, user: str | None = None) -> None:
         with self.lock:
             r = self.repo_record(repo)
             issue = self.issue_record(repo, number)
-            self._set_state(issue, "closed")
-            self._emit_pull(r, issue, "closed", user or issue.user)
+            self.set_state(issue, "closed")
+            self.emit_pull(r, issue, "closed", user or issue.user)
 
     def reopen_pull_request(self, repo: str, number: int, user: str | None = None) -> None:
         with self.lock:
@@ -516,12 +532,12 @@ class GitHubEmulator:
             assert issue.pull is not None
             if issue.pull.merged:
                 raise EmulatorError("a merged pull request cannot be reopened")
-            self._set_state(issue, "open")
+            self.set_state(issue, "open")
             issue.pull.head_sha = self.repo_record(issue.pull.head_repo).branches.get(
                 issue.pull.head_ref, issue.pull.head_sha
             )
             issue.pull.base_sha = r.branches[issue.pull.base_ref]
-            self._emit_pull(r, issue, "reopened", user or issue.user)
+            self.emit_pull(r, issue, "reopened", user or issue.user)
 
     def merge_pull_request(self, repo: str, number: int, user: str | None = None) -> str:
         """Merge commit on the base branch (two parents), PR closed + merged, push emitted."""
@@ -552,8 +568,8 @@ class GitHubEmulator:
             r.branches[p.base_ref] = c.sha
             r.pushed_at = ts
             p.merged, p.merged_at, p.merged_by, p.merge_commit_sha = True, ts, user, c.sha
-            self._set_state(issue, "closed")
-            self._emit_pull(r, issue, "closed", user)
+            self.set_state(issue, "closed")
+            self.emit_pull(r, issue, "closed", user)
             self._emit_push(r, p.base_ref, base_tip, [p.head_sha, c.sha], user)
             self._move_pull_heads(r, p.base_ref, c.sha)
             return c.sha
@@ -565,9 +581,9 @@ class GitHubEmulator:
             assert issue.pull is not None
             issue.pull.draft = draft
             action = "converted_to_draft" if draft else "ready_for_review"
-            self._emit_pull(r, issue, action, issue.user)
+            self.emit_pull(r, issue, action, issue.user)
 
-    def _set_state(self, issue: Issue, state: str, reason: str | None = None) -> None:
+    def set_state(self, issue: Issue, state: str, reason: str | None = None) -> None:
         now = self.now()
         issue.state = state
         issue.updated_at = now
@@ -581,8 +597,8 @@ class GitHubEmulator:
     ) -> int:
         with self.lock:
             r = self.repo_record(repo)
-            issue = self._new_issue(r, title, body, user)
-            self._emit_issue(r, issue, "opened", user)
+            issue = self.new_issue(r, title, body, user)
+            self.emit_issue(r, issue, "opened", user)
             return issue.number
 
     def edit_issue_body(self, repo: str, number: int, body: str, user: str = "octocat") -> None:
@@ -594,21 +610,21 @@ class GitHubEmulator:
             issue.body = body
             issue.updated_at = self.now()
             issue.body_edits.append(body)
-            self._emit_issue(r, issue, "edited", user, changes={"body": {"from": old or ""}})
+            self.emit_issue(r, issue, "edited", user, changes={"body": {"from": old or ""}})
 
     def close_issue(self, repo: str, number: int, user: str = "octocat") -> None:
         with self.lock:
             r = self.repo_record(repo)
             issue = self.issue_record(repo, number)
-            self._set_state(issue, "closed", "completed")
-            self._emit_issue(r, issue, "closed", user)
+            self.set_state(issue, "closed", "completed")
+            self.emit_issue(r, issue, "closed", user)
 
     def reopen_issue(self, repo: str, number: int, user: str = "octocat") -> None:
         with self.lock:
             r = self.repo_record(repo)
             issue = self.issue_record(repo, number)
-            self._set_state(issue, "open", "reopened")
-            self._emit_issue(r, issue, "reopened", user)
+            self.set_state(issue, "open", "reopened")
+            self.emit_issue(r, issue, "reopened", user)
 
     def lock_issue(self, repo: str, number: int) -> None:
         with self.lock:
@@ -730,7 +746,7 @@ class GitHubEmulator:
         with self.lock:
             r = self.repo_record(repo)
             run = self._check_runs[run_id]
-            self._emit_check_run(r, run, "rerequested", user)
+            self.emit_check_run(r, run, "rerequested", user)
 
     # --- inspection -----------------------------------------------------------------------
 
@@ -816,7 +832,7 @@ class GitHubEmulator:
             "description": None,
         }
 
-    def _emit_pull(self, r: Repo, issue: Issue, action: str, sender: str, **extra: Any) -> None:
+    def emit_pull(self, r: Repo, issue: Issue, action: str, sender: str, **extra: Any) -> None:
         payload = self._base_payload(r, sender)
         if payload is None:
             return
@@ -829,7 +845,7 @@ class GitHubEmulator:
         body.update(payload)
         self._emit("pull_request", body)
 
-    def _emit_issue(self, r: Repo, issue: Issue, action: str, sender: str, **extra: Any) -> None:
+    def emit_issue(self, r: Repo, issue: Issue, action: str, sender: str, **extra: Any) -> None:
         payload = self._base_payload(r, sender)
         if payload is None:
             return
@@ -872,7 +888,7 @@ class GitHubEmulator:
         body.update(payload)
         self._emit("issue_comment", body)
 
-    def _emit_check_run(self, r: Repo, run: CheckRun, action: str, sender: str) -> None:
+    def emit_check_run(self, r: Repo, run: CheckRun, action: str, sender: str) -> None:
         payload = self._base_payload(r, sender)
         if payload is None:
             return

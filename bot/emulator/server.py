@@ -246,7 +246,7 @@ def installation_repositories(ctx: Ctx) -> Resp:
 
 @route("GET", "/rate_limit", auth="any")
 def rate_limit(ctx: Ctx) -> Resp:
-    used = ctx.emu._rate_used.get(ctx.installation_id, 0)
+    used = ctx.emu.rate_used(ctx.installation_id)
     reset = int(time.time() // 3600 * 3600 + 3600)
     core = {
         "limit": ctx.emu.rate_limit,
@@ -415,7 +415,7 @@ def compare(ctx: Ctx) -> Resp:
             next(
                 (
                     x
-                    for x in ctx.emu._repos.values()
+                    for x in ctx.emu.all_repos()
                     if x.owner.lower() == owner.lower()
                     and (x.fork_of or "").lower() == r.full_name.lower()
                 ),
@@ -646,14 +646,14 @@ def create_check_run(ctx: Ctx) -> Resp:
     run.check_suite_id = _suite_id(ctx, r, head_sha, inst.app_id)
     _apply_check_fields(ctx, run, body)
     ctx.emu.add_check_run(run)
-    ctx.emu._emit_check_run(r, run, "created", ctx.actor())
+    ctx.emu.emit_check_run(r, run, "created", ctx.actor())
     if run.status == "completed":
-        ctx.emu._emit_check_run(r, run, "completed", ctx.actor())
+        ctx.emu.emit_check_run(r, run, "completed", ctx.actor())
     return Resp(201, ctx.emu.shapes.check_run(r, run))
 
 
 def _suite_id(ctx: Ctx, r: Repo, head_sha: str, app_id: int) -> int:
-    for run in ctx.emu._check_runs.values():
+    for run in ctx.emu.all_check_runs():
         if run.repo == r.full_name and run.head_sha == head_sha and run.app_id == app_id:
             return run.check_suite_id
     return ctx.emu.next_id()
@@ -679,7 +679,7 @@ def update_check_run(ctx: Ctx) -> Resp:
     was_completed = run.status == "completed"
     _apply_check_fields(ctx, run, ctx.obj())
     if run.status == "completed" and not was_completed:
-        ctx.emu._emit_check_run(r, run, "completed", ctx.actor())
+        ctx.emu.emit_check_run(r, run, "completed", ctx.actor())
     return Resp(200, ctx.emu.shapes.check_run(r, run))
 
 
@@ -697,7 +697,7 @@ def commit_check_runs(ctx: Ctx) -> Resp:
     status = ctx.query.get("status")
     runs = [
         run
-        for run in reversed(list(ctx.emu._check_runs.values()))
+        for run in reversed(list(ctx.emu.all_check_runs()))
         if run.repo == r.full_name
         and run.head_sha == sha
         and (name is None or run.name == name)
@@ -739,8 +739,8 @@ def create_issue(ctx: Ctx) -> Resp:
     body = ctx.obj()
     if not isinstance(body.get("title"), (str, int)) or not str(body["title"]).strip():
         raise _invalid("Issue", "title", "missing_field")
-    issue = ctx.emu._new_issue(r, str(body["title"]), body.get("body"), ctx.actor())
-    ctx.emu._emit_issue(r, issue, "opened", ctx.actor())
+    issue = ctx.emu.new_issue(r, str(body["title"]), body.get("body"), ctx.actor())
+    ctx.emu.emit_issue(r, issue, "opened", ctx.actor())
     ctx.emu.add_labels(r, issue, [str(x) for x in body.get("labels") or []], ctx.actor())
     shaped = ctx.emu.shapes.issue(r, issue)
     return Resp(201, shaped, {"Location": shaped["url"]})
@@ -770,7 +770,7 @@ def update_issue(ctx: Ctx) -> Resp:
     if "state" in body and body["state"] != issue.state:
         if issue.pull and issue.pull.merged:
             raise _invalid("Issue", "state", "custom")
-        ctx.emu._set_state(issue, body["state"], body.get("state_reason"))
+        ctx.emu.set_state(issue, body["state"], body.get("state_reason"))
         state_action = "closed" if issue.state == "closed" else "reopened"
     if "labels" in body:
         for name in list(issue.labels):
@@ -782,16 +782,18 @@ def update_issue(ctx: Ctx) -> Resp:
             continue
         extra = {"changes": changes} if action == "edited" else {}
         if issue.pull is None:
-            ctx.emu._emit_issue(r, issue, action, ctx.actor(), **extra)
+            ctx.emu.emit_issue(r, issue, action, ctx.actor(), **extra)
         else:
-            ctx.emu._emit_pull(r, issue, action, ctx.actor(), **extra)
+            ctx.emu.emit_pull(r, issue, action, ctx.actor(), **extra)
     return Resp(200, ctx.emu.shapes.issue(r, issue))
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
 def list_comments(ctx: Ctx) -> Resp:
     r, issue = _issue(ctx)
-    return _paged(ctx, [ctx.emu.shapes.comment(r, ctx.emu._comments[c]) for c in issue.comment_ids])
+    return _paged(
+        ctx, [ctx.emu.shapes.comment(r, ctx.emu.comment_by_id(c)) for c in issue.comment_ids]
+    )
 
 
 def _comment_body(ctx: Ctx) -> str:
@@ -1046,7 +1048,7 @@ _LEGACY_PERMISSION = {
 def collaborator_permission(ctx: Ctx) -> Resp:
     r = ctx.repo
     login = ctx.params["username"]
-    if login not in ctx.emu._users:
+    if not ctx.emu.has_user(login):
         raise ApiError(404, f"{login} is not a user")
     level = ctx.emu.permission_of(r, login)
     user = ctx.emu.shapes.user(login)
@@ -1137,7 +1139,7 @@ def _verify_jwt(emu: GitHubEmulator, credential: str) -> int:
 
 
 def _rate_headers(emu: GitHubEmulator, inst_id: int | None, *, count: bool) -> dict[str, str]:
-    used = emu._rate_used.get(inst_id, 0)
+    used = emu.rate_used(inst_id)
     if count:
         used, _ = emu.count_rate(inst_id)
     return {
@@ -1212,7 +1214,7 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
                     extra["Retry-After"] = str(fault.retry_after)
                 raise ApiError(fault.status, fault.message, headers=extra)
         inst_id, app_id = _authenticate(emu, request, rt.auth)
-        if rt.template != "/rate_limit" and emu._rate_used.get(inst_id, 0) >= emu.rate_limit:
+        if rt.template != "/rate_limit" and emu.rate_used(inst_id) >= emu.rate_limit:
             who = f"installation ID {inst_id}" if inst_id else "this app"
             raise ApiError(
                 403,
@@ -1283,7 +1285,7 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
             _rate_headers(
                 emu,
                 inst_id,
-                count=status != 401 and emu._rate_used.get(inst_id, 0) < emu.rate_limit,
+                count=status != 401 and emu.rate_used(inst_id) < emu.rate_limit,
             )
         )
         headers.update(err.headers)

@@ -366,7 +366,7 @@ async def test_unknown_route_is_githubs_404(world: World) -> None:
 
 
 async def test_primary_rate_limit_exhaustion(world: World) -> None:
-    world.emu.rate_limit = world.emu._rate_used.get(world.inst_id, 0) + 2
+    world.emu.rate_limit = world.emu.rate_used(world.inst_id) + 2
     path = f"/repos/{REPO}"
     assert (await raw(world, "GET", path, token=world.token))[0] == 200
     status, headers, _ = await raw(world, "GET", path, token=world.token)

@@ -81,8 +81,8 @@ def every_event(emu: GitHubEmulator) -> None:
         check_suite_id=emu.next_id(),
     )
     emu.add_check_run(run)
-    emu._emit_check_run(repo, run, "created", app.bot_login)
-    emu._emit_check_run(repo, run, "completed", app.bot_login)
+    emu.emit_check_run(repo, run, "created", app.bot_login)
+    emu.emit_check_run(repo, run, "completed", app.bot_login)
     emu.rerequest_check_run(REPO, run.id, user="bob")
 
 
