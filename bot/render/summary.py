@@ -177,7 +177,9 @@ def _remaining(data: WeeklyData, cap: int, links: _Links) -> list[str]:
     return out
 
 
-def _render(data: WeeklyData, html_url: str, cap: int, with_marker: bool) -> str:
+def _render(
+    data: WeeklyData, html_url: str, cap: int, with_marker: bool, dashboard_url: str | None
+) -> str:
     links = _Links(html_url, data.repo, data.sha)
     lines = [marker(data.week)] if with_marker else []
     lines += [f"## Isolation progress: week {_week_label(data.week)}", ""]
@@ -256,11 +258,17 @@ def _render(data: WeeklyData, html_url: str, cap: int, with_marker: bool) -> str
             "Lines from first to last: multi-phase init, heap types, per-interpreter GIL.",
             "",
         ]
+    if dashboard_url:
+        lines += [f"Every module's state: [the dashboard]({dashboard_url.rstrip('/')}/).", ""]
     return "\n".join(lines)
 
 
 def render_weekly_summary(
-    data: WeeklyData, *, html_url: str = "https://github.com", with_marker: bool = True
+    data: WeeklyData,
+    *,
+    html_url: str = "https://github.com",
+    with_marker: bool = True,
+    dashboard_url: str | None = None,
 ) -> str:
     """The weekly summary comment; always at most ``MAX_CHARS`` characters.
 
@@ -268,7 +276,7 @@ def render_weekly_summary(
     identifies the week's real post, and a preview carrying it would count as that post."""
     text = ""
     for cap in _CAPS:
-        text = _render(data, html_url, cap, with_marker)
+        text = _render(data, html_url, cap, with_marker, dashboard_url)
         if len(text) <= MAX_CHARS:
             return text
     # Only reachable with absurd inputs (every list already empty): cut, keep the marker.

@@ -33,7 +33,12 @@ async def render_summary(
     # Candidates from the PR-check state: not confirmed open without asking GitHub.
     data = await weekly_data(source, settings, week, now=now, repo=repo, confirmed_prs=False)
     # No hidden marker: a preview posted as a command reply must never pass for the week's post.
-    return render_weekly_summary(data, html_url=settings.html_url, with_marker=False)
+    return render_weekly_summary(
+        data,
+        html_url=settings.html_url,
+        with_marker=False,
+        dashboard_url=settings.public_url,
+    )
 
 
 async def render_summary_now(db: Database, repo: str, settings: Settings) -> str:

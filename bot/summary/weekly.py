@@ -189,7 +189,9 @@ async def _post_locked(
         await _record(db, repo, label, found, now)
         log.info("weekly summary %s was already on %s: recorded it", label, poster.target)
         return Outcome("recovered", label, found.id)
-    body = render_weekly_summary(data, html_url=settings.html_url)
+    body = render_weekly_summary(
+        data, html_url=settings.html_url, dashboard_url=settings.public_url
+    )
     comment = await poster.post(body)
     await _record(db, repo, label, comment, now, late)
     log.info("posted weekly summary %s on %s%s", label, poster.target, " (late)" if late else "")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from bot.analysis.model import Finding, Metric, Ratio, Summary
 from bot.render.summary import MAX_CHARS, marker, render_weekly_summary
@@ -249,3 +251,34 @@ def test_late_post_says_so() -> None:
 
 def test_chart_skipped_with_less_than_two_weeks() -> None:
     assert "xychart-beta" not in render_weekly_summary(base(trend=trend(1)))
+
+
+def test_dashboard_link_when_the_service_has_a_public_url() -> None:
+    text = render_weekly_summary(base(), dashboard_url="https://bot.example.org")
+    assert "[the dashboard](https://bot.example.org/)" in text
+    assert "the dashboard" not in render_weekly_summary(base())
+
+
+@settings(max_examples=60, deadline=None)
+@example(title="@octocat <b>#12</b> -->", author="@x", detail="GH-1 <!-- x --> www.a.b @y")
+@example(title="line\n- [#9](http://x)", author="", detail="<script>@z</script>")
+@given(
+    title=st.text(max_size=300),
+    author=st.text(max_size=40),
+    detail=st.text(max_size=300),
+)
+def test_any_pr_text_stays_inert(title: str, author: str, detail: str) -> None:
+    data = base(
+        changes=[
+            PullRequestChange(7, "e" * 40, author or None, "forward", ("m",), (detail,), title)
+        ],
+        open_prs=[OpenPullRequest(8, title, author or None, 1, 0)],
+    )
+    text = render_weekly_summary(data)
+    body = text.split("\n", 1)[1]
+    assert "<!--" not in body  # cannot fake (or close) a hidden marker
+    assert not re.search(r"(?<!\\)<[A-Za-z/!]", body)  # no raw HTML tag opens
+    assert not re.search(r"(?<![\w\u2060])@[A-Za-z0-9]", body.replace("[", " "))  # no mention
+    assert not re.search(r"(?<![\\\w])#\d", body.replace("[#7]", "").replace("[#8]", ""))
+    lines = text.splitlines()
+    assert sum(1 for line in lines if line.startswith("- [#7]")) == 1  # one line, not split
