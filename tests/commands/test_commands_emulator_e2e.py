@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import gidgethub
 import pytest
 from gidgethub import sansio
 from gidgethub.aiohttp import GitHubAPI
@@ -211,3 +212,44 @@ async def test_injection_is_inert(world: World) -> None:
     (reply,) = world.replies()
     assert "@python/core" not in reply
     assert "<img" not in reply.replace("\\<img", "")
+
+
+async def test_failed_reply_is_retried_once_without_duplicates(world: World) -> None:
+    world.emu.faults.add(
+        method="POST", path=r"^/repos/.+/issues/\d+/comments$", status=500, times=1
+    )
+    cid = world.emu.comment(REPO, world.pr, user="reader", body="/isolation recheck")
+    delivery = world.emu.deliveries[-1]
+    with pytest.raises(gidgethub.GitHubException):
+        await world.dispatch(delivery.payload, delivery.id)  # the job fails: the worker retries
+    assert world.replies() == []
+    await world.dispatch(delivery.payload, delivery.id)
+    await world.dispatch(delivery.payload, delivery.id)  # and once more after success
+    assert len(world.replies()) == 1
+    assert world.reactions(cid) == ["+1"]
+    assert len(await world.db.fetchall("SELECT id FROM jobs")) == 1  # recheck enqueued once
+    usage = await world.db.fetchall("SELECT id FROM command_usage WHERE kind = 'command'")
+    assert len(usage) == 1  # the retries were not counted against the rate limit
+
+
+async def test_locked_conversation_ends_with_a_reaction(world: World) -> None:
+    world.emu.lock_issue(REPO, world.pr)
+    cid = await world.say("reader", "/isolation help")
+    assert world.replies() == []
+    assert world.reactions(cid) == ["confused"]
+
+
+async def test_malformed_payloads_do_nothing(world: World) -> None:
+    cid = world.emu.comment(REPO, world.pr, user="reader", body="/isolation help")
+    payload = world.emu.deliveries[-1].payload
+    for broken in (
+        {**payload, "comment": None},
+        {**payload, "issue": "x"},
+        {**payload, "comment": {**payload["comment"], "body": None}},
+        {**payload, "comment": {**payload["comment"], "id": "not-a-number"}},
+        {**payload, "sender": None},
+        {**payload, "changes": "x", "action": "edited"},
+    ):
+        await world.dispatch(broken, "d-broken")
+    assert world.replies() == []
+    assert world.reactions(cid) == []
