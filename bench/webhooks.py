@@ -18,25 +18,23 @@ import asyncio
 import hashlib
 import hmac
 import json
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE
+from bot.config import Settings
 
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ms(v: float) -> str:
@@ -87,8 +85,10 @@ async def bench_ack(n: int, in_flight: int = 50) -> None:
             total = time.perf_counter() - t0
         await runner.cleanup()
     print(f"ack latency, {n} signed deliveries, {in_flight} in flight, SQLite store:")
-    print(f"  p50 {ms(pct(latencies, 50))}  p99 {ms(pct(latencies, 99))}  "
-          f"max {ms(max(latencies))}  ({n / total:.0f} deliveries/s)")
+    print(
+        f"  p50 {ms(pct(latencies, 50))}  p99 {ms(pct(latencies, 99))}  "
+        f"max {ms(max(latencies))}  ({n / total:.0f} deliveries/s)"
+    )
 
 
 def _variant(source: str, i: int) -> str:
@@ -105,15 +105,23 @@ async def bench_pipeline(prs: int) -> None:
     emu = GitHubEmulator()
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(repo)
-    emu.commit(repo, "main", {p: BASE_SOURCE.replace("_counter", f"_bench{k}")
-                              for k, p in enumerate(files)})
+    emu.commit(
+        repo,
+        "main",
+        {p: BASE_SOURCE.replace("_counter", f"_bench{k}") for k, p in enumerate(files)},
+    )
     emu.install(app, "python")
     with tempfile.TemporaryDirectory() as tmp:
         async with emu.serve() as api_url:
             settings = Settings(
-                app_id=str(app.id), private_key=app.private_key_pem,
-                webhook_secret=app.webhook_secret, api_url=api_url,
-                database_url=f"sqlite:///{tmp}/b.db", host="127.0.0.1", port=0, workers=4,
+                app_id=str(app.id),
+                private_key=app.private_key_pem,
+                webhook_secret=app.webhook_secret,
+                api_url=api_url,
+                database_url=f"sqlite:///{tmp}/b.db",
+                host="127.0.0.1",
+                port=0,
+                workers=4,
             )
             runner, bot_url = await start_service(settings)
             emu.webhook_url = f"{bot_url}/webhook"
@@ -139,8 +147,11 @@ async def bench_pipeline(prs: int) -> None:
                 await asyncio.sleep(0.3)  # let the last job's comment/labels settle
 
                 def calls_since(mark: int) -> list[str]:
-                    return [f"{r.method} {r.path}" for r in emu.requests[mark:]
-                            if not r.path.endswith("/access_tokens")]
+                    return [
+                        f"{r.method} {r.path}"
+                        for r in emu.requests[mark:]
+                        if not r.path.endswith("/access_tokens")
+                    ]
 
                 async def idle() -> None:
                     from bot.service.app import STATE
@@ -154,8 +165,11 @@ async def bench_pipeline(prs: int) -> None:
                 # A synchronize changing 3 C files whose blobs are new (cold).
                 await idle()
                 mark = len(emu.requests)
-                sha = emu.push(repo, "feature", {p: _variant(HEAD_SOURCE, 1000 + k)
-                                                 for k, p in enumerate(files)})
+                sha = emu.push(
+                    repo,
+                    "feature",
+                    {p: _variant(HEAD_SOURCE, 1000 + k) for k, p in enumerate(files)},
+                )
                 await wait_run(sha)
                 await idle()
                 cold = calls_since(mark)
@@ -167,8 +181,13 @@ async def bench_pipeline(prs: int) -> None:
                 state = runner.app[STATE]
                 await state.queue.enqueue(
                     "pr_check",
-                    json.dumps({"repo": repo, "number": number,
-                                "installation_id": emu.installations_of(app.id)[0].id}),
+                    json.dumps(
+                        {
+                            "repo": repo,
+                            "number": number,
+                            "installation_id": emu.installations_of(app.id)[0].id,
+                        }
+                    ),
                     key=f"pr:{repo}#{number}",
                 )
                 state.wake_workers()

@@ -99,8 +99,10 @@ async def test_killed_mid_job_finishes_once_after_restart(world: dict[str, Any])
     emu.faults.add(method="GET", path=r"/pulls/\d+/files", status=None, delay=2.0, times=1)
     number, head = open_pr(emu)
     # Killed after the check run was created and recorded, while the files listing hangs.
-    await wait_until(lambda: bot.rows("SELECT check_run_id FROM pr_state WHERE head_sha = ?",
-                                      (head,)), what="the check run recorded")
+    await wait_until(
+        lambda: bot.rows("SELECT check_run_id FROM pr_state WHERE head_sha = ?", (head,)),
+        what="the check run recorded",
+    )
     await bot.kill()
     assert bot.rows("SELECT state FROM jobs WHERE event = 'pull_request'") == [{"state": "running"}]
     await bot.start()
