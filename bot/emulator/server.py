@@ -1114,7 +1114,7 @@ def _verify_jwt(emu: GitHubEmulator, credential: str) -> int:
         iss = str(claims.get("iss", ""))
     except jwt.PyJWTError:
         raise ApiError(401, "A JSON web token could not be decoded") from None
-    app = next((a for a in emu.apps() if str(a.id) == iss), None)
+    app = next((a for a in emu.apps() if iss in (str(a.id), a.client_id)), None)
     if app is None:
         raise ApiError(401, "Integration not found")
     try:

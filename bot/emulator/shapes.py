@@ -161,7 +161,7 @@ class Shapes:
             "events": list(APP_EVENTS),
         }
         if full:
-            out["client_id"] = f"Iv1.{app.id:016x}"
+            out["client_id"] = app.client_id
             out["installations_count"] = len(self.emu.installations_of(app.id))
         return out
 

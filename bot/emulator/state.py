@@ -21,6 +21,11 @@ class AppRecord:
     def bot_login(self) -> str:
         return f"{self.slug}[bot]"
 
+    @property
+    def client_id(self) -> str:
+        """GitHub accepts the client id as the JWT issuer too."""
+        return f"Iv1.{self.id:016x}"
+
 
 @dataclass
 class User:

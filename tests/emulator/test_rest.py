@@ -176,6 +176,11 @@ async def test_auth_failures(world: World) -> None:
         world, "GET", "/app", headers={"Authorization": f"Bearer {world.jwt()}"}
     )
     assert status == 200 and body["slug"] == "isolation-bot"
+    by_client_id = world.jwt(iss=world.app.client_id)
+    status, _, body = await raw(
+        world, "GET", "/app", headers={"Authorization": f"Bearer {by_client_id}"}
+    )
+    assert status == 200 and body["client_id"] == world.app.client_id
 
 
 async def test_token_scope_and_expiry(world: World) -> None:
