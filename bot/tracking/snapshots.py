@@ -22,13 +22,14 @@ what) are queried with ``bot.tracking.events.module_events``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.analysis.model import Finding, Summary, TypeInfo
-from bot.store.db import Database, Row
+from bot.store.db import Database, Row, Transaction
 from bot.tracking.state import ModuleState, Snapshot, format_time, parse_time
 
 __all__ = [
@@ -57,21 +58,67 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-async def save_snapshot(db: Database, snap: Snapshot) -> None:
-    committed = format_time(snap.committed_at)
-    params = (
-        snap.repo,
-        snap.sha,
-        committed,
-        format_time(snap.created_at),
-        snap.source,
-        _dumps(snap.summary.to_dict()),
-        _dumps([m.to_dict() for m in snap.modules]),
-        _dumps([t.to_dict() for t in snap.types]),
-        _dumps([f.to_dict() for f in snap.findings]),
-        snap.files,
+# Storage: the summary is inline; modules and types are one content-addressed part each
+# ("@<sha256>": they change only when some module's state does); findings are one part per file
+# ({"parts": [...]}: a push stores only the findings of the files it changed). Rows from before
+# migration 0031 hold plain JSON lists and are read as they are.
+
+
+async def _put(tx: Transaction, body: str) -> str:
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    await tx.execute(
+        "INSERT INTO tracking_snapshot_parts (hash, body) VALUES (?, ?) "
+        "ON CONFLICT (hash) DO NOTHING",
+        (digest, body),
     )
+    return digest
+
+
+async def _put_grouped(tx: Transaction, items: list[dict[str, Any]]) -> str:
+    by_path: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_path.setdefault(str(item.get("path", "")), []).append(item)
+    parts = [await _put(tx, _dumps(group)) for _, group in sorted(by_path.items())]
+    return _dumps({"parts": parts})
+
+
+def _refs(text: str) -> list[str]:
+    if text.startswith("@"):
+        return [text[1:]]
+    if text.startswith("{"):
+        return list(json.loads(text).get("parts", []))
+    return []
+
+
+async def _bodies(db: Database, hashes: set[str]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    ordered = sorted(hashes)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i : i + 500]
+        rows = await db.fetchall(
+            "SELECT hash, body FROM tracking_snapshot_parts "
+            f"WHERE hash IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update((r["hash"], json.loads(r["body"])) for r in rows)
+    return found
+
+
+def _resolve(text: str, bodies: dict[str, list[Any]]) -> list[Any]:
+    refs = _refs(text)
+    if not refs and not text.startswith(("@", "{")):
+        return list(json.loads(text))  # a row from before 0031
+    out: list[Any] = []
+    for ref in refs:
+        out.extend(bodies.get(ref, []))
+    return out
+
+
+async def save_snapshot(db: Database, snap: Snapshot) -> None:
     async with db.transaction() as tx:
+        modules = "@" + await _put(tx, _dumps([m.to_dict() for m in snap.modules]))
+        types = "@" + await _put(tx, _dumps([t.to_dict() for t in snap.types]))
+        findings = await _put_grouped(tx, [f.to_dict() for f in snap.findings])
         await tx.execute(
             "INSERT INTO tracking_snapshots (repo, sha, committed_at, created_at, source, "
             "summary, modules, types, findings, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -79,34 +126,48 @@ async def save_snapshot(db: Database, snap: Snapshot) -> None:
             "created_at = excluded.created_at, source = excluded.source, "
             "summary = excluded.summary, modules = excluded.modules, types = excluded.types, "
             "findings = excluded.findings, files = excluded.files",
-            params,
+            (
+                snap.repo,
+                snap.sha,
+                format_time(snap.committed_at),
+                format_time(snap.created_at),
+                snap.source,
+                _dumps(snap.summary.to_dict()),
+                modules,
+                types,
+                findings,
+                snap.files,
+            ),
         )
-        await tx.execute(
-            "DELETE FROM tracking_module_states WHERE repo = ? AND sha = ?", (snap.repo, snap.sha)
-        )
-        for m in snap.modules:
-            await tx.execute(
-                "INSERT INTO tracking_module_states (repo, module, sha, committed_at, state) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (snap.repo, m.name, snap.sha, committed, _dumps(m.to_dict())),
+
+
+async def _from_rows(db: Database, rows: list[Row]) -> list[Snapshot]:
+    columns = ("modules", "types", "findings")
+    wanted = {h for r in rows for c in columns if c in r for h in _refs(r[c])}
+    bodies = await _bodies(db, wanted)
+    out = []
+    for row in rows:
+        types = _resolve(row["types"], bodies) if "types" in row else []
+        findings = _resolve(row["findings"], bodies) if "findings" in row else []
+        out.append(
+            Snapshot(
+                repo=row["repo"],
+                sha=row["sha"],
+                committed_at=parse_time(row["committed_at"]),
+                created_at=parse_time(row["created_at"]),
+                source=row["source"],
+                summary=Summary.from_dict(json.loads(row["summary"])),
+                modules=tuple(ModuleState.from_dict(m) for m in _resolve(row["modules"], bodies)),
+                types=tuple(TypeInfo.from_dict(t) for t in types),
+                findings=tuple(Finding.from_dict(f) for f in findings),
+                files=int(row["files"]),
             )
+        )
+    return out
 
 
-def _from_row(row: Row) -> Snapshot:
-    types = json.loads(row["types"]) if "types" in row else []
-    findings = json.loads(row["findings"]) if "findings" in row else []
-    return Snapshot(
-        repo=row["repo"],
-        sha=row["sha"],
-        committed_at=parse_time(row["committed_at"]),
-        created_at=parse_time(row["created_at"]),
-        source=row["source"],
-        summary=Summary.from_dict(json.loads(row["summary"])),
-        modules=tuple(ModuleState.from_dict(m) for m in json.loads(row["modules"])),
-        types=tuple(TypeInfo.from_dict(t) for t in types),
-        findings=tuple(Finding.from_dict(f) for f in findings),
-        files=int(row["files"]),
-    )
+async def _one(db: Database, row: Row | None) -> Snapshot | None:
+    return (await _from_rows(db, [row]))[0] if row else None
 
 
 async def latest_snapshot(db: Database, repo: str) -> Snapshot | None:
@@ -115,7 +176,7 @@ async def latest_snapshot(db: Database, repo: str) -> Snapshot | None:
         "ORDER BY committed_at DESC, created_at DESC LIMIT 1",
         (repo,),
     )
-    return _from_row(row) if row else None
+    return await _one(db, row)
 
 
 async def snapshot_at(db: Database, repo: str, when: datetime) -> Snapshot | None:
@@ -124,14 +185,14 @@ async def snapshot_at(db: Database, repo: str, when: datetime) -> Snapshot | Non
         "ORDER BY committed_at DESC, created_at DESC LIMIT 1",
         (repo, format_time(when)),
     )
-    return _from_row(row) if row else None
+    return await _one(db, row)
 
 
 async def get_snapshot(db: Database, repo: str, sha: str) -> Snapshot | None:
     row = await db.fetchone(
         f"SELECT {_FULL_COLUMNS} FROM tracking_snapshots WHERE repo = ? AND sha = ?", (repo, sha)
     )
-    return _from_row(row) if row else None
+    return await _one(db, row)
 
 
 async def snapshots_between(
@@ -152,23 +213,25 @@ async def snapshots_between(
         sql += " AND committed_at <= ?"
         params.append(format_time(until))
     rows = await db.fetchall(sql + " ORDER BY committed_at, created_at", params)
-    return [_from_row(r) for r in rows]
+    return await _from_rows(db, rows)
 
 
 async def module_history(db: Database, repo: str, module: str) -> list[ModuleHistoryPoint]:
-    snaps = await db.fetchall(
-        "SELECT sha, committed_at FROM tracking_snapshots WHERE repo = ? "
+    rows = await db.fetchall(
+        "SELECT sha, committed_at, modules FROM tracking_snapshots WHERE repo = ? "
         "ORDER BY committed_at, created_at",
         (repo,),
     )
-    rows = await db.fetchall(
-        "SELECT sha, state FROM tracking_module_states WHERE repo = ? AND module = ?",
-        (repo, module),
-    )
-    by_sha = {r["sha"]: ModuleState.from_dict(json.loads(r["state"])) for r in rows}
-    if not by_sha:
+    # Module lists are shared between snapshots (deduplicated parts): decode each once.
+    bodies = await _bodies(db, {h for r in rows for h in _refs(r["modules"])})
+    decoded: dict[str, ModuleState | None] = {}
+    points = []
+    for r in rows:
+        key = r["modules"]
+        if key not in decoded:
+            match = [m for m in _resolve(key, bodies) if m.get("name") == module]
+            decoded[key] = ModuleState.from_dict(match[0]) if match else None
+        points.append(ModuleHistoryPoint(r["sha"], parse_time(r["committed_at"]), decoded[key]))
+    if all(p.state is None for p in points):
         return []
-    return [
-        ModuleHistoryPoint(s["sha"], parse_time(s["committed_at"]), by_sha.get(s["sha"]))
-        for s in snaps
-    ]
+    return points

@@ -142,3 +142,52 @@ async def test_record_and_query_events(db: Database) -> None:
     assert await module_events(db, REPO, module="zzz") == []
     assert await module_events(db, REPO, since=T0 + timedelta(seconds=1)) == []
     assert len(await module_events(db, REPO, module="a", since=T0)) == 3
+
+
+async def _parts(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM tracking_snapshot_parts")
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_unchanged_files_are_not_stored_again(db: Database) -> None:
+    files = {
+        f"Modules/m{i}.c": module_c(f"m{i}", multi=False, pig=False, globals_=("g", "h"))
+        for i in range(20)
+    }
+    await save_snapshot(db, snap("1" * 40, T0, files))
+    first = await _parts(db)
+    assert first == 20 + 2  # one findings part per file, the modules part, the types part
+    await save_snapshot(db, snap("2" * 40, T0 + timedelta(hours=1), files))
+    assert await _parts(db) == first  # a push touching no C file stores no new part
+    files["Modules/m3.c"] = b"/* moved down */\n" + files["Modules/m3.c"]
+    await save_snapshot(db, snap("3" * 40, T0 + timedelta(hours=2), files))
+    assert await _parts(db) == first + 1  # only m3's findings (lines moved)
+    latest = await latest_snapshot(db, REPO)
+    assert latest is not None and len(latest.findings) == 40
+    assert {f.line for f in latest.findings if f.path == "Modules/m3.c"} == {4, 5}
+
+
+async def test_rows_written_as_plain_json_stay_readable(db: Database) -> None:
+    s = snap("4" * 40, T0, {"Modules/a.c": module_c("a", globals_=("g",))})
+    import json
+
+    await db.execute(
+        "INSERT INTO tracking_snapshots (repo, sha, committed_at, created_at, source, summary, "
+        "modules, types, findings, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            REPO,
+            s.sha,
+            "2026-01-05T12:00:00Z",
+            "2026-01-05T12:00:00Z",
+            "push",
+            json.dumps(s.summary.to_dict()),
+            json.dumps([m.to_dict() for m in s.modules]),
+            json.dumps([t.to_dict() for t in s.types]),
+            json.dumps([f.to_dict() for f in s.findings]),
+            1,
+        ),
+    )
+    got = await latest_snapshot(db, REPO)
+    assert got is not None and got.modules == s.modules and got.findings == s.findings
+    assert [p.state for p in await module_history(db, REPO, "a")] == [s.modules[0]]
