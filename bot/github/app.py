@@ -85,9 +85,8 @@ class GitHubApp:
         )
 
     async def installation_id_for(self, repo: str) -> int:
-        data = await self.app_client().getitem(
-            "/repos/{repo}/installation", {"repo": repo}, jwt=self.jwt()
-        )
+        # An f-string, not a URI template: {repo} would percent-encode the "/" of owner/name.
+        data = await self.app_client().getitem(f"/repos/{repo}/installation", jwt=self.jwt())
         return int(data["id"])
 
     async def bot_login(self) -> str:

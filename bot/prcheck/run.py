@@ -46,7 +46,15 @@ class StaleResult(Exception):
 
 
 def rules_url(settings: Any) -> str:
-    return str(getattr(settings, "rules_url", None) or pr_comment.DEFAULT_RULES_URL)
+    """Where rule docs live: Settings.rules_url when the config has it, else the
+    ISOLATION_BOT_RULES_URL environment variable, else the project's rules/ folder."""
+    import os
+
+    return str(
+        getattr(settings, "rules_url", None)
+        or os.environ.get("ISOLATION_BOT_RULES_URL")
+        or pr_comment.DEFAULT_RULES_URL
+    )
 
 
 async def _files(gh: GitHubAPI, repo: str, number: int) -> list[dict[str, Any]]:
@@ -168,7 +176,8 @@ async def compute(
     if not files:
         return result, files
     base_shas = await _base_shas(gh, repo, base_sha, head_sha, files)
-    base, head, notes = await _analyse(gh, repo, files, base_shas)
+    with _retry_404(gh):  # blobs of a just-pushed head can 404 for a moment
+        base, head, notes = await _analyse(gh, repo, files, base_shas)
     renames = {f.base_path: f.path for f in files if f.base_path and f.base_path != f.path}
     diff = compare(base, head, renames)
     new, fixed, remaining = list(diff.new), list(diff.fixed), list(diff.remaining)

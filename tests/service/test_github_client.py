@@ -279,3 +279,30 @@ async def test_post_is_not_retried_on_5xx(server: Any) -> None:
     with pytest.raises(GitHubBroken):
         await gh.post("/repos/o/r/issues/1/comments", data={"body": "hi"})
     assert len(scripted.requests) == 1  # may have been created: the job retries instead
+
+
+async def test_factories_against_the_emulator() -> None:
+    from bot.config import Settings
+    from bot.emulator import GitHubEmulator
+    from bot.github import GitHubApp, bot_login, installation_client
+
+    emu = GitHubEmulator()
+    app = emu.register_app("isolation-bot", owner="python")
+    emu.create_repo("python/cpython")
+    emu.commit("python/cpython", "main", {"README": "x"})
+    emu.install(app, "python")
+    async with emu.serve() as api_url, aiohttp.ClientSession() as session:
+        settings = Settings(app_id=str(app.id), private_key=app.private_key_pem, api_url=api_url)
+        assert await bot_login(settings, session) == "isolation-bot[bot]"
+        gh = await installation_client(settings, session, "python/cpython")
+        repo = await gh.getitem("/repos/python/cpython")
+        assert repo["full_name"] == "python/cpython"
+        # An expired token is refreshed once on the 401, transparently.
+        github = GitHubApp(settings, session)
+        inst = await github.installation_id_for("python/cpython")
+        client_ = github.client(inst)
+        await client_.getitem("/repos/python/cpython")
+        emu.expire_tokens()
+        await client_.getitem("/repos/python/cpython/issues")
+        assert github.tokens.mints == 2
+    assert emu.validation_errors == []
