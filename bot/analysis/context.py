@@ -25,18 +25,21 @@ from bot.analysis.source import (
 
 # Starts at the type name (fast); the line prefix is checked separately (_DEF_PREFIX).
 _DEF_RE = re.compile(
-    rb"\b(PyModuleDef|PyType_Spec|PyTypeObject|PyModuleDef_Slot|PyType_Slot)\s+(\w+)"
+    rb"(Py(?:ModuleDef|Type_Spec|TypeObject|ModuleDef_Slot|Type_Slot))\s+(\w+)"
     rb"\s*(\[\s*\w*\s*\])?\s*=\s*(\{|\w+\s*\()"
 )
 _DEF_PREFIX = re.compile(rb"[ \t]*(?:static\s+)?(?:const\s+)?(?:struct\s+)?")
-_INIT_FUNC_RE = re.compile(rb"^[ \t]*(PyInit_\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.MULTILINE)
-_MODINIT_RE = re.compile(rb"^[ \t]*PyMODINIT_FUNC\s+(\w+)\s*\(\s*(?:void)?\s*\)\s*\{", re.M)
+# Patterns start with a literal (fast); where they must begin a line, that is checked after.
+_INIT_FUNC_RE = re.compile(rb"(PyInit_\w+)\s*\(\s*(?:void)?\s*\)\s*\{")
+_MODINIT_RE = re.compile(rb"PyMODINIT_FUNC\s+(\w+)\s*\(\s*(?:void)?\s*\)\s*\{")
+_LINE_PREFIX_OK = re.compile(rb"[ \t]*(?:PyMODINIT_FUNC\s*)?")
 # cjkcodecs' macro-made init: `I_AM_A_MODULE_FOR(jp)` defines PyInit__codecs_jp.
 _CJK_MACRO_RE = re.compile(rb"^[ \t]*I_AM_A_MODULE_FOR\s*\(\s*(\w+)\s*\)", re.MULTILINE)
 _CALL_RE = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
-_STATIC_RE = re.compile(rb"\bstatic\b")
+_STATIC_RE = re.compile(rb"static\b")
+# Matched against "\n" + text, so a match starts at the line's own offset.
 _GLOBAL_LINE_RE = re.compile(
-    rb"^(?:const[ \t]+)?(?:struct[ \t]+)?Py\w*[ \t]*\*[ \t]*\w+[ \t]*(?:=|;|\[)", re.M
+    rb"\n(?:const[ \t]+)?(?:struct[ \t]+)?Py\w*[ \t]*\*[ \t]*\w+[ \t]*(?:=|;|\[)"
 )
 _MULTI_RE = re.compile(rb"\bPyModuleDef_Init\s*\(\s*(?:\([^()]*\)\s*)?&?\s*(\w+)")
 _SINGLE_RE = re.compile(
@@ -197,12 +200,17 @@ class FileContext:
 
         for d in self.parsed.top_level:
             add(d)
+        # Offsets the walk already explains: no tree lookups for them.
+        known = {d.start for d in self.parsed.top_level} | {f.start for f in self.functions}
         flat = src.flat
-        for rx in (_STATIC_RE, _GLOBAL_LINE_RE):
-            for m in rx.finditer(flat):
-                if src.depth_at(m.start()) != 0:
+        for rx, buf in ((_STATIC_RE, flat), (_GLOBAL_LINE_RE, b"\n" + flat)):
+            for m in rx.finditer(buf):
+                off = m.start()
+                if off in known or (rx is _STATIC_RE and off and is_word(flat[off - 1])):
                     continue
-                add(declaration_at(self.parsed, m.start()))
+                if src.depth_at(off) != 0:
+                    continue
+                add(declaration_at(self.parsed, off))
         out.sort(key=lambda d: d.start)
         return out
 
@@ -214,6 +222,8 @@ class FileContext:
         if b"static" not in src.flat:
             return out
         for m in _STATIC_RE.finditer(src.flat):
+            if m.start() and is_word(src.flat[m.start() - 1]):
+                continue
             if src.depth_at(m.start()) == 0:
                 continue
             d = declaration_at(self.parsed, m.start())
@@ -272,7 +282,12 @@ class FileContext:
             opener = m.group(4)
             static = b"static" in src.flat[line_start : m.start()]
             if opener == b"{":
-                init = parse_initializer(src, m.end() - 1)
+                # A static type's (long) initializer is never read: an empty one stands in.
+                init = (
+                    Initializer([], {}, [])
+                    if kind == "PyTypeObject"
+                    else parse_initializer(src, m.end() - 1)
+                )
                 found[(kind, name)] = Definition(
                     kind, name, m.start(2), m.start(), init, static=static
                 )
@@ -417,6 +432,9 @@ class FileContext:
                 name = m.group(1).decode()
                 if name in found or src.depth_at(m.start()) != 0:
                     continue
+                line_start = src.flat.rfind(b"\n", 0, m.start()) + 1
+                if not _LINE_PREFIX_OK.fullmatch(src.flat, line_start, m.start()):
+                    continue
                 if rx is _INIT_FUNC_RE and not name.startswith("PyInit_"):
                     continue
                 mod = self.module_name_for(name)
@@ -500,6 +518,10 @@ class FileContext:
             return None
         m = _SIZEOF_RE.search(m_size)
         return m.group(1) if m else None
+
+
+def is_word(byte: int) -> bool:
+    return byte == 95 or 48 <= byte <= 57 or 65 <= byte <= 90 or 97 <= byte <= 122
 
 
 _MACRO_DEF_RE = re.compile(r"\b(PyType_Spec|PyTypeObject)\s+(\w+)\s*=\s*\{")

@@ -8,7 +8,7 @@ caller with the brace-depth check of bot.analysis.source.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import tree_sitter_c
@@ -70,7 +70,6 @@ class Function:
     body_start: int
     end: int
     type_text: str
-    storage: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(slots=True)
@@ -171,10 +170,10 @@ def _declaration(data: bytes, node: Node, in_error: bool) -> Declaration | None:
 def _function(data: bytes, node: Node) -> Function | None:
     body = node.child_by_field_name("body")
     decl = node.child_by_field_name("declarator")
-    type_node = node.child_by_field_name("type")
     if body is None or decl is None:
         return None
-    # Walk down to the function_declarator (possibly under pointer declarators).
+    # Walk down to the function_declarator (possibly under pointer declarators), then to
+    # the name. Runs for every function of every file: keep it to field lookups.
     cur: Node | None = decl
     while cur is not None and cur.type != "function_declarator":
         cur = cur.child_by_field_name("declarator")
@@ -185,16 +184,13 @@ def _function(data: bytes, node: Node) -> Function | None:
         name_node = name_node.child_by_field_name("declarator")
     if name_node is None:
         return None
-    storage = frozenset(
-        _text(data, c) for c in node.children if c.type == "storage_class_specifier"
-    )
+    type_node = node.child_by_field_name("type")
     return Function(
-        name=_text(data, name_node),
+        name=data[name_node.start_byte : name_node.end_byte].decode("utf-8", "replace"),
         start=node.start_byte,
         body_start=body.start_byte,
         end=node.end_byte,
         type_text=_text(data, type_node) if type_node is not None else "",
-        storage=storage,
     )
 
 

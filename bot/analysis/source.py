@@ -18,14 +18,15 @@ _LEXICAL = re.compile(
     re.DOTALL,
 )
 # A preprocessor directive line, with its backslash continuations.
-_DIRECTIVE = re.compile(rb"^[ \t]*#(?:[^\n\\]|\\.)*", re.MULTILINE | re.DOTALL)
-_DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)]*\))?[ \t]*((?:[^\n\\]|\\.)*)", re.M | re.S
-)
-_COND_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.MULTILINE)
-_BRACE = re.compile(rb"[{}]")
+# Line-anchored patterns start with a literal "\n" (matched against "\n" + text): much faster
+# than `^` with re.MULTILINE, which the regex engine tries at every byte.
+_DIRECTIVE = re.compile(rb"\n[ \t]*#(?:[^\n\\]|\\.)*", re.DOTALL)
+_DEFINE = re.compile(rb"\n[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)]*\))?[ \t]*((?:[^\n\\]|\\.)*)", re.S)
+_COND_DIRECTIVE = re.compile(rb"\n[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b")
+_STEP = {123: 1, 125: -1}  # "{" and "}" as bytes items
+_NOT_BRACES = bytes(i for i in range(256) if i not in (123, 125))
+_CLOSE_TO_OPEN = bytes.maketrans(b"}", b"{")
 _LINKAGE = re.compile(rb'\bextern\s*"[^"\n]*"\s*\{')
-_NEWLINE = re.compile(rb"\n")
 
 
 # bytes.translate table: every byte but newline becomes a space (keeps offsets and lines).
@@ -51,7 +52,7 @@ def blank_comments_and_strings(data: bytes) -> bytes:
 def blank_directives(code: bytes) -> bytes:
     if b"#" not in code:
         return code
-    return _DIRECTIVE.sub(lambda m: m.group(0).translate(_SPACES), code)
+    return _DIRECTIVE.sub(lambda m: m.group(0).translate(_SPACES), b"\n" + code)[1:]
 
 
 @dataclass(slots=True)
@@ -74,7 +75,7 @@ class Source:
         src.code = blank_comments_and_strings(data)
         src.flat = blank_directives(src.code)
         src._compute_depths()
-        for m in _DEFINE.finditer(src.code):
+        for m in _DEFINE.finditer(b"\n" + src.code) if b"define" in src.code else ():
             value = re.sub(rb"\\\n", b" ", m.group(3)).strip().decode("utf-8", "replace")
             name = m.group(1).decode("ascii", "replace")
             src.defines.setdefault(name, []).append(value)
@@ -96,23 +97,29 @@ class Source:
         depth = 0
         stack: list[tuple[int, int | None]] = []  # (depth at #if, depth at end of 1st branch)
         pos = 0
-        conds = list(_COND_DIRECTIVE.finditer(self.code)) if b"#" in self.code else []
+        # Matched against "\n" + code: a match's start is the directive's own offset.
+        conds = list(_COND_DIRECTIVE.finditer(b"\n" + self.code)) if b"#" in self.code else []
         for cm in [*conds, None]:
             seg_end = cm.start() if cm is not None else len(flat)
             if seg_end > pos:
                 seg = flat[pos:seg_end]
-                if b"{" in seg or b"}" in seg:
-                    starts = [m.start() + pos for m in _BRACE.finditer(seg)]
-                    steps = [1 if flat[o] == 123 else -1 for o in starts]
-                    running = list(accumulate(steps, initial=depth))[1:]
+                kinds = seg.translate(None, _NOT_BRACES)  # the braces, in order
+                if kinds:
+                    # Offsets from the lengths between braces; all the loops run in C.
+                    pieces = seg.translate(_CLOSE_TO_OPEN).split(b"{")[:-1]
+                    starts = list(accumulate(map((1).__add__, map(len, pieces)), initial=pos - 1))
+                    del starts[0]
+                    running = list(accumulate(map(_STEP.__getitem__, kinds), initial=depth))
+                    del running[0]
                     if min(running) < 0:  # a stray `}`: never below file scope
+                        steps = list(map(_STEP.__getitem__, kinds))
                         running = list(accumulate(steps, _clamped_add, initial=depth))[1:]
                     offsets.extend(starts)
                     depths.extend(running)
                     depth = running[-1]
             if cm is None:
                 break
-            pos = cm.end()
+            pos = cm.end() - 1
             kind = cm.group(1)
             if kind.startswith(b"if"):
                 stack.append((depth, None))
@@ -166,7 +173,8 @@ class Source:
         """1-based line and column (in bytes) of an offset."""
         if not self._line_starts:
             # Built on first use: most files need a handful of positions.
-            self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.data))]
+            lengths = map((1).__add__, map(len, self.data.split(b"\n")))
+            self._line_starts = list(accumulate(lengths, initial=0))
         i = bisect_right(self._line_starts, offset)
         return i, offset - self._line_starts[i - 1] + 1
 
@@ -184,28 +192,29 @@ class Source:
         return out
 
 
+_PUNCT = re.compile(r"[(){}\[\],]")
+
+
 def split_initializer(text: str) -> list[str]:
     """Split the inside of a `{...}` initializer at its top-level commas.
 
     Directive lines must already be blanked (every `#if` branch is read). Nested braces,
-    parentheses and brackets are kept whole.
+    parentheses and brackets are kept whole. Only punctuation is visited, not every character.
     """
     parts: list[str] = []
     level = 0
-    cur: list[str] = []
-    for ch in text:
-        if ch in "({[":
+    start = 0
+    for m in _PUNCT.finditer(text):
+        ch = m.group()
+        if ch == ",":
+            if level == 0:
+                parts.append(text[start : m.start()].strip())
+                start = m.end()
+        elif ch in "({[":
             level += 1
-        elif ch in ")}]":
-            level -= 1
-        if ch == "," and level == 0:
-            parts.append("".join(cur).strip())
-            cur = []
         else:
-            cur.append(ch)
-    tail = "".join(cur).strip()
-    if tail:
-        parts.append(tail)
+            level -= 1
+    parts.append(text[start:].strip())
     return [p for p in parts if p]
 
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bot.analysis.context import FileContext
+from bot.analysis.context import FileContext, is_word
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import Hit, scope_name
 
-_PYSTATE = re.compile(rb"\bPyState_(FindModule|AddModule|RemoveModule)\s*\(")
-_IDENTIFIER = re.compile(rb"\b_Py_(IDENTIFIER|static_string(?:_init)?)\s*\(\s*(\w+)")
-_GILSTATE = re.compile(rb"\bPyGILState_(Ensure|Release|GetThisThreadState|Check)\s*\(")
+_PYSTATE = re.compile(rb"PyState_(FindModule|AddModule|RemoveModule)\s*\(")
+_IDENTIFIER = re.compile(rb"_Py_(IDENTIFIER|static_string(?:_init)?)\s*\(\s*(\w+)")
+_GILSTATE = re.compile(rb"PyGILState_(Ensure|Release|GetThisThreadState|Check)\s*\(")
 _GET_MODULE_PY_TYPE = re.compile(rb"\b_?PyType_GetModule(State)?\s*\(\s*Py_TYPE\s*\(")
 _DEFINE_NAME = re.compile(rb"#\s*define\s+(\w+)")
 _ASSERT_BEFORE = re.compile(rb"\bassert\s*\([^;]*$")
 
 
 def pystate_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if b"PyState_" not in ctx.src.flat:
+        return
     for m in _PYSTATE.finditer(ctx.src.flat):
+        if m.start() and is_word(ctx.src.flat[m.start() - 1]):
+            continue  # _PyState_AddModule & co.: the internal implementation
         where = scope_name(ctx, m.start(), "<file scope>")
         api = "PyState_" + m.group(1).decode()
         yield Hit(
@@ -32,6 +36,8 @@ def pystate_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 def py_identifier(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if b"_Py_IDENTIFIER" not in ctx.src.flat and b"_Py_static_string" not in ctx.src.flat:
+        return
     for m in _IDENTIFIER.finditer(ctx.src.flat):
         kind, name = m.group(1).decode(), m.group(2).decode()
         symbol = "PyId_" + name if kind == "IDENTIFIER" else name
@@ -49,6 +55,8 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if ctx.path.endswith("Python/pystate.c"):
         return  # the implementation itself
     flat = ctx.src.flat
+    if b"PyGILState_" not in flat:
+        return
     for m in _GILSTATE.finditer(flat):
         api = m.group(1).decode()
         line_start = flat.rfind(b"\n", 0, m.start()) + 1
@@ -67,6 +75,8 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 def state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     code = ctx.src.code  # with directives: `#define get_state_obj(o) ...(Py_TYPE(o))` counts
+    if b"PyType_GetModule" not in code:
+        return
     for m in _GET_MODULE_PY_TYPE.finditer(code):
         if ctx.in_directive(m.start()):
             line_start = code.rfind(b"\n", 0, m.start()) + 1

@@ -14,6 +14,8 @@ _INIT_FOR_EXTENSION = re.compile(rb"\b_PyStaticType_InitForExtension\s*\([^;]*?&
 
 
 def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if not inv.static_types:
+        return
     per_interp = {m.group(1).decode() for m in _INIT_FOR_EXTENSION.finditer(ctx.src.flat)}
     for d in inv.static_types:
         if ctx.pclass.builtin_area:
@@ -47,6 +49,8 @@ def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 def static_structseq(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    if b"PyStructSequence_InitType" not in ctx.src.flat:
+        return
     for m in _STRUCTSEQ.finditer(ctx.src.flat):
         target = m.group(1).decode()
         if "->" in target:
