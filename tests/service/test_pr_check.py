@@ -207,3 +207,18 @@ async def test_graceful_stop_finishes_the_running_job(tmp_path: Path, world: Wor
     assert world.completed(head) and emu.issue_comments(REPO, number)
     rows = await world.state.db.fetchall("SELECT state FROM jobs WHERE event = 'pull_request'")
     assert rows == [{"state": "done"}]
+
+
+async def test_over_3000_files_ends_neutral_with_a_message(world: World) -> None:
+    emu = world.emu
+    files: dict[str, str | None] = {f"Lib/gen/f{i}.py": f"x = {i}\n" for i in range(3001)}
+    files[MODULE_PATH] = HEAD_SOURCE
+    number, head = open_pr(emu, files)
+    (run,) = await until(lambda: world.completed(head), timeout=30)
+    await world.idle()
+    assert run["conclusion"] == "neutral"
+    assert "3000" in run["output"]["summary"]
+    assert not [r for r in emu.requests if r.path.endswith(f"/pulls/{number}/files")]
+    (comment,) = emu.issue_comments(REPO, number)  # says why there is no result
+    assert "skipped" in comment["body"]
+    assert emu.labels_on(REPO, number) == []
