@@ -109,6 +109,9 @@ def _split(base: list[Finding], head: list[Finding]) -> tuple[list[Finding], ...
     return new, fixed, remaining
 
 
+_MI_RANK = {"not-supported": 0, "unspecified": 1, None: 1, "supported": 1, "per-interpreter-gil": 2}
+
+
 def _type_module(t: TypeInfo) -> str:
     return t.module or t.path
 
@@ -133,26 +136,19 @@ def _module_changes(base: list[FileReport], head: list[FileReport]) -> list[Modu
                 else "converted-to-single-phase"
             )
             changes.append(ModuleChange(name, kind, h.path, before=b.init, after=h.init))
-        bgil = b.multiple_interpreters == "per-interpreter-gil"
-        hgil = h.multiple_interpreters == "per-interpreter-gil"
-        if bgil != hgil or (
-            b.multiple_interpreters != h.multiple_interpreters and h.init == b.init == "multi-phase"
-        ):
-            kind = "slot-declared" if hgil else "slot-removed"
-            if not bgil and not hgil:
-                # e.g. unspecified -> not-supported: a declaration, not the full opt-in
-                kind = (
-                    "slot-declared"
-                    if h.multiple_interpreters != "unspecified"
-                    else ("slot-removed")
-                )
+        before, after = b.multiple_interpreters, h.multiple_interpreters
+        if before != after and h.init == "multi-phase":
+            # Up the ladder (opt-out < default/supported < own GIL) is a declaration; down it
+            # is a removal; sideways (unspecified <-> supported) says whether a slot is there.
+            rb, ra = _MI_RANK.get(before, 1), _MI_RANK.get(after, 1)
+            declared = ra > rb or (ra == rb and after != "unspecified")
             changes.append(
                 ModuleChange(
                     name,
-                    kind,
+                    "slot-declared" if declared else "slot-removed",
                     h.path,
-                    before=b.multiple_interpreters,
-                    after=h.multiple_interpreters,
+                    before=before,
+                    after=after,
                 )
             )
 

@@ -102,3 +102,16 @@ def test_compare_on_real_analysis() -> None:
     assert [f.symbol for f in diff.new] == ["c"]
     assert [f.symbol for f in diff.fixed] == ["a"]
     assert [f.symbol for f in diff.remaining] == ["b"]
+
+
+def test_slot_direction_follows_the_isolation_ladder() -> None:
+    def kinds(before: str | None, after: str | None) -> list[str]:
+        base = [FileReport("Modules/spam.c", modules=[_mod("multi-phase", before)])]
+        head = [FileReport("Modules/spam.c", modules=[_mod("multi-phase", after)])]
+        return [c.kind for c in compare(base, head).module_changes]
+
+    assert kinds("supported", "not-supported") == ["slot-removed"]
+    assert kinds("not-supported", "unspecified") == ["slot-declared"]
+    assert kinds("unspecified", "supported") == ["slot-declared"]
+    assert kinds("supported", "unspecified") == ["slot-removed"]
+    assert kinds("per-interpreter-gil", "per-interpreter-gil") == []
