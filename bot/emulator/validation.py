@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -70,15 +72,28 @@ def _request(
     )
 
 
+_MEMO_SIZE = 4096
+_memo: dict[tuple[object, ...], str | None] = {}
+
+
+def _memoized(key: tuple[object, ...], check: Callable[[], str | None]) -> str | None:
+    """Validation is pure in its inputs and costs milliseconds; clients repeat requests (the
+    same page, the same object) and the emulator repeats answers, so remember results."""
+    if key in _memo:
+        return _memo[key]
+    result = check()
+    if len(_memo) >= _MEMO_SIZE:
+        _memo.clear()
+    _memo[key] = result
+    return result
+
+
 def check_request(
     method: str, path: str, query: dict[str, str], body: bytes, content_type: str | None
 ) -> str | None:
     """None when the request matches the description, else why not."""
-    try:
-        openapi().validate_request(_request(method, path, query, body, content_type))
-    except Exception as exc:  # openapi-core raises a family of errors; all mean "invalid"
-        return f"{method} {path}: {_describe(exc)}"
-    return None
+    key = ("req", method, path, tuple(sorted(query.items())), _digest(body), content_type)
+    return _memoized(key, lambda: _check_request(method, path, query, body, content_type))
 
 
 def check_response(
@@ -88,6 +103,33 @@ def check_response(
     status: int,
     body: bytes,
     content_type: str = "application/json",
+) -> str | None:
+    """None when the response matches the description, else why not."""
+    key = ("resp", method, path, tuple(sorted(query.items())), status, _digest(body), content_type)
+    return _memoized(key, lambda: _check_response(method, path, query, status, body, content_type))
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+def _check_request(
+    method: str, path: str, query: dict[str, str], body: bytes, content_type: str | None
+) -> str | None:
+    try:
+        openapi().validate_request(_request(method, path, query, body, content_type))
+    except Exception as exc:  # openapi-core raises a family of errors; all mean "invalid"
+        return f"{method} {path}: {_describe(exc)}"
+    return None
+
+
+def _check_response(
+    method: str,
+    path: str,
+    query: dict[str, str],
+    status: int,
+    body: bytes,
+    content_type: str,
 ) -> str | None:
     request = _request(method, path, query, b"", None)
     response = MockResponse(body, status_code=status, content_type=content_type)
