@@ -137,7 +137,8 @@ def _module_changes(base: list[FileReport], head: list[FileReport]) -> list[Modu
             )
             changes.append(ModuleChange(name, kind, h.path, before=b.init, after=h.init))
         before, after = b.multiple_interpreters, h.multiple_interpreters
-        if before != after and h.init == "multi-phase":
+        no_slot = (None, "unspecified")  # single-phase modules have no slots at all
+        if before != after and not (before in no_slot and after in no_slot):
             # Up the ladder (opt-out < default/supported < own GIL) is a declaration; down it
             # is a removal; sideways (unspecified <-> supported) says whether a slot is there.
             rb, ra = _MI_RANK.get(before, 1), _MI_RANK.get(after, 1)

@@ -115,3 +115,12 @@ def test_slot_direction_follows_the_isolation_ladder() -> None:
     assert kinds("unspecified", "supported") == ["slot-declared"]
     assert kinds("supported", "unspecified") == ["slot-removed"]
     assert kinds("per-interpreter-gil", "per-interpreter-gil") == []
+    assert kinds("per-interpreter-gil", None) == ["slot-removed"]
+
+
+def test_conversion_without_slot_is_not_a_slot_change() -> None:
+    base = [FileReport("Modules/spam.c", modules=[_mod("single-phase", None)])]
+    head = [FileReport("Modules/spam.c", modules=[_mod("multi-phase", "unspecified")])]
+    assert [c.kind for c in compare(base, head).module_changes] == ["converted-to-multi-phase"]
+    kinds_back = [c.kind for c in compare(head, base).module_changes]
+    assert kinds_back == ["converted-to-single-phase"]
