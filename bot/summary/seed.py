@@ -169,6 +169,37 @@ def load_seed(data: dict[str, Any], source: MemorySource | None = None) -> Memor
     return source
 
 
+def dump_seed(source: MemorySource, repo: str) -> dict[str, Any]:
+    """The seed document of one repository of ``source`` (``load_seed`` reads it back)."""
+    return {
+        "repo": repo,
+        "snapshots": [
+            {
+                "sha": s.sha,
+                "committed_at": format_time(s.committed_at),
+                "summary": s.summary.to_dict(),
+                "modules": [m.to_dict() for m in s.modules],
+                "findings": [f.to_dict() for f in s.findings],
+            }
+            for s in source.snapshots.get(repo, [])
+        ],
+        "events": [
+            {k: v for k, v in e.to_dict().items() if k != "repo"}
+            for e in source.events.get(repo, [])
+        ],
+        "open_prs": [
+            {
+                "number": p.number,
+                "title": p.title,
+                "author": p.author,
+                "improvements": p.improvements,
+                "regressions": p.regressions,
+            }
+            for p in source.open_prs.get(repo, [])
+        ],
+    }
+
+
 def load_seed_file(path: str | Path) -> MemorySource:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -138,3 +138,19 @@ async def test_memory_source_window_is_inclusive() -> None:
     src.add(REPO, [make_snapshot(REPO, "s", T, [mod("a")])])
     assert [s.sha for s in await src.snapshots_between(REPO, T, T)] == ["s"]
     assert await src.snapshots_between(REPO, T + timedelta(seconds=1), T + timedelta(days=1)) == []
+
+
+async def test_seed_round_trip_and_standalone_seed_file(tmp_path: Path) -> None:
+    from bot.summary.seed import dump_seed
+
+    demo = demo_source(REPO, T, weeks=6)
+    doc = dump_seed(demo, REPO)
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    again = load_seed_file(path)
+    assert [s.sha for s in again.snapshots[REPO]] == [s.sha for s in demo.snapshots[REPO]]
+    assert [s.summary for s in again.snapshots[REPO]] == [s.summary for s in demo.snapshots[REPO]]
+    assert [(e.id, e.kind, e.pr_number) for e in again.events[REPO]] == [
+        (e.id, e.kind, e.pr_number) for e in demo.events[REPO]
+    ]
+    assert again.open_prs[REPO] == demo.open_prs[REPO]
