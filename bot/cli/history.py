@@ -19,7 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,6 +49,14 @@ def _date(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _until(text: str) -> datetime:
+    """A bare date as --until includes that whole day."""
+    value = _date(text)
+    if len(text.strip()) == 10:
+        value += timedelta(days=1, microseconds=-1)
+    return value
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "history",
@@ -62,7 +70,7 @@ def register(subparsers: Any) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="a local git clone of CPython")
     p.add_argument("--since", type=_date, help="first date (commit time, UTC)")
-    p.add_argument("--until", type=_date, help="last date (commit time, UTC)")
+    p.add_argument("--until", type=_until, help="last date (commit time, UTC)")
     p.add_argument("--every", choices=("week", "day", "commit"), default="week")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--rev", default="HEAD", help="branch or commit to walk (default HEAD)")
@@ -221,4 +229,8 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> int:
 def main(argv: Sequence[str] | None = None, analyzer: Analyzer | None = None) -> int:
     parser = argparse.ArgumentParser(prog="isolation-bot history")
     add_arguments(parser)
-    return run(parser.parse_args(argv), analyzer)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors: argparse printed the message
+        return int(exc.code or 0)
+    return run(args, analyzer)

@@ -243,6 +243,15 @@ def test_cli_csv_json_and_import(
     asyncio.run(check())
 
 
+def test_cli_until_date_includes_the_day(clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [str(clone), "--every", "commit", "--since", "2026-01-13", "--until", "2026-01-20"]
+    assert history_cli.main(args, ToyAnalyzer()) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["committed_at"][:10] for r in rows] == ["2026-01-13", "2026-01-20"]
+    assert history_cli.main([str(clone), "--since", "yesterday"], ToyAnalyzer()) == 2
+    assert "not a date" in capsys.readouterr().err
+
+
 def test_cli_bad_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert history_cli.main([str(tmp_path / "missing")], ToyAnalyzer()) == 2
     assert "not a git repository" in capsys.readouterr().err

@@ -250,3 +250,34 @@ async def test_failed_attribution_is_redone_when_the_job_is_retried(world: World
     await w.dispatch("push", after=n)  # the retry
     events = await module_events(w.db, REPO, module="_abc")
     assert {e.pr_number for e in events} == {pr} and len(events) == 3
+
+
+async def test_sync_command_as_the_app(
+    world: World, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``isolation-bot sync``: App JWT -> installation token -> the same pipeline."""
+    from bot.cli import sync as sync_cli
+    from bot.store import open_database
+
+    w = world
+    url = f"sqlite:///{tmp_path}/sync.sqlite3"
+    settings = replace(
+        w.settings,
+        app_id=str(w.app.id),
+        private_key=w.app.private_key_pem,
+        api_url=w.emu.api_url,
+        database_url=url,
+    )
+    assert await sync_cli.sync(settings, [REPO, "python/missing"]) == 1
+    out = capsys.readouterr()
+    assert "python/cpython@" in out.out and "3 modules" in out.out
+    assert "python/missing: sync failed" in out.err
+    assert await sync_cli.sync(settings, [REPO]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    db = await open_database(url)
+    try:
+        snap = await latest_snapshot(db, REPO)
+        assert snap is not None and snap.source == "sync"
+    finally:
+        await db.close()
+    assert START_MARKER in w.body()
