@@ -18,7 +18,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -137,14 +137,22 @@ def point_json(point: HistoryPoint) -> dict[str, Any]:
     }
 
 
-async def import_points(url: str, points: Sequence[HistoryPoint]) -> int:
+async def _walk_and_store(
+    points: Iterator[HistoryPoint], url: str | None, on_point: Callable[[HistoryPoint], None]
+) -> int:
+    """Consume the walk; with ``url``, store each point as it comes (memory stays flat)."""
     from bot.store import open_database
     from bot.tracking.events import Attribution, record_events
     from bot.tracking.snapshots import save_snapshot
 
-    db = await open_database(url)
+    db = await open_database(url) if url else None
+    n = 0
     try:
         for point in points:
+            on_point(point)
+            n += 1
+            if db is None:
+                continue
             await save_snapshot(db, point.snapshot)
             for change, by in point.changes:
                 sha = by.sha if by else point.snapshot.sha
@@ -152,8 +160,9 @@ async def import_points(url: str, points: Sequence[HistoryPoint]) -> int:
                 who = Attribution(pr_of(by), by.author if by else None)
                 await record_events(db, point.snapshot.repo, sha, when, [change], who)
     finally:
-        await db.close()
-    return len(points)
+        if db is not None:
+            await db.close()
+    return n
 
 
 def _progress(quiet: bool) -> Any:
@@ -184,44 +193,45 @@ def run(args: argparse.Namespace, analyzer: Analyzer | None = None) -> int:
         return 2
     repo_name = args.repo or settings.meta_issue.repo
     url = args.database_url or settings.database_url
+    rows: list[dict[str, Any]] = []
+
+    def on_point(point: HistoryPoint) -> None:
+        rows.append(point_json(point) if args.format == "json" else point_row(point))
+
+    walk = walk_history(
+        args.path,
+        analyzer or CoreAnalyzer(),
+        repo_name=repo_name,
+        rev=args.rev,
+        since=args.since,
+        until=args.until,
+        every=cast(Every, args.every),
+        progress=_progress(args.quiet),
+        jobs=max(args.jobs, 1),
+    )
+    from bot.store import StoreError
+
     try:
-        points = list(
-            walk_history(
-                args.path,
-                analyzer or CoreAnalyzer(),
-                repo_name=repo_name,
-                rev=args.rev,
-                since=args.since,
-                until=args.until,
-                every=cast(Every, args.every),
-                progress=_progress(args.quiet),
-                jobs=max(args.jobs, 1),
-            )
-        )
+        n = asyncio.run(_walk_and_store(walk, url if args.do_import else None, on_point))
     except HistoryError as exc:
         print(f"isolation-bot history: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"isolation-bot history: cannot import: {exc}", file=sys.stderr)
+        return 2
     if args.format == "json":
-        text = json.dumps([point_json(p) for p in points], indent=2) + "\n"
+        text = json.dumps(rows, indent=2) + "\n"
     else:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
-        for p in points:
-            writer.writerow(point_row(p))
+        writer.writerows(rows)
         text = buf.getvalue()
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
     if args.do_import:
-        from bot.store import StoreError
-
-        try:
-            n = asyncio.run(import_points(url, points))
-        except StoreError as exc:
-            print(f"isolation-bot history: cannot import: {exc}", file=sys.stderr)
-            return 2
         print(f"imported {n} snapshots of {repo_name} into the store", file=sys.stderr)
     return 0
 
