@@ -51,22 +51,22 @@ def pct(ratio: Ratio) -> str:
     return f"{ratio.percent:g}%"
 
 
-def _delta(now: Ratio, before: Ratio | None) -> str:
+def _delta(now: Ratio, before: Ratio | None, period: str) -> str:
     if before is None:
-        return "new this week"
+        return f"new {period}"
     diff = now.done - before.done
     if diff == 0:
-        return "no change this week"
-    return f"{diff:+d} this week".replace("-", "−")
+        return f"no change {period}"
+    return f"{diff:+d} {period}".replace("-", "−")
 
 
-def _metric_line(name: str, now: Metric, before: Metric | None) -> str:
+def _metric_line(name: str, now: Metric, before: Metric | None, period: str) -> str:
     label = METRIC_LABELS[name]
     return (
         f"- **{label}**: {pct(now.all)} ({now.all.done}/{now.all.total}), "
-        f"{_delta(now.all, before.all if before else None)} · "
+        f"{_delta(now.all, before.all if before else None, period)} · "
         f"stdlib {pct(now.stdlib)} ({now.stdlib.done}/{now.stdlib.total}), "
-        f"{_delta(now.stdlib, before.stdlib if before else None)}"
+        f"{_delta(now.stdlib, before.stdlib if before else None, period)}"
     )
 
 
@@ -188,19 +188,29 @@ def _render(
     lines.append(f"_{where}{at}, changes from {_fmt_time(data.since)} to {_fmt_time(data.until)}._")
     if data.late:
         when = f" ({_fmt_time(data.scheduled_at)})" if data.scheduled_at else ""
+        covers = (
+            f" This post covers the last {data.weeks_covered} weeks."
+            if data.weeks_covered > 1
+            else ""
+        )
         lines += [
             "",
-            f"> [!NOTE]\n> Posted late: the bot was not running at the scheduled time{when}.",
+            f"> [!NOTE]\n> Posted late: the bot was not running at the scheduled time{when}."
+            + covers,
         ]
     lines.append("")
     if data.current is None:
         lines += ["Nothing has been analysed on the default branch yet.", ""]
         return "\n".join(lines)
 
+    period = "this week" if data.weeks_covered <= 1 else f"in {data.weeks_covered} weeks"
     lines.append("### Headline")
     lines += [
         _metric_line(
-            n, getattr(data.current, n), getattr(data.previous, n) if data.previous else None
+            n,
+            getattr(data.current, n),
+            getattr(data.previous, n) if data.previous else None,
+            period,
         )
         for n in METRIC_NAMES
     ]
@@ -208,7 +218,7 @@ def _render(
 
     forward = [c for c in data.changes if c.direction == "forward"]
     backward = [c for c in data.changes if c.direction == "backward"]
-    lines.append("### Merged this week")
+    lines.append("### Merged this week" if data.weeks_covered <= 1 else f"### Merged {period}")
     if not data.changes:
         lines.append("No merged change moved isolation this week.")
     if forward:

@@ -13,7 +13,7 @@ from bot.summary.progress import (
     new_error_findings,
 )
 from bot.summary.source import ProgressSource
-from bot.summary.weeks import IsoWeek, as_utc, window
+from bot.summary.weeks import WEEK, IsoWeek, as_utc, window
 
 TREND_WEEKS = 12
 
@@ -58,12 +58,16 @@ async def weekly_data(
     now: datetime | None = None,
     repo: str | None = None,
     confirmed_prs: bool = True,
+    since: datetime | None = None,
 ) -> WeeklyData:
     """What week ``week``'s post shows: the window ending at its slot (or at ``now`` when the
-    slot is still ahead, for a preview of the current week). ``confirmed_prs``: whether the
-    source's open PRs are known to be open (the weekly post confirms them with GitHub)."""
+    slot is still ahead, for a preview of the current week). ``since`` widens the window back
+    to an earlier time (the last post's slot, when weeks were missed). ``confirmed_prs``:
+    whether the source's open PRs are known to be open (the weekly post confirms them)."""
     repo = repo or tracked_repo(settings)
-    since, until = window(week, settings.summary.weekday, settings.summary.hour)
+    start, until = window(week, settings.summary.weekday, settings.summary.hour)
+    # A wider window when earlier weeks' posts were missed: their changes are reported here.
+    since = min(as_utc(since), start) if since is not None else start
     if now is not None and as_utc(now) < until:
         until = as_utc(now)
     current = await source.snapshot_at(repo, until)
@@ -71,6 +75,7 @@ async def weekly_data(
     data = WeeklyData(
         repo=repo,
         week=str(week),
+        weeks_covered=max(1, round((start - since) / WEEK) + 1),
         since=since,
         until=until,
         current=current.summary if current else None,

@@ -105,3 +105,5 @@ class WeeklyData:
     trend: list[TrendPoint] = field(default_factory=list)
     late: bool = False
     scheduled_at: datetime | None = None
+    # More than 1 when earlier weeks' posts were missed and this one covers them too.
+    weeks_covered: int = 1

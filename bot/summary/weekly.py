@@ -13,7 +13,8 @@ not from process memory:
 4. after posting, the comment id is recorded.
 
 A week missed while the service was down is posted once when it comes back, marked late. When
-several weeks were missed only the latest is posted: older summaries would be stale noise.
+several weeks were missed only the latest is posted (older summaries would be stale noise), and
+its window reaches back to the last post's slot (at most 8 weeks) so no change goes unreported.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ LATE_AFTER = timedelta(hours=1)
 
 Status = Literal["posted", "already-posted", "recovered", "busy", "backoff", "no-data"]
 MAX_RETRY_DELAY = timedelta(hours=6)
+# A catch-up post covers at most this many weeks back to the last post.
+MAX_CATCH_UP_WEEKS = 8
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -164,7 +167,19 @@ async def _post_locked(
         wait = retry_delay(int(claim["attempts"]))
         if now < parse_time(claim["last_attempt_at"]) + wait:
             return Outcome("backoff", label)
-    data = await weekly_data(source, settings, week, repo=repo)
+    # Weeks missed since the last post are not posted one by one (stale noise): this post
+    # covers them, from the last post's slot.
+    last = await db.fetchone(
+        "SELECT MAX(iso_week) AS week FROM summary_posts "
+        "WHERE repo = ? AND iso_week < ? AND comment_id IS NOT NULL",
+        (repo, label),
+    )
+    since = None
+    if last is not None and last["week"]:
+        previous = IsoWeek.parse(str(last["week"]))
+        if week.shift(-MAX_CATCH_UP_WEEKS) <= previous < week.shift(-1):
+            since = previous.slot(settings.summary.weekday, settings.summary.hour)
+    data = await weekly_data(source, settings, week, repo=repo, since=since)
     if data.current is None:
         return Outcome("no-data", label)
     data.late, data.scheduled_at = late, slot

@@ -50,6 +50,8 @@ async def seed(db: Database) -> None:
     events = [
         make_event(REPO, "_abc", "completed", t0 + timedelta(weeks=3), pr=111, author="a"),
         make_event(REPO, "_csv", "completed", t0 + timedelta(weeks=5), pr=222, author="b"),
+        # In 2026-W49's window (W48's slot .. W49's slot).
+        make_event(REPO, "readline", "multi-phase", W48_SLOT + timedelta(days=2), pr=333),
     ]
     src.add(REPO, snaps, events)
     await seed_store(db, src)
@@ -184,6 +186,11 @@ async def test_week_missed_while_down_is_posted_once_and_marked_late(db: Databas
     assert weeks_posted(issue) == ["2026-W48", "2026-W50"]  # only the latest missed week
     body = str(issue.comments[1]["body"])
     assert "Posted late" in body and "2026-12-07 09:00 UTC" in body
+    # W49 was never posted: W50's post covers it, so its changes are not lost.
+    assert "This post covers the last 2 weeks." in body and "### Merged in 2 weeks" in body
+    assert "changes from 2026-11-23 09:00 UTC to 2026-12-07 09:00 UTC" in body
+    assert "#333" in body
+    assert "#333" not in str(issue.comments[0]["body"])
     row = await posts_row(db, "2026-W50")
     assert row is not None and row["late"] == 1
 
