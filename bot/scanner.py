@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_all_start_methods, get_context
 
 from bot.analysis import FileReport, TreeReport, analyze_file, build_tree_report, classify_path
@@ -160,20 +161,29 @@ def scan_paths(
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="file", desc="scanning", leave=False)
-    if jobs == 1 or len(files) < _PARALLEL_MIN_FILES:
+    parallel = jobs > 1 and len(files) >= _PARALLEL_MIN_FILES
+    if parallel:
+        try:
+            # A few chunks per worker: balanced load, little pickling overhead.
+            with _pool(jobs) as pool:
+                futures = [pool.submit(_analyze_chunk, c) for c in _chunks(files, jobs * 4)]
+                for fut in as_completed(futures):
+                    done = fut.result()
+                    reports.extend(done)
+                    if bar is not None:
+                        bar.update(len(done))
+        except (OSError, BrokenProcessPool):
+            # No process pool here (sandbox without /dev/shm, a killed worker): go serial,
+            # losing nothing (the per-process cache keeps what this process already did).
+            reports.clear()
+            if bar is not None:
+                bar.reset()
+            parallel = False
+    if not parallel:
         for a, r in files:
             reports.append(_analyze_one(a, r))
             if bar is not None:
                 bar.update(1)
-    else:
-        # A few chunks per worker: balanced load, little pickling overhead.
-        with _pool(jobs) as pool:
-            futures = [pool.submit(_analyze_chunk, c) for c in _chunks(files, jobs * 4)]
-            for fut in as_completed(futures):
-                done = fut.result()
-                reports.extend(done)
-                if bar is not None:
-                    bar.update(len(done))
     if bar is not None:
         bar.close()
     display_root = os.path.relpath(root)

@@ -460,3 +460,31 @@ def test_gc_hooks_given_positionally() -> None:
     };
     """
     assert rule_hits(analyze(code), "ISO010") == []
+
+
+def test_heap_type_without_tp_new_is_instantiable() -> None:
+    code = """
+    static PyType_Slot it_slots[] = {{Py_tp_iternext, it_next}, {0, NULL}};
+    static PyType_Spec it_spec = {
+        .name = "spam.iterator",
+        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+        .slots = it_slots,
+    };
+    """
+    [f] = rule_hits(analyze(code), "ISO016")
+    assert "instantiable" in f.message and "mutable" not in f.message
+    fixed = code.replace(
+        "Py_TPFLAGS_IMMUTABLETYPE", "Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION"
+    )
+    assert rule_hits(analyze(fixed), "ISO016") == []
+
+
+def test_gilstate_in_a_module_that_opts_out_is_info() -> None:
+    code = (
+        MULTI_PHASE_OK.replace(
+            "Py_MOD_PER_INTERPRETER_GIL_SUPPORTED", "Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED"
+        )
+        + "static void cb(void) { PyGILState_STATE s = PyGILState_Ensure(); }\n"
+    )
+    [f] = rule_hits(analyze(code), "ISO011")
+    assert f.severity == "info"

@@ -113,3 +113,24 @@ def test_same_content_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     first = scan_paths([str(tmp_path / "a.c")], jobs=1)
     second = scan_paths([str(tmp_path / "a.c")], jobs=1)
     assert calls == ["a.c"] and first.findings == second.findings
+
+
+def test_pool_failure_falls_back_to_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.scanner as scanner
+
+    def no_pool(jobs: int):  # type: ignore[no-untyped-def]
+        raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(scanner, "_pool", no_pool)
+    root = _tree(tmp_path / "cpython", n_extra=20)
+    report = scan_paths([str(root)], jobs=2)
+    assert len([f for f in report.findings if f.rule == "ISO012"]) == 20
+
+
+def test_reports_are_json_serialisable(tmp_path: Path) -> None:
+    import json
+
+    root = _tree(tmp_path / "cpython")
+    report = scan_paths([str(root)], jobs=1)
+    data = json.loads(json.dumps(report.to_dict("test")))
+    assert data["modules"][0]["name"] == "spam"

@@ -57,6 +57,11 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     flat = ctx.src.flat
     if b"PyGILState_" not in flat:
         return
+    # A module that declares Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED only ever runs in
+    # the main interpreter, where PyGILState_* is right.
+    opted_out = bool(inv.modules) and all(
+        e.info.multiple_interpreters == "not-supported" for e in inv.modules
+    )
     for m in _GILSTATE.finditer(flat):
         api = m.group(1).decode()
         line_start = flat.rfind(b"\n", 0, m.start()) + 1
@@ -69,7 +74,9 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             m.end() - 1,
             where,
             f"PyGILState_{api}() in {where} binds to the main interpreter; use "
-            "PyThreadState_New/PyEval_RestoreThread with the module's interpreter",
+            "PyThreadState_New/PyEval_RestoreThread with the module's interpreter"
+            + (" (the module opts out of subinterpreters)" if opted_out else ""),
+            "info" if opted_out else None,
         )
 
 

@@ -181,18 +181,34 @@ def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 def mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    """Behaviour changes of a static -> heap conversion (bpo-43908): mutability, tp_new."""
     for spec in inv.specs:
         flags = _flags(ctx, spec)
+        slots = _slots(ctx, spec)
+        problems: list[str] = []
         if "Py_TPFLAGS_IMMUTABLETYPE" not in flags:
+            problems.append("mutable (no Py_TPFLAGS_IMMUTABLETYPE; static types were immutable)")
+        # Without Py_tp_new a heap type inherits object's tp_new: instantiable from Python,
+        # where the static type (tp_new NULL) was not. Only judged when the slot table is here.
+        if (
+            slots
+            and "Py_tp_new" not in slots
+            and "Py_tp_base" not in slots
+            and "Py_tp_bases" not in slots
+            and "Py_TPFLAGS_DISALLOW_INSTANTIATION" not in flags
+        ):
+            problems.append(
+                "instantiable (no Py_tp_new: it inherits object.__new__; set "
+                "Py_TPFLAGS_DISALLOW_INSTANTIATION if instances come from C only)"
+            )
+        if problems:
             yield Hit(
                 "ISO016",
                 spec.offset,
                 spec.offset + len(spec.name),
                 spec.name,
-                f"heap type {spec.name!r} is mutable (no Py_TPFLAGS_IMMUTABLETYPE); "
-                "static types were immutable",
+                f"heap type {spec.name!r} is " + " and ".join(problems),
             )
-    return
 
 
 DETECTORS = (
