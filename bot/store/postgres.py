@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -48,6 +50,21 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)
     user = (parts.username or "") + ":***"
     return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
+class _PortableNumericLoader(Loader):
+    """NUMERIC results (``SUM`` of BIGINT, ``AVG``) as int or float, like SQLite returns them,
+    instead of Decimal: feature modules then get the same Python types on both engines."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data).decode()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        return float(text)  # decimals, NaN, Infinity
+
+
+async def _configure_connection(conn: AsyncConn) -> None:
+    conn.adapters.register_loader("numeric", _PortableNumericLoader)
 
 
 def _params(params: Sequence[Any]) -> tuple[Any, ...]:
@@ -109,6 +126,7 @@ class PostgresDatabase:
             # A quick check on checkout: after a database restart or a failover, a dead pooled
             # connection is replaced instead of failing the next statement.
             check=AsyncConnectionPool.check_connection,
+            configure=_configure_connection,
             name="isolation-bot",
         )
 

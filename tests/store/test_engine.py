@@ -283,3 +283,17 @@ async def test_cancelled_lock_waiter_does_not_keep_the_lock(db: Database, db2: D
             await waiter
     async with db2.try_lock("singleton") as got:
         assert got is True
+
+
+async def test_aggregates_have_the_same_python_types_on_both_engines(db: Database) -> None:
+    await _make_table(db)
+    for k, n, x in (("a", 1, 0.5), ("b", 2, 1.0), ("c", 4, 1.5)):
+        await db.execute("INSERT INTO kv (k, n, x) VALUES (?, ?, ?)", (k, n, x))
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS c, SUM(n) AS s, MAX(n) AS m, SUM(x) AS sx, AVG(n) AS a FROM kv"
+    )
+    assert row == {"c": 3, "s": 7, "m": 4, "sx": 3.0, "a": pytest.approx(7 / 3)}
+    assert (type(row["c"]), type(row["s"]), type(row["m"]), type(row["sx"]), type(row["a"])) == (
+        int, int, int, float, float)
+    empty = await db.fetchone("SELECT SUM(n) AS s FROM kv WHERE k = 'none'")
+    assert empty == {"s": None}
