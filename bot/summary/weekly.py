@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -47,6 +47,8 @@ Status = Literal["posted", "already-posted", "recovered", "busy", "backoff", "no
 MAX_RETRY_DELAY = timedelta(hours=6)
 # A catch-up post covers at most this many weeks back to the last post.
 MAX_CATCH_UP_WEEKS = 8
+# PR titles fetched per post, at most (one GitHub call each).
+MAX_TITLES = 50
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -74,6 +76,9 @@ class Poster(Protocol):
 
     async def confirm_open(self, repo: str, prs: list[OpenPullRequest]) -> list[OpenPullRequest]:
         """The candidates that are really open, with title and author."""
+
+    async def pr_titles(self, repo: str, numbers: list[int]) -> dict[int, str]:
+        """Titles of merged PRs (tracking's events do not keep them); missing ones left out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +203,11 @@ async def _post_locked(
     poster = await poster_factory()
     data.open_prs = await poster.confirm_open(repo, data.open_prs)
     data.open_prs_confirmed = True
+    numbers = [c.number for c in data.changes if c.number is not None][:MAX_TITLES]
+    titles = await poster.pr_titles(repo, numbers) if numbers else {}
+    data.changes = [
+        replace(c, title=titles[c.number]) if c.number in titles else c for c in data.changes
+    ]
     # A previous attempt may have posted and died before recording: never post twice.
     found = await poster.find_marked(marker(label), slot - timedelta(days=1))
     if found is not None:
@@ -256,3 +266,15 @@ class GitHubIssuePoster:
 
     async def confirm_open(self, repo: str, prs: list[OpenPullRequest]) -> list[OpenPullRequest]:
         return await confirm_open(self.gh, repo, prs)
+
+    async def pr_titles(self, repo: str, numbers: list[int]) -> dict[int, str]:
+        titles = {}
+        for n in numbers:
+            try:
+                data = await self.gh.getitem(f"/repos/{repo}/pulls/{n}")
+            except Exception as exc:  # a title is nice to have, never worth failing the post
+                log.warning("cannot read the title of %s#%s: %s", repo, n, exc)
+                continue
+            if isinstance(data.get("title"), str):
+                titles[n] = data["title"]
+        return titles

@@ -71,3 +71,6 @@ class FakePoster:
 
     async def confirm_open(self, repo: str, prs: list[OpenPullRequest]) -> list[OpenPullRequest]:
         return prs
+
+    async def pr_titles(self, repo: str, numbers: list[int]) -> dict[int, str]:
+        return {n: f"Title of #{n}" for n in numbers if n % 2}

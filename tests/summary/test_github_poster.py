@@ -81,6 +81,7 @@ async def test_post_then_find_by_marker_and_confirm_open_prs(world: World) -> No
     ]
     confirmed = await poster.confirm_open(REPO, prs)
     assert confirmed == [OpenPullRequest(open_pr, "Isolate a", "alice", 2, 0)]
+    assert await poster.pr_titles(REPO, [open_pr, 99999]) == {open_pr: "Isolate a"}
 
 
 async def test_weekly_post_on_the_emulator_survives_a_lost_record(
