@@ -166,3 +166,16 @@ async def test_served_by_the_service_app(tmp_path: Any) -> None:
         progress = await (await c.get("/api/progress")).json()
         assert progress["sha"].startswith("07")
         assert (await c.get("/healthz")).status == 200  # the service's own routes still there
+
+
+async def test_hostile_names_and_queries_are_escaped(client: Client) -> None:
+    resp = await client.get("/modules/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    html = await resp.text()
+    assert resp.status == 404 and "<script>alert" not in html and "&lt;script&gt;" in html
+    resp = await client.get("/?q=%3Cimg%20src%3Dx%3E" + "a" * 500)
+    html = await resp.text()
+    assert resp.status == 200 and "<img src=x>" not in html
+    assert 'value="&lt;img src=x&gt;' in html  # echoed back escaped, and cut to 100 chars
+    assert "a" * 101 not in html
+    resp = await client.get("/modules/%3Cb%3Ex")  # a real module with markup in its name
+    assert resp.status == 200 and "Module <code>&lt;b&gt;x</code>" in await resp.text()
