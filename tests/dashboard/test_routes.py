@@ -158,11 +158,15 @@ async def test_served_by_the_service_app(tmp_path: Any) -> None:
         await seed_store(db, seeded_source())
     finally:
         await db.close()
-    settings = replace(Settings(), webhook_secret="s3cret", database_url=url)
+    settings = replace(
+        Settings(), webhook_secret="s3cret", database_url=url, html_url="https://ghe.example"
+    )
     app = await create_app(settings, workers=1)
     async with TestClient(TestServer(app)) as c:
         html = await (await c.get("/")).text()
         assert "Subinterpreter isolation progress" in html and "_abc" in html
+        # The service's settings (from its state) are the dashboard's: links go to its GitHub.
+        assert 'href="https://ghe.example/python/cpython/pull/4242"' in html
         progress = await (await c.get("/api/progress")).json()
         assert progress["sha"].startswith("07")
         assert (await c.get("/healthz")).status == 200  # the service's own routes still there
