@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.abc import Buffer
-from psycopg.adapt import Loader
+from psycopg.adapt import Dumper, Loader
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -63,8 +63,19 @@ class _PortableNumericLoader(Loader):
         return float(text)  # decimals, NaN, Infinity
 
 
+class _BoolAsIntDumper(Dumper):
+    """Python bools as 0/1 BIGINT, as SQLite stores them (the portable schema has no BOOLEAN
+    columns; without this, ``True`` into a BIGINT column is a type error on PostgreSQL)."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
 async def _configure_connection(conn: AsyncConn) -> None:
     conn.adapters.register_loader("numeric", _PortableNumericLoader)
+    conn.adapters.register_dumper(bool, _BoolAsIntDumper)
 
 
 def _params(params: Sequence[Any]) -> tuple[Any, ...]:

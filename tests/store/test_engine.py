@@ -297,3 +297,11 @@ async def test_aggregates_have_the_same_python_types_on_both_engines(db: Databas
         int, int, int, float, float)
     empty = await db.fetchone("SELECT SUM(n) AS s FROM kv WHERE k = 'none'")
     assert empty == {"s": None}
+
+
+async def test_bools_are_stored_as_integers_on_both_engines(db: Database) -> None:
+    await _make_table(db)
+    await db.execute("INSERT INTO kv (k, n) VALUES (?, ?), (?, ?)", ("yes", True, "no", False))
+    assert await db.fetchall("SELECT k, n FROM kv WHERE n = ? ORDER BY k", (True,)) == [
+        {"k": "yes", "n": 1}]
+    assert await db.fetchone("SELECT n FROM kv WHERE k = 'no'") == {"n": 0}
