@@ -156,7 +156,10 @@ class WorkerPool:
             outcome = "released"
             raise
         except Exception as exc:
-            dead = job.attempts >= self.state.queue.max_attempts
+            # Malformed data (a payload without the fields a handler needs) fails the same way
+            # every time: dead at once, with the error kept on the job, nothing deleted.
+            permanent = isinstance(exc, (KeyError, TypeError, ValueError))
+            dead = permanent or job.attempts >= self.state.queue.max_attempts
             outcome = "dead" if dead else "retry"
             error = f"{type(exc).__name__}: {exc}"
             if dead:
@@ -181,7 +184,12 @@ class WorkerPool:
                 )
             # Shielded: a shutdown must not cut the store update in half.
             await asyncio.shield(
-                self.state.queue.fail(job.id, worker_id, error, retry_in=retry_delay(job.attempts))
+                self.state.queue.fail(
+                    job.id,
+                    worker_id,
+                    error,
+                    retry_in=None if permanent else retry_delay(job.attempts),
+                )
             )
         else:
             await asyncio.shield(self.state.queue.complete(job.id, worker_id))

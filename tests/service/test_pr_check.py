@@ -222,3 +222,14 @@ async def test_over_3000_files_ends_neutral_with_a_message(world: World) -> None
     (comment,) = emu.issue_comments(REPO, number)  # says why there is no result
     assert "skipped" in comment["body"]
     assert emu.labels_on(REPO, number) == []
+
+
+async def test_malformed_job_is_dead_at_once_with_its_error_kept(world: World) -> None:
+    job_id = await world.state.queue.enqueue(
+        "pr_check", json.dumps({"repo": REPO, "installation_id": world.installation})
+    )
+    world.state.wake_workers()
+    await world.idle()
+    row = await world.state.queue.get(str(job_id))
+    assert row is not None and row["state"] == "dead" and row["attempts"] == 1
+    assert "KeyError" in row["last_error"] and "number" in row["last_error"]
