@@ -29,16 +29,19 @@ _CLOSE_TO_OPEN = bytes.maketrans(b"}", b"{")
 _LINKAGE = re.compile(rb'\bextern\s*"[^"\n]*"\s*\{')
 
 
-# bytes.translate table: every byte but newline becomes a space (keeps offsets and lines).
+# bytes.translate tables: every byte but newline becomes a space (keeps offsets and lines);
+# in comments and literals backslashes stay too, so a `#define` body whose comment lines end
+# in a line continuation is still seen as one directive.
 _SPACES = bytes(10 if i == 10 else 32 for i in range(256))
+_SPACES_KEEP_BACKSLASH = bytes(i if i in (10, 92) else 32 for i in range(256))
 
 
 def _blank(m: re.Match[bytes]) -> bytes:
     text = m.group(0)
     # Keep the quotes of literals so `"x"` stays an expression token; blank the content.
     if text[:1] in (b'"', b"'") and len(text) > 1:
-        return text[:1] + text[1:-1].translate(_SPACES) + text[-1:]
-    return text.translate(_SPACES)
+        return text[:1] + text[1:-1].translate(_SPACES_KEEP_BACKSLASH) + text[-1:]
+    return text.translate(_SPACES_KEEP_BACKSLASH)
 
 
 def _clamped_add(a: int, b: int) -> int:

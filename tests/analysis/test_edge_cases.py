@@ -269,3 +269,29 @@ def test_static_type_readied_per_interpreter_is_info() -> None:
 def test_gilstate_check_in_assert_is_fine() -> None:
     code = "static void f(void) {\n    assert(PyGILState_Check());\n}\n"
     assert rule_hits(analyze(code), "ISO011") == []
+
+
+def test_prototypes_in_headers_are_not_calls() -> None:
+    code = """
+    PyAPI_FUNC(PyObject*) PyState_FindModule(PyModuleDef*);
+    PyAPI_FUNC(PyGILState_STATE) PyGILState_Ensure(void);
+    PyAPI_FUNC(int) PyStructSequence_InitType2(PyTypeObject *type, PyStructSequence_Desc *desc);
+    PyAPI_FUNC(PyObject*) PyType_FromSpec(PyType_Spec*);
+    """
+    assert analyze(code, "Include/pystate.h").findings == []
+
+
+def test_macro_body_with_continued_comment_lines_is_not_code() -> None:
+    code = """
+    #define _PyCode_DEF(SIZE) {                                  \\
+        PyObject_VAR_HEAD                                        \\
+        /* A comment spanning lines, each with a continuation    \\
+         * that a naive directive reader loses.                  \\
+         */                                                      \\
+        PyObject *co_consts;                                     \\
+        PyObject *co_names;                                      \\
+    }
+    static PyObject *real;
+    """
+    report = analyze(code, "Include/cpython/code.h")
+    assert {f.symbol for f in report.findings} == {"real"}

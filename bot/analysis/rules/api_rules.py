@@ -21,6 +21,8 @@ def pystate_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyState_" not in ctx.src.flat:
         return
     for m in _PYSTATE.finditer(ctx.src.flat):
+        if ctx.src.depth_at(m.start()) == 0:
+            continue  # a prototype at file scope, not a call
         if m.start() and is_word(ctx.src.flat[m.start() - 1]):
             continue  # _PyState_AddModule & co.: the internal implementation
         where = scope_name(ctx, m.start(), "<file scope>")
@@ -63,6 +65,8 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         e.info.multiple_interpreters == "not-supported" for e in inv.modules
     )
     for m in _GILSTATE.finditer(flat):
+        if ctx.src.depth_at(m.start()) == 0:
+            continue  # a prototype at file scope, not a call
         api = m.group(1).decode()
         line_start = flat.rfind(b"\n", 0, m.start()) + 1
         if api == "Check" and _ASSERT_BEFORE.search(flat[line_start : m.start()]):

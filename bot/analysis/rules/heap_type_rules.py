@@ -137,6 +137,8 @@ def from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         return
     uses_module = bool(_USES_MODULE.search(ctx.src.flat))
     for m in _FROM_SPEC.finditer(ctx.src.flat):
+        if ctx.src.depth_at(m.start()) == 0:
+            continue  # a prototype at file scope, not a call
         spec = m.group(1).decode() if m.group(1) else None
         where = scope_name(ctx, m.start(), "<file scope>")
         yield Hit(
@@ -166,6 +168,8 @@ def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         if a:
             gc_targets.add(re.split(rb"->|\.", a.group(1))[-1].decode())
     for m in _OBJECT_NEW.finditer(ctx.src.flat):
+        if ctx.src.depth_at(m.start()) == 0:
+            continue  # a prototype at file scope, not a call
         arg = m.group(1).decode()
         last = re.split(r"->|\.", arg)[-1].strip()
         if last in gc_targets:

@@ -52,6 +52,8 @@ def static_structseq(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyStructSequence_InitType" not in ctx.src.flat:
         return
     for m in _STRUCTSEQ.finditer(ctx.src.flat):
+        if ctx.src.depth_at(m.start()) == 0:
+            continue  # a prototype at file scope, not a call
         target = m.group(1).decode()
         if "->" in target:
             continue  # a pointer in module state: not a static type
