@@ -295,3 +295,15 @@ def test_macro_body_with_continued_comment_lines_is_not_code() -> None:
     """
     report = analyze(code, "Include/cpython/code.h")
     assert {f.symbol for f in report.findings} == {"real"}
+
+
+def test_attribute_macro_before_a_function_name_is_not_a_variable() -> None:
+    code = """
+    static bool _Py_NO_SANITIZE_ADDRESS
+    address_in_range(void *p, poolp pool)
+    {
+        return true;
+    }
+    static bool real_flag;
+    """
+    assert symbols(analyze(code, "Objects/obmalloc.c"), "ISO012") == {"real_flag"}

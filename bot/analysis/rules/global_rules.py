@@ -30,6 +30,18 @@ def _is_object_pointer(d: Declaration, v: Declarator) -> bool:
     return (v.pointer or (v.array and v.pointer)) and bool(_OBJECT_TYPE.match(d.type_text))
 
 
+_AFTER_DECLARATOR = re.compile(rb"\s*([A-Za-z_(])")
+
+
+def _misread_macro(ctx: FileContext, v: Declarator) -> bool:
+    """A "declarator" followed by a name or `(` is a macro before the real declarator."""
+    return (
+        not v.pointer
+        and not v.array
+        and _AFTER_DECLARATOR.match(ctx.src.flat, v.offset + len(v.name)) is not None
+    )
+
+
 def _in_parameter_list(ctx: FileContext, d: Declaration, v: Declarator) -> bool:
     head = ctx.src.flat[d.start : v.offset]
     return head.count(b"(") > head.count(b")")
@@ -63,6 +75,8 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         # (tree-sitter may read a macro call's arguments as a declaration).
         if _ALLOWED_NAME.match(name) or (d.in_error and "static" not in d.storage):
             continue
+        if _misread_macro(ctx, v):
+            continue  # `static bool _Py_NO_SANITIZE_ADDRESS\nfunc(...)`: an attribute macro
         if _in_parameter_list(ctx, d, v):
             continue  # a parameter name of a function pointer misread as a declarator
         if v.array and v.pointer and v.init_brace is not None and _CHAR_TYPE.match(d.type_text):
