@@ -84,40 +84,42 @@ async def refresh_meta_issue(gh: GitHubAPI, db: Database, settings: Settings) ->
     return result
 
 
-async def _older_than_head(db: Database, repo: str, sha: str, head: str) -> bool:
-    """A redelivered or late old push: ``sha`` was analysed before and is older than the head.
-
-    Such a push must not move the head back (nor attribute the difference to the wrong
-    commit); a force-push back to a known commit passes ``forced`` and may."""
-    rows = await db.fetchall(
-        "SELECT sha, committed_at FROM tracking_snapshots WHERE repo = ? AND sha IN (?, ?)",
-        (repo, sha, head),
-    )
-    when = {r["sha"]: r["committed_at"] for r in rows}
-    return sha in when and head in when and when[sha] <= when[head]
+async def _is_late(gh: GitHubAPI, repo: str, head: str, sha: str) -> bool:
+    """Whether ``sha`` is already part of the analysed head's history (a late or redelivered
+    old push, which must not move the head back nor attribute the difference to itself)."""
+    try:
+        data = await gh.getitem(f"/repos/{repo}/compare/{head}...{sha}")
+    except BadRequest as exc:  # the old head was force-pushed away and collected
+        log.info("%s: cannot compare %s...%s (%s); analysing", repo, head[:10], sha[:10], exc)
+        return False
+    return isinstance(data, dict) and data.get("status") in ("behind", "identical")
 
 
-async def track_commit(
+async def _advance(
     gh: GitHubAPI,
     db: Database,
-    settings: Settings,
     repo: str,
     sha: str,
-    *,
-    committed_at: datetime | None = None,
-    message: str | None = None,
-    author: str | None = None,
-    source: str = "push",
-    forced: bool = False,
-    analyzer: Analyzer | None = None,
-) -> TrackResult:
-    """Analyse ``sha`` as the new head (unless already done), attribute, refresh the issue.
-
-    ``forced``: the push rewrote history (payload ``forced``), so a commit analysed before may
-    legitimately become the head again."""
+    committed_at: datetime | None,
+    message: str | None,
+    author: str | None,
+    source: str,
+    forced: bool,
+    before: str | None,
+    analyzer: Analyzer | None,
+) -> tuple[UpdateResult | None, list[ModuleEvent]]:
     row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
-    stale = not forced and row is not None and await _older_than_head(db, repo, sha, row["sha"])
-    if (row and row["sha"] == sha) or stale:
+    # The push was not made on top of the analysed head: it may be late (another worker, a
+    # redelivery) or we missed pushes; GitHub's compare says which. Force-pushes always count.
+    late = (
+        row is not None
+        and before is not None
+        and before != row["sha"]
+        and row["sha"] != sha
+        and not forced
+        and await _is_late(gh, repo, row["sha"], sha)
+    )
+    if (row and row["sha"] == sha) or late:
         # A redelivery, or a sync of an unchanged branch: nothing new to analyse or attribute.
         log.info("%s@%s: already analysed", repo, sha[:10])
         update = None
@@ -143,6 +145,34 @@ async def track_commit(
             )
         # Only now: if attribution failed, the retried job redoes it against the same base.
         await advance_head(db, update)
+    return update, events
+
+
+async def track_commit(
+    gh: GitHubAPI,
+    db: Database,
+    settings: Settings,
+    repo: str,
+    sha: str,
+    *,
+    committed_at: datetime | None = None,
+    message: str | None = None,
+    author: str | None = None,
+    source: str = "push",
+    forced: bool = False,
+    before: str | None = None,
+    analyzer: Analyzer | None = None,
+) -> TrackResult:
+    """Analyse ``sha`` as the new head (unless already done), attribute, refresh the issue.
+
+    ``before``/``forced``: the push payload's, to recognise a late push (see ``_is_late``);
+    a sync passes neither: the branch's current head is always the one to analyse."""
+    # One update per repository at a time (several workers, several replicas): two pushes
+    # analysed against the same base would attribute the first one's changes to both.
+    async with db.lock(f"tracking:{repo}"):
+        update, events = await _advance(
+            gh, db, repo, sha, committed_at, message, author, source, forced, before, analyzer
+        )
     meta = None
     if settings.meta_issue.repo == repo:
         meta = await refresh_meta_issue(gh, db, settings)

@@ -281,3 +281,32 @@ async def test_sync_command_as_the_app(
     finally:
         await db.close()
     assert START_MARKER in w.body()
+
+
+async def test_late_push_does_not_move_the_head_back(world: World) -> None:
+    w = world
+    n = await w.dispatch("installation")
+    w.emu.push(REPO, "main", {"Modules/_abc.c": module_c("_abc")}, message="Isolate _abc (#11)")
+    p2 = w.emu.push(
+        REPO,
+        "main",
+        {"Modules/_curses.c": module_c("_curses", multi=False, pig=False)},
+        message="Remove the static type (#12)",
+    )
+    pushes = [d for d in w.emu.deliveries[n:] if d.event == "push"]
+    assert len(pushes) == 2
+    # Delivered (or processed) out of order: the newer push first, then the older one.
+    for d in reversed(pushes):
+        ev = sansio.Event(d.payload, event="push", delivery_id=d.id)
+        ctx = JobContext("push", d.id, d.payload, w.gh, w.db, w.settings, w.app.bot_login)
+        await push_router.router.dispatch(ev, ctx)
+    latest = await latest_snapshot(w.db, REPO)
+    assert latest is not None and latest.sha == p2
+    row = await w.db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (REPO,))
+    assert row is not None and row["sha"] == p2
+    events = await module_events(w.db, REPO)
+    assert not [e for e in events if e.kind == "regression"]  # nothing "undone" by the late one
+    assert {(e.module, e.kind) for e in events} >= {
+        ("_abc", "completed"),
+        ("_curses", "heap-types"),
+    }

@@ -62,6 +62,7 @@ async def on_push(event: sansio.Event, ctx: JobContext) -> None:
         author=author.get("username") or author.get("name"),
         source="push",
         forced=bool(payload.get("forced")),
+        before=payload.get("before") if isinstance(payload.get("before"), str) else None,
     )
 
 
