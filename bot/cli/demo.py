@@ -118,6 +118,7 @@ static PyMethodDef counter_methods[] = {
 };
 
 static PyType_Slot counter_slots[] = {
+    {Py_tp_new, PyType_GenericNew},
     {Py_tp_methods, counter_methods},
     {Py_tp_traverse, counter_traverse},
     {Py_tp_dealloc, counter_dealloc},

@@ -81,7 +81,8 @@ class CheckResult:
 
     @property
     def regresses(self) -> bool:
-        return bool(self.regressions or self.new)
+        # An info-level note (e.g. "heap type is instantiable") is listed, not labelled.
+        return bool(self.regressions or [f for f in self.new if f.severity != "info"])
 
     @property
     def changes_isolation_state(self) -> bool:

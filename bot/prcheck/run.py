@@ -137,11 +137,12 @@ def _apply_suppressions(
 ) -> tuple[list[Finding], list[SuppressedFinding]]:
     rules: dict[tuple[str, str | None], Any] = {}
     for s in suppressions:
-        rules[(str(getattr(s, "rule", "")), getattr(s, "symbol", None) or None)] = s
+        rules[(str(getattr(s, "rule", "")).upper(), getattr(s, "symbol", None) or None)] = s
     kept: list[Finding] = []
     dropped: list[SuppressedFinding] = []
     for f in new:
-        s = rules.get((f.rule, f.symbol)) or rules.get((f.rule, None))
+        rule = f.rule.upper()
+        s = rules.get((rule, f.symbol)) or rules.get((rule, None))
         if s is None:
             kept.append(f)
         else:

@@ -233,3 +233,29 @@ async def test_malformed_job_is_dead_at_once_with_its_error_kept(world: World) -
     row = await world.state.queue.get(str(job_id))
     assert row is not None and row["state"] == "dead" and row["attempts"] == 1
     assert "KeyError" in row["last_error"] and "number" in row["last_error"]
+
+
+async def test_suppression_recorded_by_a_command_is_honoured(world: World) -> None:
+    from bot.commands.suppressions import add_suppression
+
+    emu = world.emu
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    (run,) = await until(lambda: world.completed(head))
+    assert run["conclusion"] == "failure"
+    await world.idle()
+    await add_suppression(
+        world.state.db, REPO, number, "ISO005", "last_result", "a cache, reset per call", "core-dev"
+    )
+    await world.state.queue.enqueue(
+        "pr_check",
+        json.dumps({"repo": REPO, "number": number, "installation_id": world.installation}),
+        key=f"pr:{REPO}#{number}",
+    )
+    world.state.wake_workers()
+    await until(lambda: len(world.completed(head)) == 2)
+    await world.idle()
+    assert world.completed(head)[-1]["conclusion"] == "success"
+    (comment,) = emu.issue_comments(REPO, number)
+    assert "Suppressed for this pull request" in comment["body"]
+    assert "core-dev" in comment["body"] and "last_result" in comment["body"]
+    assert "isolation-regression" not in emu.labels_on(REPO, number)
