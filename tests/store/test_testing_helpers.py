@@ -70,3 +70,30 @@ def test_split_statements() -> None:
         "CREATE INDEX i ON a (x)",
     ]
     assert split_statements("-- only a comment\n") == []
+
+
+@pytest.mark.parametrize(("required", "expect_rc", "expect_text"),
+                         [("0", 0, "1 skipped"), ("1", 1, "ISOLATION_BOT_REQUIRE_POSTGRES=1")])
+def test_store_suite_skips_or_fails_without_postgres(
+    required: str, expect_rc: int, expect_text: str
+) -> None:
+    """The real fixture wiring: an unreachable server skips the PostgreSQL half of the suite,
+    and fails it when CI requires PostgreSQL."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "ISOLATION_BOT_REQUIRE_POSTGRES": required,
+           "ISOLATION_BOT_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:1/test"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+         str(here / "test_engine.py"), "-k", "rows_are_dicts"],
+        capture_output=True, text=True, env=env, cwd=here.parents[1], timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == expect_rc, output
+    assert expect_text in output
+    assert "PostgreSQL not reachable at postgresql://postgres@127.0.0.1:1/test" in output
+    assert "1 passed" in output  # the SQLite half still ran
