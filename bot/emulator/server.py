@@ -92,6 +92,14 @@ class Ctx:
     def url(self) -> str:
         return f"{self.emu.api_url}{self.path}"
 
+    def page_url(self) -> str:
+        """Base of Link header URLs. For repository routes GitHub links to the id form,
+        /repositories/{id}/..., which the emulator serves too."""
+        prefix = f"/repos/{self.params.get('owner')}/{self.params.get('repo')}"
+        if "owner" in self.params and self.path.startswith(prefix):
+            return f"{self.emu.api_url}/repositories/{self.repo.id}{self.path[len(prefix) :]}"
+        return self.url()
+
     def actor(self) -> str:
         if self.installation_id is None:
             raise ApiError(403, "Resource not accessible by integration")
@@ -156,7 +164,7 @@ def _pull(ctx: Ctx) -> tuple[Repo, Issue]:
 
 
 def _paged(ctx: Ctx, items: list[Any]) -> Resp:
-    chunk, link = paginate(items, ctx.url(), ctx.query)
+    chunk, link = paginate(items, ctx.page_url(), ctx.query)
     return Resp(200, chunk, {"Link": link} if link else {})
 
 
@@ -235,7 +243,7 @@ def installation_repositories(ctx: Ctx) -> Resp:
     inst = ctx.emu.installation_record(ctx.installation_id)
     assert inst is not None
     repos = [ctx.emu.shapes.repo(r) for r in ctx.emu.installation_repos(inst)]
-    chunk, link = paginate(repos, ctx.url(), ctx.query)
+    chunk, link = paginate(repos, ctx.page_url(), ctx.query)
     body = {
         "total_count": len(repos),
         "repository_selection": inst.repository_selection,
@@ -709,7 +717,7 @@ def commit_check_runs(ctx: Ctx) -> Resp:
             latest.setdefault((run.name, run.app_id), run)
         runs = list(latest.values())
     shaped = [ctx.emu.shapes.check_run(r, run) for run in runs]
-    chunk, link = paginate(shaped, ctx.url(), ctx.query)
+    chunk, link = paginate(shaped, ctx.page_url(), ctx.query)
     return Resp(
         200, {"total_count": len(shaped), "check_runs": chunk}, {"Link": link} if link else {}
     )
@@ -1175,6 +1183,9 @@ def make_app(emu: GitHubEmulator) -> web.Application:
 
     for rt in ROUTES:
         app.router.add_route(rt.method, _aiohttp_path(rt.template), endpoint(rt))
+        if rt.template.startswith(_REPO_PREFIX):
+            by_id = "/repositories/{repo_id}" + rt.template[len(_REPO_PREFIX) :]
+            app.router.add_route(rt.method, _aiohttp_path(by_id), endpoint(rt))
 
     async def not_found(request: web.Request) -> web.StreamResponse:
         # GitHub answers 404 too, but a client calling a route the emulator lacks is worth
@@ -1192,10 +1203,27 @@ def make_app(emu: GitHubEmulator) -> web.Application:
     return app
 
 
+_REPO_PREFIX = "/repos/{owner}/{repo}"
+
+
+def _canonical(emu: GitHubEmulator, request: web.Request, params: dict[str, str]) -> str:
+    """/repositories/{id}/rest -> /repos/{owner}/{repo}/rest (params gain owner and repo)."""
+    repo_id = params.pop("repo_id", None)
+    if repo_id is None:
+        return request.path
+    repo = next((r for r in emu.all_repos() if str(r.id) == repo_id), None)
+    if repo is None:
+        raise ApiError(404)
+    params["owner"], params["repo"] = repo.owner, repo.name
+    rest = request.path.split("/", 3)[3] if request.path.count("/") >= 3 else ""
+    return f"/repos/{repo.owner}/{repo.name}" + (f"/{rest}" if rest else "")
+
+
 async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     query = {k: v for k, v in request.query.items()}
     params = dict(request.match_info)
+    path = request.path  # canonical /repos/{owner}/{repo}/... form once resolved
     inst_id: int | None = None
     headers: dict[str, str] = {
         "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
@@ -1204,7 +1232,8 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
     }
     status = 500
     try:
-        fault = emu.faults.take(request.method, request.path)
+        path = _canonical(emu, request, params)
+        fault = emu.faults.take(request.method, path)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
@@ -1297,7 +1326,7 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
         )
         return _json_response(500, error_body(500), headers)
     finally:
-        emu.requests.append(RequestRecord(request.method, request.path, query, status, inst_id))
+        emu.requests.append(RequestRecord(request.method, path, query, status, inst_id))
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

@@ -54,6 +54,9 @@ async def test_pull_files_paginate_with_link_header(world: World) -> None:
     assert status == 200 and len(page1) == 100
     link = headers["Link"]
     assert 'rel="next"' in link and 'rel="last"' in link and "page=3" in link
+    # like GitHub, links name the repository by id
+    repo_id = world.emu.repo_record(REPO).id
+    assert f"{world.url}/repositories/{repo_id}/pulls/{n}/files?" in link
     files = [
         f
         async for f in world.gh.getiter(
@@ -62,6 +65,9 @@ async def test_pull_files_paginate_with_link_header(world: World) -> None:
     ]
     assert len(files) == 250
     assert len({f["filename"] for f in files}) == 250
+    # the request log shows the canonical /repos/{owner}/{repo} form for every page
+    pages = [r for r in world.emu.requests if r.path == f"/repos/{REPO}/pulls/{n}/files"]
+    assert [r.query.get("page") for r in pages] == [None, None, "2", "3"]
     # the last page has prev/first and no next
     status, headers, page3 = await raw(
         world, "GET", f"/repos/{REPO}/pulls/{n}/files?per_page=100&page=3", token=world.token
