@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from bot.emulator.state import CheckRun, Comment, Installation, Issue, Label, Reaction, Repo
 
@@ -194,7 +195,7 @@ class Shapes:
         return {
             "id": label.id,
             "node_id": node_id("Label", label.id),
-            "url": f"{self.api}/repos/{r.full_name}/labels/{label.name}",
+            "url": f"{self.api}/repos/{r.full_name}/labels/{quote(label.name, safe='')}",
             "name": label.name,
             "description": label.description,
             "color": label.color,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+
 import github
+import pytest
 from github import Auth, GithubIntegration
 
 from tests.emulator.conftest import REPO, make_emulator
@@ -35,3 +38,13 @@ def test_pygithub_against_the_threaded_emulator() -> None:
     stored = emu.repo_record(REPO).labels["topic-subinterpreters"]
     assert (stored.color, stored.description) == ("1d76db", "changed")
     assert emu.validation_errors == []
+
+
+def test_serve_in_thread_reports_a_busy_port() -> None:
+    emu, _, _ = make_emulator()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError), emu.serve_in_thread(port=port):
+            pass
