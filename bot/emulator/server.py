@@ -1231,8 +1231,10 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
         "X-GitHub-Api-Version-Selected": "2022-11-28",
     }
     status = 500
+    spath = rt.template
     try:
         path = _canonical(emu, request, params)
+        spath = validation.spec_path(rt.template, params)
         fault = emu.faults.take(request.method, path)
         if fault is not None:
             if fault.delay:
@@ -1258,7 +1260,6 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
                 body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "Problems parsing JSON") from None
-        spath = validation.spec_path(rt.template, params)
         if emu.validate:
             problem = validation.check_request(
                 rt.method, spath, query, raw, request.headers.get("Content-Type")
@@ -1309,6 +1310,13 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
         return _json_response(status, payload, headers)
     except ApiError as err:
         status = err.status
+        if emu.validate and status != 400:
+            # error bodies too, where the description documents that status for the route
+            problem = validation.check_response(
+                rt.method, spath, query, status, json.dumps(err.body).encode()
+            )
+            if problem and "ResponseNotFound" not in problem:
+                emu.validation_errors.append(problem)
         # failed authentication and exhausted budgets do not count
         headers.update(
             _rate_headers(
