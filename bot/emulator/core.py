@@ -522,7 +522,7 @@ class GitHubEmulator:
         with self.lock:
             r = self.repo_record(repo)
             issue = self.issue_record(repo, number)
-            self.set_state(issue, "closed")
+            self.set_state(issue, "closed", by=user or issue.user)
             self.emit_pull(r, issue, "closed", user or issue.user)
 
     def reopen_pull_request(self, repo: str, number: int, user: str | None = None) -> None:
@@ -568,7 +568,7 @@ class GitHubEmulator:
             r.branches[p.base_ref] = c.sha
             r.pushed_at = ts
             p.merged, p.merged_at, p.merged_by, p.merge_commit_sha = True, ts, user, c.sha
-            self.set_state(issue, "closed")
+            self.set_state(issue, "closed", by=user)
             self.emit_pull(r, issue, "closed", user)
             self._emit_push(r, p.base_ref, base_tip, [p.head_sha, c.sha], user)
             self._move_pull_heads(r, p.base_ref, c.sha)
@@ -583,8 +583,11 @@ class GitHubEmulator:
             action = "converted_to_draft" if draft else "ready_for_review"
             self.emit_pull(r, issue, action, issue.user)
 
-    def set_state(self, issue: Issue, state: str, reason: str | None = None) -> None:
+    def set_state(
+        self, issue: Issue, state: str, reason: str | None = None, by: str | None = None
+    ) -> None:
         now = self.now()
+        issue.closed_by = by if state == "closed" else None
         issue.state = state
         issue.updated_at = now
         issue.closed_at = now if state == "closed" else None
@@ -616,7 +619,7 @@ class GitHubEmulator:
         with self.lock:
             r = self.repo_record(repo)
             issue = self.issue_record(repo, number)
-            self.set_state(issue, "closed", "completed")
+            self.set_state(issue, "closed", "completed", by=user)
             self.emit_issue(r, issue, "closed", user)
 
     def reopen_issue(self, repo: str, number: int, user: str = "octocat") -> None:

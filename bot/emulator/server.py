@@ -750,14 +750,14 @@ def create_issue(ctx: Ctx) -> Resp:
     issue = ctx.emu.new_issue(r, str(body["title"]), body.get("body"), ctx.actor())
     ctx.emu.emit_issue(r, issue, "opened", ctx.actor())
     ctx.emu.add_labels(r, issue, [str(x) for x in body.get("labels") or []], ctx.actor())
-    shaped = ctx.emu.shapes.issue(r, issue)
+    shaped = ctx.emu.shapes.issue_detail(r, issue)
     return Resp(201, shaped, {"Location": shaped["url"]})
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}")
 def get_issue(ctx: Ctx) -> Resp:
     r, issue = _issue(ctx)
-    return Resp(200, ctx.emu.shapes.issue(r, issue))
+    return Resp(200, ctx.emu.shapes.issue_detail(r, issue))
 
 
 @route("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}")
@@ -778,7 +778,7 @@ def update_issue(ctx: Ctx) -> Resp:
     if "state" in body and body["state"] != issue.state:
         if issue.pull and issue.pull.merged:
             raise _invalid("Issue", "state", "custom")
-        ctx.emu.set_state(issue, body["state"], body.get("state_reason"))
+        ctx.emu.set_state(issue, body["state"], body.get("state_reason"), by=ctx.actor())
         state_action = "closed" if issue.state == "closed" else "reopened"
     if "labels" in body:
         for name in list(issue.labels):
@@ -793,7 +793,7 @@ def update_issue(ctx: Ctx) -> Resp:
             ctx.emu.emit_issue(r, issue, action, ctx.actor(), **extra)
         else:
             ctx.emu.emit_pull(r, issue, action, ctx.actor(), **extra)
-    return Resp(200, ctx.emu.shapes.issue(r, issue))
+    return Resp(200, ctx.emu.shapes.issue_detail(r, issue))
 
 
 @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")

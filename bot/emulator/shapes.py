@@ -129,8 +129,22 @@ class Shapes:
     def full_repo(self, r: Repo) -> dict[str, Any]:
         """GET /repos/{owner}/{repo}: the embedded form plus counts, parent and permissions."""
         out = self.repo(r)
-        out["network_count"] = 0
-        out["subscribers_count"] = 0
+        out.update(
+            {
+                "allow_auto_merge": False,
+                "allow_merge_commit": True,
+                "allow_rebase_merge": True,
+                "allow_squash_merge": True,
+                "allow_update_branch": False,
+                "delete_branch_on_merge": False,
+                "use_squash_pr_title_as_default": False,
+                "temp_clone_token": "",
+                "network_count": 0,
+                "subscribers_count": 0,
+            }
+        )
+        if self.emu.user_record(r.owner).type == "Organization":
+            out["organization"] = self.user(r.owner)
         if r.fork_of:
             parent = self.emu.repo_record(r.fork_of)
             out["parent"] = self.repo(parent)
@@ -278,6 +292,13 @@ class Shapes:
                 "merged_at": iso(i.pull.merged_at),
             }
             out["draft"] = i.pull.draft
+        return out
+
+    def issue_detail(self, r: Repo, i: Issue) -> dict[str, Any]:
+        """A single issue from the REST API: the list form plus ``closed_by`` (webhooks and
+        lists do not carry it)."""
+        out = self.issue(r, i)
+        out["closed_by"] = self.user(i.closed_by) if i.closed_by else None
         return out
 
     def comment(self, r: Repo, c: Comment) -> dict[str, Any]:

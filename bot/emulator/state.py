@@ -107,6 +107,7 @@ class Issue:
     state: str = "open"
     state_reason: str | None = None
     closed_at: int | None = None
+    closed_by: str | None = None
     locked: bool = False
     deleted: bool = False  # deleted issues answer 410 Gone
     labels: list[str] = field(default_factory=list)
