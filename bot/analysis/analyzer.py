@@ -54,7 +54,7 @@ def _analyze(path: str, data: bytes) -> FileReport:
         notes.append(f"{NOTE_PREFIX}invalid UTF-8 at byte {exc.start}; analysed as bytes")
 
     src = Source.from_bytes(data)
-    parsed = parse(data)
+    parsed = parse(data, src.skeleton())
     end_depth = src.depth_at(len(data) + 1)
     if end_depth != 0:
         notes.append(f"{NOTE_PREFIX}unbalanced braces at end of file (truncated?)")

@@ -13,7 +13,14 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.analysis.cparse import Declaration, Declarator, Function, ParsedFile, declaration_at
+from bot.analysis.cparse import (
+    Declaration,
+    Declarator,
+    Function,
+    ParsedFile,
+    declaration_at,
+    statement_declaration,
+)
 from bot.analysis.paths import PathClass
 from bot.analysis.source import (
     Initializer,
@@ -210,7 +217,12 @@ class FileContext:
                     continue
                 if src.depth_at(off) != 0:
                     continue
-                add(declaration_at(self.parsed, off))
+                # Not found by the walk: look the offset up in the tree, else parse the
+                # statement on its own (tree-sitter may have folded it into an expression).
+                found = declaration_at(self.parsed, off)
+                if found is None and rx is _STATIC_RE:
+                    found = self._statement_at(off)
+                add(found)
         out.sort(key=lambda d: d.start)
         return out
 
@@ -226,7 +238,7 @@ class FileContext:
                 continue
             if src.depth_at(m.start()) == 0:
                 continue
-            d = declaration_at(self.parsed, m.start())
+            d = self._statement_at(m.start())
             if d is None or d.start in seen or "static" not in d.storage:
                 continue
             if self.in_directive(d.start):
@@ -234,6 +246,20 @@ class FileContext:
             seen.add(d.start)
             out.append((d, self.enclosing_function(d.start)))
         return out
+
+    def _statement_at(self, start: int) -> Declaration | None:
+        """The declaration starting at `start` inside a function body (parsed on its own:
+        the file was parsed with its bodies blanked)."""
+        src = self.src
+        depth = src.depth_at(start)
+        end = start
+        for _ in range(64):  # `;` inside a nested initializer: look further
+            end = src.flat.find(b";", end + 1)
+            if end < 0:
+                return None
+            if src.depth_at(end) == depth:
+                return statement_declaration(src.data, start, end + 1)
+        return None
 
     def in_directive(self, offset: int) -> bool:
         """True inside a `#define` body (or any directive): not code of this file.

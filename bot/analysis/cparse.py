@@ -194,8 +194,9 @@ def _function(data: bytes, node: Node) -> Function | None:
     )
 
 
-def parse(data: bytes) -> ParsedFile:
-    tree = _parser().parse(data)
+def parse(data: bytes, skeleton: bytes | None = None) -> ParsedFile:
+    """Parse `skeleton` (same offsets as `data`, bodies blanked) or `data`; text from `data`."""
+    tree = _parser().parse(skeleton if skeleton is not None else data)
     root = tree.root_node
     functions: list[Function] = []
     top_level: list[Declaration] = []
@@ -237,3 +238,33 @@ def declaration_at(parsed: ParsedFile, offset: int) -> Declaration | None:
         return None
     parent = node.parent
     return _declaration(parsed.data, node, parent is not None and parent.type == "ERROR")
+
+
+def statement_declaration(data: bytes, start: int, end: int) -> Declaration | None:
+    """Parse `data[start:end]` (one statement, e.g. a function-level `static ...;`) alone.
+
+    Only a declaration that starts the snippet counts (not one after a function definition).
+    """
+    snippet = data[start:end]
+    node = _parser().parse(snippet).root_node
+    for _ in range(4):
+        first = next((c for c in node.named_children if c.type != "comment"), None)
+        if first is None:
+            return None
+        if first.type == "declaration":
+            d = _declaration(snippet, first, node.type == "ERROR")
+            return _shifted(d, start) if d is not None else None
+        if first.type != "ERROR":
+            return None
+        node = first
+    return None
+
+
+def _shifted(d: Declaration, delta: int) -> Declaration:
+    for v in d.declarators:
+        v.offset += delta
+        if v.init_brace is not None:
+            v.init_brace += delta
+    d.start += delta
+    d.end += delta
+    return d

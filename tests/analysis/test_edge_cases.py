@@ -307,3 +307,44 @@ def test_attribute_macro_before_a_function_name_is_not_a_variable() -> None:
     static bool real_flag;
     """
     assert symbols(analyze(code, "Objects/obmalloc.c"), "ISO012") == {"real_flag"}
+
+
+def test_skeleton_keeps_offsets_lines_and_file_scope_text() -> None:
+    from bot.analysis.source import Source
+
+    data = (
+        b"static int f(void) {\n#ifdef X\n    return 1; /* { */\n#endif\n    return 0;\n}\n"
+        b"static const int t[] = {\n#ifdef Y\n    1,\n#endif\n    2};\nstatic int g;\n"
+    )
+    sk = Source.from_bytes(data).skeleton()
+    assert len(sk) == len(data)
+    assert [i for i, c in enumerate(sk) if c == 10] == [i for i, c in enumerate(data) if c == 10]
+    assert b"#ifdef X" in sk and b"#endif" in sk  # directives of a body are kept
+    assert b"#ifdef Y" not in sk  # not inside an initializer (tree-sitter rejects them)
+    assert b"return" not in sk and sk.endswith(b"static int g;\n")
+
+
+def test_static_table_with_ifdef_entries_is_found() -> None:
+    code = """
+    struct constdef { const char *name; int value; };
+    static struct constdef posix_constants_pathconf[] = {
+    #ifdef _PC_ABI_AIO_XFER_MAX
+        {"PC_ABI_AIO_XFER_MAX", _PC_ABI_AIO_XFER_MAX},
+    #endif
+        {"PC_LINK_MAX", _PC_LINK_MAX},
+    };
+    """
+    assert symbols(analyze(code, "Modules/posixmodule.c"), "ISO012") == {"posix_constants_pathconf"}
+
+
+def test_static_after_macro_invocations_without_semicolons() -> None:
+    # typeobject.c: SLOT1(...) lines fold what follows into an expression in the tree.
+    code = """
+    SLOT1(slot_nb_inplace_add, __iadd__, PyObject *)
+    SLOT1(slot_nb_inplace_subtract, __isub__, PyObject *)
+    static PyObject *name_op[] = {
+        &_Py_ID(__lt__),
+        &_Py_ID(__le__),
+    };
+    """
+    assert "name_op" in symbols(analyze(code, "Objects/typeobject.c"), "ISO005")
