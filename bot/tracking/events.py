@@ -24,6 +24,7 @@ EVENT_KINDS = ("multi-phase", "heap-types", "per-interpreter-gil", "completed", 
 
 # "Fix something (#12345)" / "gh-1234: ... (GH-12345)": the squash-merge suffix naming the PR.
 _PR_IN_MESSAGE = re.compile(r"\((?:#|GH-)(\d{1,7})\)", re.IGNORECASE)
+_MERGE_TITLE = re.compile(r"Merge pull request #(\d{1,7}) from ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,12 @@ def state_changes(before: Snapshot | None, after: Snapshot) -> list[Change]:
 
 
 def pr_from_message(message: str) -> int | None:
-    """The PR number a squash merge puts in the commit title: the last "(#NNNN)" there."""
+    """The PR a commit message names: a squash merge's "(#NNNN)" at the end of the title, or
+    a merge commit's "Merge pull request #NNNN from ..."."""
     title = message.strip().splitlines()[0] if message.strip() else ""
+    merge = _MERGE_TITLE.match(title)
+    if merge:
+        return int(merge.group(1))
     found = _PR_IN_MESSAGE.findall(title) or _PR_IN_MESSAGE.findall(message)
     return int(found[-1]) if found else None
 

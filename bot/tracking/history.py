@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -157,6 +158,29 @@ class BlobReader:
         stdout.read(1)  # the newline after the contents
         return data
 
+    def read_many(self, shas: Sequence[str]) -> list[bytes]:
+        """Many blobs in one exchange: a thread writes the requests while this one reads the
+        answers (a single thread writing them all first could fill both pipes and hang)."""
+        stdin, stdout = self._pipes()
+
+        def write() -> None:
+            stdin.write(b"".join(s.encode() + b"\n" for s in shas))
+            stdin.flush()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        out = []
+        try:
+            for sha in shas:
+                header = stdout.readline().split()
+                if len(header) != 3 or header[1] != b"blob":
+                    raise HistoryError(f"git cat-file: {sha} is not a readable blob")
+                out.append(stdout.read(int(header[2])))
+                stdout.read(1)
+        finally:
+            writer.join()
+        return out
+
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         if self._proc.stdin is None or self._proc.stdout is None:
             raise HistoryError("git cat-file is not running")
@@ -238,11 +262,13 @@ def walk_history(
             chunk = points[first : first + batch]
             trees = [tracked_blobs(repo, c.sha) for c in chunk]
             # Read every blob new in this batch once, then analyse them together.
-            new: dict[tuple[str, str], bytes] = {}
+            wanted: dict[tuple[str, str], None] = {}
             for entries in trees:
                 for path, blob in sorted(entries.items()):
-                    if (blob, path) not in cache and (blob, path) not in new:
-                        new[(blob, path)] = reader.read(blob)
+                    if (blob, path) not in cache:
+                        wanted[(blob, path)] = None
+            contents = reader.read_many([blob for blob, _ in wanted])
+            new = dict(zip(wanted, contents, strict=True))
             sources = [(k, d) for k, d in new.items() if is_source(k[1])]
             reports = _analyse_batch(analyzer, [(k[1], d) for k, d in sources], pool)
             cache.update((k, r) for (k, _), r in zip(sources, reports, strict=True))

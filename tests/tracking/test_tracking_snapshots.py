@@ -125,6 +125,7 @@ def test_pr_from_message() -> None:
     assert pr_from_message("Merge branch\n\nsee (#42)") == 42
     assert pr_from_message("no number gh-103092") is None
     assert pr_from_message("") is None
+    assert pr_from_message("Merge pull request #31 from porter/abc\n\nIsolate (#2)") == 31
 
 
 async def test_record_and_query_events(db: Database) -> None:
