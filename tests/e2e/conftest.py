@@ -22,5 +22,7 @@ async def world(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
         try:
             yield {"emu": emu, "app": app, "bot": bot, "api_url": api_url}
         finally:
-            await bot.stop()
+            code = await bot.stop()  # SIGTERM: graceful shutdown
+        assert code == 0, bot.log()
+        assert "stopping (finishing or releasing running jobs)" in bot.log()
         assert emu.validation_errors == [], emu.validation_errors
