@@ -580,7 +580,10 @@ def _apply_check_fields(ctx: Ctx, run: CheckRun, body: dict[str, Any]) -> None:
         for key in ("title", "summary", "text"):
             if key in output:
                 run.output[key] = output[key]
+        required = ("path", "start_line", "end_line", "annotation_level", "message")
         for a in annotations:
+            if not isinstance(a, dict) or any(k not in a for k in required):
+                raise _invalid("CheckRun", "annotations", "missing_field")
             run.annotations.append(
                 {
                     "path": a["path"],

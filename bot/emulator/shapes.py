@@ -30,6 +30,8 @@ def node_id(kind: str, ident: int | str) -> str:
     return base64.b64encode(f"0:{kind}{ident}".encode()).decode().rstrip("=")
 
 
+CONTENTS_INLINE_LIMIT = 1024 * 1024
+
 REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
 
@@ -575,13 +577,15 @@ class Shapes:
         api = f"{self.api}/repos/{repo_name}/contents/{path}?ref={ref}"
         git = f"{self.api}/repos/{repo_name}/git/blobs/{sha}"
         html = f"{HTML}/{repo_name}/blob/{ref}/{path}"
+        # Over 1 MB the contents API leaves the content out (clients use the blob API).
+        small = len(data) <= CONTENTS_INLINE_LIMIT
         return {
             "type": "file",
-            "encoding": "base64",
+            "encoding": "base64" if small else "none",
             "size": len(data),
             "name": path.rsplit("/", 1)[-1],
             "path": path,
-            "content": base64.encodebytes(data).decode("ascii"),
+            "content": base64.encodebytes(data).decode("ascii") if small else "",
             "sha": sha,
             "url": api,
             "git_url": git,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -465,3 +466,14 @@ async def test_closing_through_the_api_emits_closed(world: World) -> None:
     assert kinds == [("issues", "edited"), ("issues", "closed")]
     assert emu.issue(REPO, n)["state"] == "closed"
     assert emu.deliveries[-1].payload["sender"]["login"] == "isolation-bot[bot]"
+
+
+async def test_contents_over_one_megabyte_leave_content_out(world: World) -> None:
+    big = b"/* filler */\n" * 90_000  # ~1.2 MB
+    world.emu.commit(REPO, "main", {"Objects/big.c": big})
+    body = await world.gh.getitem(
+        f"/repos/{REPO}/contents/{{+path}}", {"path": "Objects/big.c"}, oauth_token=world.token
+    )
+    assert (body["encoding"], body["content"], body["size"]) == ("none", "", len(big))
+    blob = await world.gh.getitem(f"/repos/{REPO}/git/blobs/{body['sha']}", oauth_token=world.token)
+    assert base64.b64decode(blob["content"]) == big

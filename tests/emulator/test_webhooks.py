@@ -58,6 +58,8 @@ def every_event(emu: GitHubEmulator) -> None:
     cid = emu.comment(REPO, n, user="bob", body="/isolation help")
     emu.edit_comment(REPO, cid, "/isolation recheck")
     emu.delete_comment(REPO, cid)
+    # what POST .../comments does for the App's installation token
+    emu.add_comment(REPO, n, app.bot_login, "status", app_id=app.id)
     i = emu.create_issue(REPO, "meta", "body", user="bob")
     emu.edit_issue_body(REPO, i, "new body")
     emu.close_issue(REPO, i)
