@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.analysis.model import FileReport, Finding, ModuleInfo, TypeInfo
+from bot.analysis.tree import attribute_types
 
 ChangeKind = Literal[
     "module-added",
@@ -153,20 +154,23 @@ def _module_changes(base: list[FileReport], head: list[FileReport]) -> list[Modu
                 )
             )
 
-    def by_module(reports: list[FileReport], kind: str) -> dict[str, set[str]]:
+    # Types of multi-file modules (Modules/_io/fileio.c) get their module by directory,
+    # as in the tree report; the modules of both sides are the candidates.
+    known = list({m.name: m for m in [*bmods.values(), *hmods.values()]}.values())
+    btypes = attribute_types([t for r in base for t in r.types], known)
+    htypes = attribute_types([t for r in head for t in r.types], known)
+
+    def by_module(types: list[TypeInfo], kind: str) -> dict[str, set[str]]:
         out: dict[str, set[str]] = defaultdict(set)
-        for r in reports:
-            for t in r.types:
-                if t.kind == kind:
-                    out[_type_module(t)].add(t.name)
+        for t in types:
+            if t.kind == kind:
+                out[_type_module(t)].add(t.name)
         return out
 
-    bstatic, hstatic = by_module(base, "static"), by_module(head, "static")
-    bheap, hheap = by_module(base, "heap"), by_module(head, "heap")
-    paths = {_type_module(t): t.path for r in head for t in r.types}
-    paths.update(
-        {_type_module(t): t.path for r in base for t in r.types if _type_module(t) not in paths}
-    )
+    bstatic, hstatic = by_module(btypes, "static"), by_module(htypes, "static")
+    bheap, hheap = by_module(btypes, "heap"), by_module(htypes, "heap")
+    paths = {_type_module(t): t.path for t in htypes}
+    paths.update({_type_module(t): t.path for t in btypes if _type_module(t) not in paths})
     for mod in sorted(bstatic.keys() | hheap.keys()):
         removed = bstatic.get(mod, set()) - hstatic.get(mod, set())
         added = hheap.get(mod, set()) - bheap.get(mod, set())

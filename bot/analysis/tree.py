@@ -98,7 +98,7 @@ def _iso003(m: ModuleInfo) -> Finding:
     )
 
 
-def _attribute_types(types: list[TypeInfo], modules: list[ModuleInfo]) -> list[TypeInfo]:
+def attribute_types(types: list[TypeInfo], modules: list[ModuleInfo]) -> list[TypeInfo]:
     """Give module-less types the module of their directory (multi-file modules)."""
     by_dir: dict[str, list[ModuleInfo]] = {}
     for m in modules:
@@ -170,7 +170,7 @@ def build_tree_report(
 ) -> TreeReport:
     reports = sorted(reports, key=lambda r: r.path)
     modules, extra = _resolve_modules(reports)
-    types = _attribute_types([t for r in reports for t in r.types], modules)
+    types = attribute_types([t for r in reports for t in r.types], modules)
     findings = [f for r in reports for f in r.findings] + extra
     findings = _apply_tsv(findings, parse_tsv(ignored_tsv), parse_tsv(globals_to_fix_tsv))
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))

@@ -124,3 +124,29 @@ def test_conversion_without_slot_is_not_a_slot_change() -> None:
     assert [c.kind for c in compare(base, head).module_changes] == ["converted-to-multi-phase"]
     kinds_back = [c.kind for c in compare(head, base).module_changes]
     assert kinds_back == ["converted-to-single-phase"]
+
+
+def test_static_to_heap_in_a_multi_file_module_names_the_module() -> None:
+    io = ModuleInfo(
+        "_io", "Modules/_io/_iomodule.c", 9, "multi-phase", "per-interpreter-gil", False
+    )
+    base = [
+        FileReport("Modules/_io/_iomodule.c", modules=[io]),
+        FileReport(
+            "Modules/_io/fileio.c",
+            types=[TypeInfo("PyFileIO_Type", "Modules/_io/fileio.c", 3, "static", None)],
+        ),
+    ]
+    head = [
+        FileReport("Modules/_io/_iomodule.c", modules=[io]),
+        FileReport(
+            "Modules/_io/fileio.c",
+            types=[TypeInfo("fileio_spec", "Modules/_io/fileio.c", 3, "heap", None)],
+        ),
+    ]
+    [change] = compare(base, head).module_changes
+    assert (change.module, change.kind, change.path) == (
+        "_io",
+        "static-to-heap",
+        "Modules/_io/fileio.c",
+    )
