@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from multidict import CIMultiDict
@@ -1052,9 +1054,7 @@ class GitHubEmulator:
             "deliveries_url": f"{api}/deliveries",
         }
 
-    async def _post(self, session: Any, d: webhooks.Delivery) -> None:
-        import aiohttp
-
+    async def _post(self, session: aiohttp.ClientSession, d: webhooks.Delivery) -> None:
         url = self.webhook_url
         if url is None:
             return
@@ -1070,8 +1070,6 @@ class GitHubEmulator:
         d.attempts.append(status)
 
     async def _delivery_worker(self) -> None:
-        import aiohttp
-
         assert self._queue is not None
         async with aiohttp.ClientSession() as session:
             while True:
@@ -1122,9 +1120,7 @@ class GitHubEmulator:
     @contextlib.asynccontextmanager
     async def serve(self, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[str]:
         """Serve the REST API (and deliver webhooks) in the running event loop."""
-        from aiohttp import web
-
-        from bot.emulator.server import make_app
+        from bot.emulator.server import make_app  # here: server.py imports this module
 
         runner = web.AppRunner(make_app(self), access_log=None)
         await runner.setup()

@@ -8,6 +8,7 @@ rate-limit headers, and the request log.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import re
@@ -22,9 +23,9 @@ from aiohttp import web
 
 from bot.emulator import validation
 from bot.emulator.core import MAX_PR_FILES, GitHubEmulator, RequestRecord
-from bot.emulator.faults import DOCS, error_body
+from bot.emulator.faults import error_body
 from bot.emulator.pagination import paginate
-from bot.emulator.shapes import REACTION_CONTENTS
+from bot.emulator.shapes import APP_PERMISSIONS, REACTION_CONTENTS, iso
 from bot.emulator.state import CheckRun, Comment, Issue, Repo
 
 MAX_COMMENT = 65536
@@ -202,7 +203,6 @@ def create_token(ctx: Ctx) -> Resp:
     if inst is None or inst.app_id != ctx.app_id:
         raise ApiError(404)
     token = ctx.emu.issue_token(inst.id)
-    from bot.emulator.shapes import APP_PERMISSIONS, iso
 
     return Resp(
         201,
@@ -627,7 +627,6 @@ def _apply_check_fields(ctx: Ctx, run: CheckRun, body: dict[str, Any]) -> None:
 def _parse_time(value: Any) -> int | None:
     if not isinstance(value, str):
         return None
-    import datetime as dt
 
     try:
         return int(dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
@@ -1089,10 +1088,6 @@ def _aiohttp_path(template: str) -> str:
     return template
 
 
-def _error(status: int, message: str | None = None) -> ApiError:
-    return ApiError(status, message)
-
-
 def _authenticate(
     emu: GitHubEmulator, request: web.Request, kind: str
 ) -> tuple[int | None, int | None]:
@@ -1347,4 +1342,4 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip() in (etag, strong, "*") for tag in header.split(","))
 
 
-__all__ = ["DOCS", "ROUTES", "ApiError", "make_app"]
+__all__ = ["ROUTES", "ApiError", "make_app"]
