@@ -178,7 +178,9 @@ async def write_section(
                     log.warning(msg)
                     return WriteResult("left-alone", patches, msg)
                 if result.body == body:
-                    return WriteResult("unchanged", patches, f"{where}: section up to date")
+                    # After a write of ours, someone's edit kept the section as written.
+                    outcome_now: Outcome = "written" if patches else "unchanged"
+                    return WriteResult(outcome_now, patches, f"{where}: section up to date")
                 if len(result.body) > GITHUB_BODY_LIMIT:
                     msg = f"{where}: body would exceed GitHub's limit; not written"
                     log.error(msg)

@@ -119,7 +119,7 @@ async def test_edit_racing_after_the_write_is_kept(world: World) -> None:
     r = await w.write(section("v2"))
     body = w.body()
     assert body.endswith("\r\nA late comment.") and "\r\nv2\r\n" in body
-    assert r.outcome == "unchanged" and r.attempts == 1  # verified: nothing to redo
+    assert r.outcome == "written" and r.attempts == 1  # their edit kept ours: nothing to redo
 
 
 async def test_stale_human_save_is_redone_on_top_of_their_text(world: World) -> None:
@@ -190,11 +190,25 @@ async def test_locked_issue_still_gets_the_section(world: World) -> None:
 
 
 async def test_one_writer_at_a_time(world: World) -> None:
+    """The writer waits while another writer (worker, replica) holds the meta-issue lock."""
+    import asyncio
+
     w = world
-    async with w.db.try_lock("meta-issue") as held:
+    async with w.db.lock("meta-issue") as held:
         assert held
-        # Another writer would wait for the lock; ``try_lock`` shows it is taken meanwhile.
-        async with w.db.try_lock("meta-issue") as second:
-            assert not second
-    r = await w.write(section("v1"))
-    assert r.outcome == "appended"
+        task = asyncio.create_task(w.write(section("one")))
+        done, _ = await asyncio.wait({task}, timeout=0.5)
+        assert not done and w.edits() == 0  # blocked on the lock, nothing written
+    result = await task
+    assert result.outcome == "appended" and w.edits() == 1
+
+
+async def test_concurrent_writers_leave_one_section(world: World) -> None:
+    import asyncio
+
+    w = world
+    first, second = await asyncio.gather(w.write(section("one")), w.write(section("two")))
+    assert {first.outcome, second.outcome} == {"appended", "written"}
+    body = w.body()
+    assert body.count(START_MARKER) == 1 and body.count(END_MARKER) == 1
+    assert body.startswith(OUTSIDE) and w.edits() == 2
