@@ -320,13 +320,20 @@ class GitHubEmulator:
         changes: dict[str, bytes | str | None],
         message: str,
         author: str,
+        onto: str | None = None,
     ) -> tuple[str, str | None]:
         with self.lock:
             r = self.repo_record(repo)
             self.user_record(author)
             before = r.branches.get(branch)
-            # a new branch starts from the default branch (a new repository from nothing)
-            start = before or r.branches.get(r.default_branch)
+            # a new branch starts from the default branch (a new repository from nothing);
+            # ``onto`` rewrites history: the commit's parent is that ref instead of the tip
+            if onto is not None:
+                start: str | None = self.resolve(repo, onto)
+                if start is None:
+                    raise EmulatorError(f"{repo}: no ref {onto!r} to push onto")
+            else:
+                start = before or r.branches.get(r.default_branch)
             files = dict(self.store.commits[start].files) if start else {}
             for path, data in changes.items():
                 path = path.strip("/")
@@ -376,14 +383,21 @@ class GitHubEmulator:
         changes: dict[str, bytes | str | None],
         message: str = "Update",
         author: str | None = None,
+        force_onto: str | None = None,
     ) -> str:
         """Commit on ``branch`` and emit push, plus pull_request.synchronize for the open
-        PRs whose head is that branch."""
+        PRs whose head is that branch. ``force_onto`` (a ref or sha) makes it a force push:
+        the new commit sits on that ref, not on the branch's old tip (a rebase)."""
         with self.lock:
             r = self.repo_record(repo)
             author = author or r.owner
-            sha, before = self._commit(repo, branch, changes, message, author)
-            self._emit_push(r, branch, before, [sha], author)
+            sha, before = self._commit(repo, branch, changes, message, author, force_onto)
+            forced = (
+                force_onto is not None
+                and before is not None
+                and before not in (self.store.ancestors(sha))
+            )
+            self._emit_push(r, branch, before, [sha], author, forced=forced)
             for base, issue in self._pulls_with_head(r, branch):
                 self.emit_pull(base, issue, "synchronize", author, before=before, after=sha)
             return sha
@@ -924,7 +938,14 @@ class GitHubEmulator:
         }
 
     def _emit_push(
-        self, r: Repo, branch: str, before: str | None, shas: list[str], pusher: str
+        self,
+        r: Repo,
+        branch: str,
+        before: str | None,
+        shas: list[str],
+        pusher: str,
+        *,
+        forced: bool = False,
     ) -> None:
         payload = self._base_payload(r, pusher)
         if payload is None:
@@ -952,7 +973,7 @@ class GitHubEmulator:
             "pusher": {"name": pusher, "email": f"{pusher}@users.noreply.github.com"},
             "created": before is None,
             "deleted": False,
-            "forced": False,
+            "forced": forced,
             "base_ref": None,
             "compare": f"https://github.com/{r.full_name}/compare/"
             f"{(before or zero)[:12]}...{after[:12]}",

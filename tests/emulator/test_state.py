@@ -139,3 +139,24 @@ def test_driver_errors_are_clear() -> None:
         emu.set_permission(REPO, "bob", "superuser")
     with pytest.raises(EmulatorError, match="exists"):
         emu.create_repo(REPO)
+
+
+def test_force_push_rewrites_the_pr_head() -> None:
+    emu, _, _ = make_emulator()
+    emu.create_branch(REPO, "feature")
+    old = emu.push(REPO, "feature", {"Modules/a.c": b"int one;\n"})
+    n = emu.open_pull_request(REPO, head="feature")
+    emu.commit(REPO, "main", {"Objects/new.c": b"n\n"})
+    new = emu.push(REPO, "feature", {"Modules/a.c": b"int two;\n"}, force_onto="main")
+    assert old not in emu.store.ancestors(new)
+    push, sync = emu.deliveries[-2:]
+    assert (push.payload["forced"], push.payload["before"], push.payload["after"]) == (
+        True,
+        old,
+        new,
+    )
+    assert (sync.action, sync.payload["before"], sync.payload["after"]) == ("synchronize", old, new)
+    # the PR now shows only its own change on top of the new main
+    assert [c.filename for c in emu.pull_changes(REPO, n)] == ["Modules/a.c"]
+    with pytest.raises(EmulatorError):
+        emu.push(REPO, "feature", {}, force_onto="no-such-ref")
