@@ -348,3 +348,24 @@ def test_static_after_macro_invocations_without_semicolons() -> None:
     };
     """
     assert "name_op" in symbols(analyze(code, "Objects/typeobject.c"), "ISO005")
+
+
+def test_static_types_readied_per_interpreter_from_a_table_are_info() -> None:
+    code = """
+    static PyTypeObject PyDateTime_DateType = {PyVarObject_HEAD_INIT(NULL, 0) "date"};
+    static PyTypeObject Other_Type = {PyVarObject_HEAD_INIT(NULL, 0) "other"};
+    static PyTypeObject * const capi_types[] = {
+        &PyDateTime_DateType,
+    };
+    static int init_static_types(PyInterpreterState *interp) {
+        for (size_t i = 0; i < Py_ARRAY_LENGTH(capi_types); i++) {
+            PyTypeObject *type = capi_types[i];
+            if (_PyStaticType_InitForExtension(interp, type) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    """
+    hits = {f.symbol: f.severity for f in rule_hits(analyze(code), "ISO001")}
+    assert hits == {"PyDateTime_DateType": "info", "Other_Type": "error"}

@@ -10,13 +10,23 @@ from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import Hit, scope_name
 
 _STRUCTSEQ = re.compile(rb"\bPyStructSequence_InitType2?\s*\(\s*&?\s*(\w+(?:\s*->\s*\w+)*)")
+_TYPE_TABLE = re.compile(rb"PyTypeObject\s*\*\s*(?:const\s+)?\w+\s*\[\s*\]\s*=\s*\{")
+_ADDRESS = re.compile(rb"&\s*(\w+)")
 _INIT_FOR_EXTENSION = re.compile(rb"\b_PyStaticType_InitForExtension\s*\([^;]*?&\s*(\w+)")
 
 
 def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if not inv.static_types:
         return
-    per_interp = {m.group(1).decode() for m in _INIT_FOR_EXTENSION.finditer(ctx.src.flat)}
+    per_interp: set[str] = set()
+    flat = ctx.src.flat
+    if b"_PyStaticType_InitForExtension" in flat:
+        per_interp = {m.group(1).decode() for m in _INIT_FOR_EXTENSION.finditer(flat)}
+        # Readied in a loop over a table (`capi_types[i]` in _datetimemodule.c): the types
+        # whose address is in a `PyTypeObject *...[]` table of the file.
+        for t in _TYPE_TABLE.finditer(flat):
+            end = ctx.src.matching_brace(t.end() - 1)
+            per_interp |= {a.decode() for a in _ADDRESS.findall(flat, t.end(), end)}
     for d in inv.static_types:
         if ctx.pclass.builtin_area:
             yield Hit(
