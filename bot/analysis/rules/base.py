@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -28,8 +27,3 @@ def scope_name(ctx: FileContext, offset: int, default: str) -> str:
     """The enclosing function's name (the symbol of call-site findings)."""
     f = ctx.enclosing_function(offset)
     return f.name if f is not None else default
-
-
-def call_sites(ctx: FileContext, pattern: re.Pattern[bytes]) -> Iterable[re.Match[bytes]]:
-    """Matches in code (comments, strings and directive lines blanked)."""
-    return pattern.finditer(ctx.src.flat)
