@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import bot
@@ -133,6 +133,28 @@ async def store_cached(
                     "ON CONFLICT (blob_sha, path, analyzer) DO NOTHING",
                     (sha, path, kind, text, now),
                 )
+
+
+# Reports of blobs no tracked tree uses any more are kept this long (reverts, late pushes).
+CACHE_KEEP_DAYS = 90
+
+
+async def prune_cached(db: Database, analyzer: str, *, now: datetime | None = None) -> int:
+    """Drop other analyser versions' reports, and old reports no tracked tree uses.
+
+    Only a cache: a dropped entry is analysed again when needed. Returns rows deleted."""
+    cutoff = format_time((now or datetime.now(UTC)) - timedelta(days=CACHE_KEEP_DAYS))
+    n = await db.execute(
+        "DELETE FROM tracking_blob_reports WHERE analyzer <> ? AND analyzer <> ?",
+        (analyzer, _RAW),
+    )
+    n += await db.execute(
+        "DELETE FROM tracking_blob_reports WHERE created_at < ? AND NOT EXISTS ("
+        "SELECT 1 FROM tracking_tree_files t WHERE t.blob_sha = tracking_blob_reports.blob_sha"
+        " AND t.path = tracking_blob_reports.path)",
+        (cutoff,),
+    )
+    return n
 
 
 def build_tree(analyzer: Analyzer, entries: Mapping[str, FileReport | str]) -> TreeReport:

@@ -33,6 +33,7 @@ from bot.tracking.analysis_cache import (
     is_source,
     is_tracked,
     load_cached,
+    prune_cached,
     store_cached,
 )
 from bot.tracking.snapshots import get_snapshot, save_snapshot
@@ -258,3 +259,5 @@ async def advance_head(db: Database, result: UpdateResult) -> None:
             "updated_at = excluded.updated_at",
             (snap.repo, snap.sha, result.analyzer, now),
         )
+    if result.analysed:
+        await prune_cached(db, result.analyzer)

@@ -75,3 +75,23 @@ async def test_tracking_sql(engine: Database) -> None:
     await _remember(engine, REPO, 1, "s3", reappended=False)
     state = await _state(engine, REPO, 1)
     assert state is not None and state["reappended_at"] is not None  # never forgotten
+
+
+async def test_cache_pruning(engine: Database) -> None:
+    from bot.tracking.analysis_cache import prune_cached
+
+    toy = ToyAnalyzer()
+    rep = toy.analyze("Modules/a.c", module_c("a"))
+    old = toy.analyze("Modules/b.c", module_c("b"))
+    await store_cached(engine, {("1" * 40, rep.path): rep, ("2" * 40, old.path): old}, "v2")
+    await store_cached(engine, {("1" * 40, rep.path): rep}, "v1")
+    await engine.execute(
+        "INSERT INTO tracking_tree_files (repo, path, blob_sha) VALUES (?, ?, ?)",
+        (REPO, rep.path, "1" * 40),
+    )
+    assert await prune_cached(engine, "v2") == 1  # the other version's row
+    keys = [("1" * 40, rep.path), ("2" * 40, old.path)]
+    assert set(await load_cached(engine, keys, "v2")) == set(keys)  # still young
+    later = datetime.now(UTC) + timedelta(days=365)
+    assert await prune_cached(engine, "v2", now=later) == 1  # old and unused by any tree
+    assert set(await load_cached(engine, keys, "v2")) == {keys[0]}
