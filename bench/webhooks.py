@@ -7,7 +7,7 @@
 2. Time from a push (the emulator emits ``synchronize``) to the completed ``isolation`` check
    run, against the GitHub emulator, one push at a time.
 3. GitHub API calls for one typical ``synchronize`` with 3 changed C files: cold (new head
-   blobs) and with every blob already cached (the same head checked again).
+   blobs) and with every blob already cached (a push back to contents seen before).
 Prints figures; asserts nothing.
 """
 
@@ -128,7 +128,7 @@ async def bench_pipeline(prs: int) -> None:
             try:
                 emu.create_branch(repo, "feature")
                 emu.commit(repo, "feature", {files[0]: HEAD_SOURCE})
-                number = emu.open_pull_request(repo, "feature")
+                emu.open_pull_request(repo, "feature")
 
                 async def wait_run(sha: str) -> None:
                     while not any(r["status"] == "completed" for r in emu.check_runs(repo, sha)):
@@ -173,26 +173,23 @@ async def bench_pipeline(prs: int) -> None:
                 await wait_run(sha)
                 await idle()
                 cold = calls_since(mark)
-                # The same head again (every blob and the base tree cached): a re-run.
+                # Another cold push, then back to the first contents: a synchronize whose
+                # 3 head blobs (and the merge base's tree) are all cached.
+                sha = emu.push(
+                    repo,
+                    "feature",
+                    {p: _variant(HEAD_SOURCE, 2000 + k) for k, p in enumerate(files)},
+                )
+                await wait_run(sha)
+                await idle()
                 blobs_cached = len(blobs._blobs)
                 mark = len(emu.requests)
-                from bot.service.app import STATE
-
-                state = runner.app[STATE]
-                await state.queue.enqueue(
-                    "pr_check",
-                    json.dumps(
-                        {
-                            "repo": repo,
-                            "number": number,
-                            "installation_id": emu.installations_of(app.id)[0].id,
-                        }
-                    ),
-                    key=f"pr:{repo}#{number}",
+                sha = emu.push(
+                    repo,
+                    "feature",
+                    {p: _variant(HEAD_SOURCE, 1000 + k) for k, p in enumerate(files)},
                 )
-                state.wake_workers()
-                while len([r for r in emu.check_runs(repo, sha) if r["status"] == "completed"]) < 2:
-                    await asyncio.sleep(0.01)
+                await wait_run(sha)
                 await idle()
                 warm = calls_since(mark)
                 print("API calls for one synchronize with 3 changed C files:")
