@@ -56,10 +56,11 @@ async def attribute(
     )
     # Prefer the PR whose merge produced this very commit.
     merged.sort(key=lambda p: p.get("merge_commit_sha") != sha)
-    if merged:
+    if merged and isinstance(merged[0].get("number"), int):
         pr = merged[0]
-        login = (pr.get("user") or {}).get("login")
-        return Attribution(int(pr["number"]), login if isinstance(login, str) else author)
+        user = pr.get("user") if isinstance(pr.get("user"), dict) else {}
+        login = (user or {}).get("login")
+        return Attribution(pr["number"], login if isinstance(login, str) else author)
     if message is None:
         data = await gh.getitem(f"/repos/{repo}/git/commits/{sha}")
         message = str(data.get("message") or "")

@@ -67,19 +67,28 @@ async def _tree(gh: GitHubAPI, repo: str, sha: str, recursive: bool) -> dict[str
     return data
 
 
+def _is_blob(e: Any) -> bool:
+    return (
+        isinstance(e, dict)
+        and e.get("type") == "blob"
+        and isinstance(e.get("path"), str)
+        and isinstance(e.get("sha"), str)
+    )
+
+
 async def _walk(gh: GitHubAPI, repo: str, sha: str, prefix: str, out: dict[str, str]) -> None:
     """Every blob below tree ``sha``; recursive listing first, folder by folder if truncated."""
     data = await _tree(gh, repo, sha, recursive=True)
     if not data.get("truncated"):
         for e in data["tree"]:
-            if e.get("type") == "blob":
+            if _is_blob(e):
                 out[prefix + e["path"]] = e["sha"]
         return
     data = await _tree(gh, repo, sha, recursive=False)
     for e in data["tree"]:
-        if e.get("type") == "blob":
+        if _is_blob(e):
             out[prefix + e["path"]] = e["sha"]
-        elif e.get("type") == "tree":
+        elif isinstance(e, dict) and e.get("type") == "tree" and isinstance(e.get("sha"), str):
             await _walk(gh, repo, e["sha"], f"{prefix}{e['path']}/", out)
 
 
@@ -89,7 +98,7 @@ async def tracked_entries(gh: GitHubAPI, repo: str, sha: str) -> dict[str, str]:
     found: dict[str, str] = {}
     if not data.get("truncated"):
         for e in data["tree"]:
-            if e.get("type") == "blob" and isinstance(e.get("path"), str):
+            if _is_blob(e):
                 found[e["path"]] = e["sha"]
     else:
         log.info("%s@%s: tree listing truncated, walking the needed folders", repo, sha[:10])
@@ -104,7 +113,11 @@ async def _subtree_sha(gh: GitHubAPI, repo: str, sha: str, path: str) -> str | N
     current = sha
     for part in path.split("/"):
         data = await _tree(gh, repo, current, recursive=False)
-        match = [e for e in data["tree"] if e.get("path") == part and e.get("type") == "tree"]
+        match = [
+            e
+            for e in data["tree"]
+            if isinstance(e, dict) and e.get("path") == part and e.get("type") == "tree"
+        ]
         if not match:
             return None
         current = match[0]["sha"]

@@ -310,3 +310,33 @@ async def test_late_push_does_not_move_the_head_back(world: World) -> None:
         ("_abc", "completed"),
         ("_curses", "heap-types"),
     }
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"ref": "refs/heads/main"},
+        {"ref": "refs/heads/main", "repository": {"default_branch": "main"}, "after": "a" * 40},
+        {"ref": "refs/heads/main", "repository": {"full_name": "python/cpython"}, "after": None},
+        {"ref": "refs/tags/v1", "repository": {"full_name": REPO, "default_branch": "main"}},
+        {
+            "ref": "refs/heads/main",
+            "deleted": True,
+            "after": "0" * 40,
+            "repository": {"full_name": REPO, "default_branch": "main"},
+        },
+        {"action": "created", "installation": {"id": 1}, "repositories": "not a list"},
+    ],
+)
+async def test_malformed_or_irrelevant_deliveries_do_nothing(
+    world: World, payload: dict[str, Any]
+) -> None:
+    w = world
+    event = "installation" if "installation" in payload else "push"
+    ev = sansio.Event(payload, event=event, delivery_id="x")
+    ctx = JobContext(event, "x", payload, w.gh, w.db, w.settings, w.app.bot_login)
+    calls = len(w.emu.requests)
+    await push_router.router.dispatch(ev, ctx)
+    assert len(w.emu.requests) == calls
+    assert await latest_snapshot(w.db, REPO) is None

@@ -43,14 +43,19 @@ async def on_push(event: sansio.Event, ctx: JobContext) -> None:
     after = payload.get("after")
     if payload.get("deleted") or not isinstance(after, str) or after == _NULL_SHA:
         return
-    repo = payload["repository"]["full_name"]
+    repo = (payload.get("repository") or {}).get("full_name")
+    if not isinstance(repo, str) or "/" not in repo:
+        log.warning("push delivery %s without a repository name: ignored", ctx.delivery_id)
+        return
     head = payload.get("head_commit") or {}
+    if not isinstance(head, dict):
+        head = {}
     when = head.get("timestamp") if head.get("id") == after else None
     try:
         committed_at = parse_time(when) if isinstance(when, str) else None
     except ValueError:
         committed_at = None
-    author = head.get("author") or {}
+    author = head.get("author") if isinstance(head.get("author"), dict) else {}
     await track_commit(
         ctx.gh,
         ctx.db,
@@ -59,7 +64,7 @@ async def on_push(event: sansio.Event, ctx: JobContext) -> None:
         after,
         committed_at=committed_at,
         message=head.get("message") if head.get("id") == after else None,
-        author=author.get("username") or author.get("name"),
+        author=(author or {}).get("username") or (author or {}).get("name"),
         source="push",
         forced=bool(payload.get("forced")),
         before=payload.get("before") if isinstance(payload.get("before"), str) else None,
