@@ -1325,6 +1325,9 @@ async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.St
         )
         headers.update(err.headers)
         return _json_response(status, err.body, headers)
+    except asyncio.CancelledError:
+        status = 499  # the client went away (nginx's code): logged, not answered
+        raise
     except Exception as exc:  # a handler bug: answer like GitHub's 500, keep the detail
         status = 500
         emu.validation_errors.append(
