@@ -173,6 +173,13 @@ async def test_health_ready_metrics(client: Any) -> None:
     metrics = await client.get("/metrics")
     assert metrics.status == 200
     assert "isolation_bot_deliveries_total" in await metrics.text()
+    assert "isolation_bot_queue_depth" in await metrics.text()
+
+
+async def test_dashboard_routes_are_mounted_next_to_the_webhook(client: Any) -> None:
+    pytest.importorskip("bot.dashboard.routes")
+    resp = await client.get("/api/progress")
+    assert resp.status == 200
 
 
 async def test_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> None:
