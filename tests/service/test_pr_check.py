@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -54,8 +55,8 @@ class World:
         return [f"{r.method} {r.path}" for r in self.emu.requests[start:]]
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def make_world(database_url: str) -> AsyncIterator[World]:
     blobs.clear_caches()
     emu = GitHubEmulator()
     app = emu.register_app("isolation-bot", owner="python")
@@ -68,7 +69,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             private_key=app.private_key_pem,
             webhook_secret=app.webhook_secret,
             api_url=api_url,
-            database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+            database_url=database_url,
             host="127.0.0.1",
             port=0,
             workers=2,
@@ -80,6 +81,12 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         finally:
             await runner.cleanup()
     assert emu.validation_errors == []
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3") as w:
+        yield w
 
 
 def open_pr(
@@ -259,3 +266,23 @@ async def test_suppression_recorded_by_a_command_is_honoured(world: World) -> No
     assert "Suppressed for this pull request" in comment["body"]
     assert "core-dev" in comment["body"] and "last_result" in comment["body"]
     assert "isolation-regression" not in emu.labels_on(REPO, number)
+
+
+@pytest.mark.postgres
+async def test_check_and_push_on_postgresql() -> None:
+    from bot.store.testing import postgres_unavailable_reason, skip_or_fail, temporary_postgres_url
+
+    reason = await postgres_unavailable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
+    async with temporary_postgres_url() as url, make_world(url) as world:
+        emu = world.emu
+        number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+        (run,) = await until(lambda: world.completed(head))
+        assert run["conclusion"] == "failure"
+        head2 = emu.push(REPO, "feature", {MODULE_PATH: BASE_SOURCE + "\n"})
+        await until(lambda: world.completed(head2))
+        await world.idle()
+        (comment,) = emu.issue_comments(REPO, number)
+        assert "No change in isolation state" in comment["body"]
+        assert emu.labels_on(REPO, number) == []
