@@ -7,10 +7,13 @@ walks analyse only blobs they have never seen.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 import bot
@@ -51,11 +54,23 @@ class Analyzer(Protocol):
     ) -> TreeReport: ...
 
 
+@functools.cache
+def core_version() -> str:
+    """The package version plus a digest of the analysis core's code: cached reports are
+    invalidated by any change of the analyser, released or not."""
+    digest = hashlib.sha256()
+    root = Path(bot.__file__).parent / "analysis"
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return f"{bot.__version__}+{digest.hexdigest()[:12]}"
+
+
 @dataclass
 class CoreAnalyzer:
     """bot.analysis.analyze_file / build_tree_report."""
 
-    version: str = bot.__version__
+    version: str = field(default_factory=core_version)
 
     def analyze(self, path: str, data: bytes) -> FileReport:
         from bot.analysis import analyze_file
