@@ -185,3 +185,37 @@ async def test_dashboard_routes_are_mounted_next_to_the_webhook(client: Any) -> 
 async def test_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="GITHUB_WEBHOOK_SECRET"):
         await create_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db"))
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("event", "file", "status", "key"),
+    [
+        ("pull_request", "pull_request_opened", "queued", "pr:Codertocat/Hello-World#2"),
+        ("pull_request", "pull_request_synchronize", "queued", "pr:Codertocat/Hello-World#2"),
+        ("pull_request", "pull_request_labeled", "ignored", None),
+        # GitHub leaves check_run.pull_requests empty for forks: stored without a key, and
+        # the handler finds the PR by its head SHA.
+        ("check_run", "check_run_rerequested", "queued", None),
+    ],
+)
+async def test_real_github_payloads(
+    client: Any, event: str, file: str, status: str, key: str | None
+) -> None:
+    body = (DATA / f"{file}.payload.json").read_bytes()
+    resp = await client.post("/webhook", data=body, headers=headers(event, body, file))
+    assert resp.status == 202 and (await resp.json())["status"] == status
+    jobs = await rows(client, "jobs")
+    if status == "ignored":
+        assert jobs == []
+    else:
+        (job,) = jobs
+        assert job["job_key"] == key and job["event"] == event
+
+
+async def test_real_ping(client: Any) -> None:
+    body = (DATA / "ping_with-app_id.payload.json").read_bytes()
+    resp = await client.post("/webhook", data=body, headers=headers("ping", body))
+    assert resp.status == 200
