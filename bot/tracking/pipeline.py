@@ -6,6 +6,8 @@ Used by the push/installation router and by ``isolation-bot sync``.
 from __future__ import annotations
 
 import logging
+import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +21,7 @@ from bot.store.db import Database
 from bot.tracking.analysis_cache import Analyzer
 from bot.tracking.events import (
     Attribution,
+    Change,
     ModuleEvent,
     module_events,
     pr_from_message,
@@ -38,6 +41,65 @@ class TrackResult:
     update: UpdateResult | None  # None when the commit was already the analysed head
     events: tuple[ModuleEvent, ...]
     meta_issue: WriteResult | None
+
+
+@dataclass(frozen=True)
+class PushCommit:
+    """One commit of a push payload (GitHub lists up to 20, oldest first)."""
+
+    sha: str
+    message: str
+    author: str | None
+    at: datetime | None
+    files: frozenset[str]
+
+    @classmethod
+    def from_payload(cls, d: Any) -> PushCommit | None:
+        if not isinstance(d, dict) or not isinstance(d.get("id"), str):
+            return None
+        files: set[str] = set()
+        for key in ("added", "modified", "removed"):
+            value = d.get(key)
+            if isinstance(value, list):
+                files.update(f for f in value if isinstance(f, str))
+        who = d.get("author") if isinstance(d.get("author"), dict) else {}
+        try:
+            at = parse_time(d["timestamp"]) if isinstance(d.get("timestamp"), str) else None
+        except ValueError:
+            at = None
+        return cls(
+            sha=d["id"],
+            message=d["message"] if isinstance(d.get("message"), str) else "",
+            author=(who or {}).get("username") or (who or {}).get("name"),
+            at=at,
+            files=frozenset(files),
+        )
+
+
+def _touches(commit: PushCommit, path: str) -> bool:
+    if path in commit.files:
+        return True
+    # Modules spread over a folder (Modules/_io/, Modules/_sqlite/): any file of the folder.
+    folder = posixpath.dirname(path)
+    return folder.count("/") >= 1 and any(posixpath.dirname(f) == folder for f in commit.files)
+
+
+def _by_commit(
+    changes: Sequence[Change], update: UpdateResult, commits: Sequence[PushCommit], head: str
+) -> dict[str, list[Change]]:
+    """Group changes by the commit to credit: the last pushed commit touching the module."""
+    groups: dict[str, list[Change]] = {}
+    for change in changes:
+        state = update.snapshot.module(change.module) or (
+            update.previous.module(change.module) if update.previous else None
+        )
+        by = head
+        if state is not None:
+            touching = [c for c in commits if _touches(c, state.path)]
+            if touching:
+                by = touching[-1].sha
+        groups.setdefault(by, []).append(change)
+    return groups
 
 
 async def attribute(
@@ -107,6 +169,7 @@ async def _advance(
     source: str,
     forced: bool,
     before: str | None,
+    commits: Sequence[PushCommit],
     analyzer: Analyzer | None,
 ) -> tuple[UpdateResult | None, list[ModuleEvent]]:
     row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
@@ -138,12 +201,16 @@ async def _advance(
         )
         changes = state_changes(update.previous, update.snapshot)
         events = []
-        if changes:
-            who = await attribute(gh, repo, sha, message, author)
-            events = await record_events(db, repo, sha, update.snapshot.committed_at, changes, who)
-            log.info(
-                "%s@%s: %d module change(s), PR %s", repo, sha[:10], len(events), who.pr_number
-            )
+        for by, group in _by_commit(changes, update, commits, sha).items():
+            pushed = next((c for c in commits if c.sha == by), None)
+            if pushed is None:
+                who = await attribute(gh, repo, sha, message, author)
+                at = update.snapshot.committed_at
+            else:
+                who = await attribute(gh, repo, by, pushed.message, pushed.author)
+                at = pushed.at or update.snapshot.committed_at
+            events += await record_events(db, repo, by, at, group, who)
+            log.info("%s@%s: %d module change(s), PR %s", repo, by[:10], len(group), who.pr_number)
         # Only now: if attribution failed, the retried job redoes it against the same base.
         await advance_head(db, update)
     return update, events
@@ -162,17 +229,31 @@ async def track_commit(
     source: str = "push",
     forced: bool = False,
     before: str | None = None,
+    commits: Sequence[PushCommit] = (),
     analyzer: Analyzer | None = None,
 ) -> TrackResult:
     """Analyse ``sha`` as the new head (unless already done), attribute, refresh the issue.
 
     ``before``/``forced``: the push payload's, to recognise a late push (see ``_is_late``);
-    a sync passes neither: the branch's current head is always the one to analyse."""
+    a sync passes neither: the branch's current head is always the one to analyse.
+    ``commits``: the push's commits; a module change is credited to the last of them that
+    touched the module's files (a push of several commits), else to ``sha``."""
     # One update per repository at a time (several workers, several replicas): two pushes
     # analysed against the same base would attribute the first one's changes to both.
     async with db.lock(f"tracking:{repo}"):
         update, events = await _advance(
-            gh, db, repo, sha, committed_at, message, author, source, forced, before, analyzer
+            gh,
+            db,
+            repo,
+            sha,
+            committed_at,
+            message,
+            author,
+            source,
+            forced,
+            before,
+            commits,
+            analyzer,
         )
     meta = None
     if settings.meta_issue.repo == repo:

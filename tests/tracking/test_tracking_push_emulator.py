@@ -340,3 +340,29 @@ async def test_malformed_or_irrelevant_deliveries_do_nothing(
     await push_router.router.dispatch(ev, ctx)
     assert len(w.emu.requests) == calls
     assert await latest_snapshot(w.db, REPO) is None
+
+
+async def test_push_of_several_commits_credits_each_change_to_its_commit(world: World) -> None:
+    w = world
+    n = await w.dispatch("installation")
+    h0 = w.emu.head_sha(REPO, "main")
+    a = w.emu.commit(REPO, "main", {"Modules/_abc.c": module_c("_abc")}, "Isolate _abc (#501)")
+    b = w.emu.push(
+        REPO,
+        "main",
+        {"Modules/_curses.c": module_c("_curses", multi=False, pig=False)},
+        message="Curses heap types (#502)",
+        author="someone",
+    )
+    (delivery,) = [d for d in w.emu.deliveries[n:] if d.event == "push"]
+    # One push of both commits (the emulator's push() sends one commit per push).
+    payload = dict(delivery.payload)
+    payload["before"] = h0
+    payload["commits"] = [w.emu._push_commit(w.emu.repo_record(REPO), a), *payload["commits"]]
+    ev = sansio.Event(payload, event="push", delivery_id="several")
+    ctx = JobContext("push", "several", payload, w.gh, w.db, w.settings, w.app.bot_login)
+    await push_router.router.dispatch(ev, ctx)
+    abc = await module_events(w.db, REPO, module="_abc")
+    curses = await module_events(w.db, REPO, module="_curses")
+    assert {(e.sha, e.pr_number) for e in abc} == {(a, 501)}
+    assert {(e.sha, e.pr_number, e.author) for e in curses} == {(b, 502, "someone")}

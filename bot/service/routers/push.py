@@ -16,7 +16,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot.service.context import JobContext
-from bot.tracking.pipeline import sync_repository, track_commit
+from bot.tracking.pipeline import PushCommit, sync_repository, track_commit
 from bot.tracking.state import parse_time
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ async def on_push(event: sansio.Event, ctx: JobContext) -> None:
         source="push",
         forced=bool(payload.get("forced")),
         before=payload.get("before") if isinstance(payload.get("before"), str) else None,
+        commits=[
+            c for c in map(PushCommit.from_payload, payload.get("commits") or []) if c is not None
+        ],
     )
 
 
