@@ -11,7 +11,9 @@ Stable interface (other parts rely on these; all timestamps are aware UTC dateti
   ``with_findings=False`` skips decoding types and findings (trend charts need only metrics and
   modules).
 - ``module_history(db, repo, module) -> list[ModuleHistoryPoint]``: the module's state at every
-  snapshot, oldest first; ``state`` is None where the module did not exist (removed).
+  snapshot, oldest first; ``state`` is None where the module did not exist (added later or
+  removed); an empty list for a module no snapshot has.
+- ``get_snapshot(db, repo, sha) -> Snapshot | None``: one commit's snapshot.
 - ``save_snapshot(db, snapshot)``: insert or replace (idempotent per (repo, sha)).
 
 Types: ``Snapshot`` and ``ModuleState`` (bot/tracking/state.py); ``Snapshot.summary`` is the
