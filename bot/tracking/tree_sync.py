@@ -260,12 +260,20 @@ async def advance_head(db: Database, result: UpdateResult) -> None:
     snap = result.snapshot
     now = format_time(datetime.now(UTC))
     async with db.transaction() as tx:
-        await tx.execute("DELETE FROM tracking_tree_files WHERE repo = ?", (snap.repo,))
-        for path, blob in sorted(result.entries.items()):
-            await tx.execute(
-                "INSERT INTO tracking_tree_files (repo, path, blob_sha) VALUES (?, ?, ?)",
-                (snap.repo, path, blob),
-            )
+        # Only the paths that changed (computed against this table, under the repo's lock).
+        for path in result.changed_paths:
+            blob = result.entries.get(path)
+            if blob is None:
+                await tx.execute(
+                    "DELETE FROM tracking_tree_files WHERE repo = ? AND path = ?",
+                    (snap.repo, path),
+                )
+            else:
+                await tx.execute(
+                    "INSERT INTO tracking_tree_files (repo, path, blob_sha) VALUES (?, ?, ?) "
+                    "ON CONFLICT (repo, path) DO UPDATE SET blob_sha = excluded.blob_sha",
+                    (snap.repo, path, blob),
+                )
         await tx.execute(
             "INSERT INTO tracking_heads (repo, sha, analyzer, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (repo) DO UPDATE SET sha = excluded.sha, analyzer = excluded.analyzer, "

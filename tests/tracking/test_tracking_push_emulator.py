@@ -200,6 +200,11 @@ async def test_force_push_and_truncated_tree(world: World, monkeypatch: pytest.M
     assert result.analysed == 2
     assert [m.name for m in result.snapshot.modules] == ["_abc", "_curses", "_new"]
     assert result.previous is not None and result.previous.module("_json") is not None
+    rows = await w.db.fetchall(
+        "SELECT path, blob_sha FROM tracking_tree_files WHERE repo = ? ORDER BY path", (REPO,)
+    )
+    assert {r["path"]: r["blob_sha"] for r in rows} == result.entries
+    assert "Modules/_json.c" not in result.entries and "Modules/_new.c" in result.entries
 
 
 async def test_sync_without_webhook(world: World) -> None:
