@@ -61,7 +61,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "history",
         help="metrics over the history of a local git clone",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="The isolation metrics at each point of a local clone's first-parent "
+        "history (git only, no network); --import stores them as snapshots.",
     )
     add_arguments(p)
     p.set_defaults(func=run)

@@ -134,6 +134,9 @@ async def _read_body(gh: GitHubAPI, url: str) -> str | None:
     issue = await gh.getitem(url)
     if not isinstance(issue, dict):
         return None
+    if issue.get("locked"):
+        # Locking stops comments, not body edits by people (or Apps) with write access.
+        log.info("meta issue %s is locked; its body can still be edited", url)
     body = issue.get("body")
     return body if isinstance(body, str) else ""
 
