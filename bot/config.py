@@ -1,7 +1,8 @@
 """Configuration: credentials from the environment, repository settings from a TOML file.
 
 Environment (see README): GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH,
-GITHUB_WEBHOOK_SECRET, GITHUB_API_URL, DATABASE_URL, PORT, ISOLATION_BOT_CONFIG.
+GITHUB_WEBHOOK_SECRET, GITHUB_API_URL, DATABASE_URL, PORT, ISOLATION_BOT_CONFIG,
+ISOLATION_BOT_WORKERS, ISOLATION_BOT_PUBLIC_URL, GITHUB_HTML_URL, ISOLATION_BOT_RULES_URL.
 The repository file (ISOLATION_BOT_CONFIG) holds the `[repository]`, `[labels]`,
 `[meta_issue]`, `[summary]` and `[commands]` tables; every key has a default.
 """
@@ -62,6 +63,9 @@ class Settings:
     workers: int = 4
     public_url: str | None = None  # where the dashboard is served, for links
     html_url: str = "https://github.com"  # links to code and PRs in rendered text
+    # Where a rule's documentation lives; {rule} and {name} are filled in. None: the rules/
+    # folder of this project's repository.
+    rules_url: str | None = None
     # Repository settings
     watched_paths: tuple[str, ...] = ("Modules/", "Objects/")
     default_branch: str | None = None  # None: the repository's own default branch
@@ -140,6 +144,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         workers=workers,
         public_url=env.get("ISOLATION_BOT_PUBLIC_URL") or None,
         html_url=(env.get("GITHUB_HTML_URL") or "https://github.com").rstrip("/"),
+        rules_url=env.get("ISOLATION_BOT_RULES_URL") or None,
     )
     config_path = env.get("ISOLATION_BOT_CONFIG")
     if config_path:

@@ -57,6 +57,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
         ("bot.catalog", "CatalogError"),
         ("bot.config", "ConfigError"),
         ("bot.scanner", "ScanError"),
+        ("bot.store.db", "StoreError"),
     ):
         try:
             errors.append(getattr(importlib.import_module(module), name))

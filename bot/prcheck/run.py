@@ -27,6 +27,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.analysis import compare
 from bot.analysis.model import FileReport, Finding
+from bot.config import Settings
 from bot.prcheck import blobs
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
 from bot.prcheck.model import CheckResult, SuppressedFinding
@@ -45,16 +46,10 @@ class StaleResult(Exception):
     """The PR moved on (new head, closed) while it was being checked: nothing was reported."""
 
 
-def rules_url(settings: Any) -> str:
-    """Where rule docs live: Settings.rules_url when the config has it, else the
-    ISOLATION_BOT_RULES_URL environment variable, else the project's rules/ folder."""
-    import os
-
-    return str(
-        getattr(settings, "rules_url", None)
-        or os.environ.get("ISOLATION_BOT_RULES_URL")
-        or pr_comment.DEFAULT_RULES_URL
-    )
+def rules_url(settings: Settings) -> str:
+    """Where rule docs live: Settings.rules_url (ISOLATION_BOT_RULES_URL), else the project's
+    rules/ folder."""
+    return settings.rules_url or pr_comment.DEFAULT_RULES_URL
 
 
 async def _files(gh: GitHubAPI, repo: str, number: int) -> list[dict[str, Any]]:
