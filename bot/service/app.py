@@ -25,7 +25,8 @@ from aiohttp import web
 from bot.config import ConfigError, Settings
 from bot.github.app import GitHubApp
 from bot.github.client import BotGitHubAPI, CallCounter, RetryPolicy
-from bot.service import metrics
+from bot.github.health import github_reachable
+from bot.service import metrics, upkeep
 from bot.service.intake import MAX_BODY_BYTES, handle_webhook
 from bot.service.worker import WorkerPool
 from bot.store import Database, open_database
@@ -63,6 +64,14 @@ class ServiceState:
             return self.github.client(int(installation_id), counter)
         return BotGitHubAPI(self.session, base_url=self.settings.api_url, counter=counter)
 
+    async def github_reachable(self) -> bool:
+        """Whether GitHub answers at all (bot.github.health): the worker asks before it gives
+        up on a job that failed with 5xx answers or timeouts."""
+        timeout = self.github.policy.timeout if self.github is not None else None
+        return await github_reachable(
+            self.session, self.settings.api_url, timeout=min(timeout or 10.0, 10.0)
+        )
+
     async def bot_login(self) -> str:
         if self.github is None:
             return "isolation-bot[bot]"
@@ -80,6 +89,20 @@ def _policy_from_env() -> RetryPolicy:
         with contextlib.suppress(ValueError):
             policy.backoff_base = policy.not_found_delay = max(0.0, float(value))
     return policy
+
+
+def _lease_from_env() -> float:
+    """ISOLATION_BOT_LEASE_SECONDS: how long a dead replica's job stays claimed before another
+    replica takes it (default 60; the multi-replica tests use a few seconds). Workers renew
+    the lease every third of it, so it must be well above an event-loop stall."""
+    value = os.environ.get("ISOLATION_BOT_LEASE_SECONDS")
+    if value:
+        with contextlib.suppress(ValueError):
+            lease = float(value)
+            if lease >= 1.0:
+                return lease
+        log.warning("ISOLATION_BOT_LEASE_SECONDS=%r is not a number >= 1; using 60", value)
+    return 60.0
 
 
 def _optional(module: str) -> Any | None:
@@ -147,7 +170,7 @@ async def create_app(
     app.router.add_get("/metrics", _metrics)
 
     async def lifecycle(app: web.Application) -> Any:
-        queue = Queue(db)
+        queue = Queue(db, lease_seconds=_lease_from_env())
         session = aiohttp.ClientSession(headers={"User-Agent": "isolation-bot"})
         github = None
         if settings.app_id and settings.private_key:
@@ -164,6 +187,7 @@ async def create_app(
                 log.info("reclaimed %d job(s) left running by the previous process", n)
         state.pool = WorkerPool(state, workers if workers is not None else settings.workers)
         state.pool.start()
+        state.background.append(asyncio.create_task(upkeep.run_prune_daily(queue)))
         scheduler = _optional("bot.service.scheduler")
         if scheduler is not None and hasattr(scheduler, "run_scheduler"):
             state.background.append(asyncio.create_task(scheduler.run_scheduler(state)))
