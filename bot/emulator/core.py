@@ -1118,8 +1118,10 @@ class GitHubEmulator:
             return
         asyncio.run_coroutine_threadsafe(queue.join(), loop).result(timeout)
 
-    async def redeliver(self, delivery_id: str) -> webhooks.Delivery:
-        """POST a recorded delivery again, same id and body (GitHub's "Redeliver")."""
+    async def redeliver(self, delivery_id: str, *, wait: bool = True) -> webhooks.Delivery:
+        """POST a recorded delivery again, same id and body (GitHub's "Redeliver").
+
+        ``wait=False`` only queues it behind the deliveries already queued (load tests)."""
         original = next(d for d in self.deliveries if d.id == delivery_id)
         d = webhooks.Delivery(
             original.id,
@@ -1133,7 +1135,8 @@ class GitHubEmulator:
         with self.lock:
             self.deliveries.append(d)
             self._dispatch(d)
-        await self.wait_for_deliveries()
+        if wait:
+            await self.wait_for_deliveries()
         return d
 
     # --- serving --------------------------------------------------------------------------
