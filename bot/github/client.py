@@ -62,6 +62,9 @@ class CallCounter:
     calls: int = 0
     by_route: Counter[str] = field(default_factory=Counter)
     not_modified: int = 0  # 304 answers served from the ETag cache
+    # Epoch seconds GitHub asked us to wait until, when a rate limit was too long to wait out
+    # in place: the worker reschedules the job for then instead of retrying it sooner.
+    rate_limited_until: float | None = None
 
     def record(self, method: str, url: str, status: int | None) -> None:
         self.calls += 1
@@ -179,6 +182,10 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
                     wait = policy.backoff(rate_waits + 1) + 1.0
                 rate_waits += 1
                 if wait > policy.rate_limit_max_wait or rate_waits > policy.rate_limit_max_attempts:
+                    until = time.time() + wait
+                    self.counter.rate_limited_until = max(
+                        until, self.counter.rate_limited_until or 0.0
+                    )
                     return status, resp_headers, data  # gidgethub raises; the job retries later
                 await self.sleep(wait)
                 continue

@@ -3,7 +3,11 @@
 Each of N asyncio tasks loops: claim (lease) -> heartbeat while running -> build a JobContext
 (a gidgethub client for the event's installation) -> ``router.dispatch`` -> complete. A failing
 job is retried with exponential backoff (``Queue.fail(retry_in=...)``) until the queue's
-``max_attempts``, then it is dead (logged with its last error). Stopping (SIGTERM) stops
+``max_attempts``, then it is dead (logged with its last error). Failures that are not the
+job's own wait without spending attempts (``Queue.defer``): a rate limit until its reset, the
+store failing, and GitHub down (the last attempt probes GitHub: while it is unreachable the job
+waits, however long the outage). A store that refuses the job's outcome makes the worker wait
+and retry the update instead of dying (see bot.service.faults). Stopping (SIGTERM) stops
 claiming, gives running jobs a grace period, then releases what is still running so the next
 process runs it (``Queue.release`` does not count the interrupted try).
 """
@@ -17,13 +21,14 @@ import logging
 import os
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from gidgethub import sansio
 
 from bot import logs
 from bot.github.client import BotGitHubAPI, CallCounter
-from bot.service import metrics
+from bot.service import faults, metrics
 from bot.service.context import JobContext
 from bot.store.queue import WEBHOOK, Job
 
@@ -35,6 +40,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # when idle and not woken by the intake
 RETRY_BASE_SECONDS = 5.0
 RETRY_CAP_SECONDS = 600.0
+SETTLE_RETRY_SECONDS = 0.2  # first wait when the store refuses a job's outcome
+SETTLE_RETRY_CAP_SECONDS = 10.0
 
 
 def retry_delay(attempts: int) -> float:
@@ -137,64 +144,59 @@ class WorkerPool:
                 self.running.pop(job.id, None)
 
     async def _heartbeat(self, job: Job, worker_id: str) -> None:
+        """Renew the lease; returns only when it was lost (another worker took the job)."""
         interval = max(1.0, self.state.queue.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
-            if not await self.state.queue.heartbeat(job.id, worker_id):
-                log.warning("lost the lease of job %s", job.id)
+            try:
+                ours = await self.state.queue.heartbeat(job.id, worker_id)
+            except Exception:
+                # A store hiccup: keep the job running; the next beat may get through before
+                # the lease runs out, and if it does not, the next beat says so.
+                log.warning("could not renew the lease of job %s; retrying", job.id)
+                continue
+            if not ours:
+                log.warning("lost the lease of job %s: stopping it", job.id)
                 return
+
+    async def _run_leased(self, job: Job, worker_id: str, counter: CallCounter) -> bool:
+        """Run the job while its lease is renewed. False when the lease was lost (the process
+        stalled past it and another worker claimed the job): the job is cancelled at once so
+        two workers never make its side effects side by side."""
+        work = asyncio.create_task(self.execute(job, counter))
+        heartbeat = asyncio.create_task(self._heartbeat(job, worker_id))
+        try:
+            await asyncio.wait({work, heartbeat}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not work.done():  # lease lost, or we are being cancelled (shutdown)
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await work
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        if work.cancelled():
+            return False
+        work.result()  # the job's own exception, if any
+        return True
 
     async def _process(self, job: Job, worker_id: str) -> None:
         counter = CallCounter()
         started = time.perf_counter()
-        heartbeat = asyncio.create_task(self._heartbeat(job, worker_id))
         reset = logs.bind(delivery_id=job.delivery_id, repo=job.repo, event=job.event or job.kind)
         outcome = "done"
         try:
-            await self.execute(job, counter)
+            if not await self._run_leased(job, worker_id, counter):
+                outcome = "lease_lost"  # another worker owns it now: settle nothing
+                return
         except asyncio.CancelledError:
             outcome = "released"
             raise
         except Exception as exc:
-            # Malformed data (a payload without the fields a handler needs) fails the same way
-            # every time: dead at once, with the error kept on the job, nothing deleted.
-            permanent = isinstance(exc, (KeyError, TypeError, ValueError))
-            dead = permanent or job.attempts >= self.state.queue.max_attempts
-            outcome = "dead" if dead else "retry"
-            error = f"{type(exc).__name__}: {exc}"
-            if dead:
-                log.error(
-                    "job %s (%s %s) failed for good after %d attempts: %s",
-                    job.id,
-                    job.kind,
-                    job.event or "",
-                    job.attempts,
-                    error,
-                    exc_info=exc,
-                )
-            else:
-                log.warning(
-                    "job %s (%s %s) failed (attempt %d), will retry: %s",
-                    job.id,
-                    job.kind,
-                    job.event or "",
-                    job.attempts,
-                    error,
-                    exc_info=exc,
-                )
-            # Shielded: a shutdown must not cut the store update in half.
-            await asyncio.shield(
-                self.state.queue.fail(
-                    job.id,
-                    worker_id,
-                    error,
-                    retry_in=None if permanent else retry_delay(job.attempts),
-                )
-            )
+            outcome = await self._failed(job, worker_id, exc, counter)
         else:
-            await asyncio.shield(self.state.queue.complete(job.id, worker_id))
+            await self._settle(job, lambda: self.state.queue.complete(job.id, worker_id))
         finally:
-            heartbeat.cancel()
             reset()
             seconds = time.perf_counter() - started
             self.processed += 1
@@ -213,6 +215,89 @@ class WorkerPool:
                 seconds,
                 counter.calls,
             )
+
+    async def _failed(
+        self, job: Job, worker_id: str, exc: Exception, counter: CallCounter
+    ) -> str:
+        """Settle a job whose try raised; returns the outcome ("dead", "retry", "deferred")."""
+        queue = self.state.queue
+        error = f"{type(exc).__name__}: {exc}"
+        label = f"job {job.id} ({job.kind} {job.event or ''})"
+        # Malformed data (a payload without the fields a handler needs) fails the same way
+        # every time: dead at once, with the error kept on the job, nothing deleted.
+        permanent = isinstance(exc, (KeyError, TypeError, ValueError))
+        wait = None if permanent else await self._outside_cause(job, exc, counter)
+        if wait is not None:
+            # Not the job's fault: it waits for the cause to clear without spending an attempt,
+            # so a long outage or a rate-limit window never makes it dead.
+            until, why = wait
+            log.warning(
+                "%s postponed %.0fs (%s), attempt not counted: %s",
+                label, max(0.0, until - time.time()), why, error,
+            )
+            await self._settle(
+                job, lambda: queue.defer(job.id, worker_id, f"{why}: {error}", until=until)
+            )
+            return "deferred"
+        dead = permanent or job.attempts >= queue.max_attempts
+        if dead:
+            log.error(
+                "%s failed for good after %d attempts: %s", label, job.attempts, error,
+                exc_info=exc,
+            )
+        else:
+            log.warning(
+                "%s failed (attempt %d), will retry: %s", label, job.attempts, error, exc_info=exc
+            )
+        retry_in = None if permanent else retry_delay(job.attempts)
+        await self._settle(job, lambda: queue.fail(job.id, worker_id, error, retry_in=retry_in))
+        return "dead" if dead else "retry"
+
+    async def _outside_cause(
+        self, job: Job, exc: Exception, counter: CallCounter
+    ) -> tuple[float, str] | None:
+        """(when to try again, why) when the failure is not the job's own: a GitHub rate
+        limit (wait for its reset), the store failing (disk full, database restarting), or
+        GitHub down (only asked on the last attempt: a probe tells an outage from a route that
+        is broken for this job, which still ends dead)."""
+        now = time.time()
+        until = faults.rate_limit_until(exc, counter, now)
+        if until is not None:
+            return until + random.uniform(0.0, 1.0), "rate limited"
+        if faults.is_store_error(exc):
+            return now + retry_delay(job.attempts), "store unavailable"
+        last_try = job.attempts >= self.state.queue.max_attempts
+        if (
+            last_try
+            and faults.is_github_unavailable(exc)
+            and not await self.state.github_reachable()
+        ):
+            return now + retry_delay(job.attempts), "GitHub unreachable"
+        return None
+
+    async def _settle(self, job: Job, update: Callable[[], Awaitable[None]]) -> None:
+        """Write a job's outcome, waiting for the store when it fails (disk full, a database
+        restart): the worker pauses here instead of dying. Shielded: a shutdown must not cut
+        the update in half. Given up only when stopping: the lease then expires (or the next
+        SQLite process reclaims the job) and the job runs again."""
+        delay = SETTLE_RETRY_SECONDS
+        while True:
+            try:
+                await asyncio.shield(update())
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.stopping.is_set():
+                    log.error("could not record the outcome of job %s at shutdown: %s", job.id, exc)
+                    return
+                log.warning(
+                    "could not record the outcome of job %s (%s: %s); retrying in %.1fs",
+                    job.id, type(exc).__name__, exc, delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+                delay = min(delay * 2, SETTLE_RETRY_CAP_SECONDS)
 
     async def execute(self, job: Job, counter: CallCounter) -> None:
         from bot.service.routers import router

@@ -265,6 +265,18 @@ class Queue:
                     (now + max(0.0, retry_in), error, now, job_id),
                 )
 
+    async def defer(self, job_id: str, worker_id: str, error: str, *, until: float) -> None:
+        """Pending again at ``until`` without spending an attempt: the try failed for a reason
+        outside the job (GitHub down, a rate limit, the store full), so however long that lasts
+        it must never make the job dead. ``last_error`` says why it waits."""
+        await self.db.execute(
+            "UPDATE jobs SET state = 'pending', worker_id = NULL, lease_until = NULL, "
+            "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+            "not_before = ?, last_error = ?, updated_at = ? "
+            "WHERE id = ? AND worker_id = ? AND state = 'running'",
+            (until, error[:10_000], self._clock(), job_id, worker_id),
+        )
+
     async def release(self, job_id: str, worker_id: str) -> None:
         """Graceful shutdown: the job goes back to pending at once, and the interrupted try
         does not count against its attempts."""
