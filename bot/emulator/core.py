@@ -541,6 +541,25 @@ class GitHubEmulator:
             self.set_state(issue, "closed", by=user or issue.user)
             self.emit_pull(r, issue, "closed", user or issue.user)
 
+    def delete_branch(self, repo: str, branch: str, user: str | None = None) -> None:
+        """Delete a branch; as on GitHub, open pull requests whose head it was are closed
+        (pull_request.closed). The commits stay readable by SHA."""
+        with self.lock:
+            r = self.repo_record(repo)
+            if r.branches.pop(branch, None) is None:
+                raise EmulatorError(f"{repo}: no branch {branch}")
+            for base in self._repos.values():
+                for issue in list(base.issues.values()):
+                    p = issue.pull
+                    if (
+                        p
+                        and issue.state == "open"
+                        and p.head_repo.lower() == r.full_name.lower()
+                        and p.head_ref == branch
+                    ):
+                        self.set_state(issue, "closed", by=user or r.owner)
+                        self.emit_pull(base, issue, "closed", user or r.owner)
+
     def reopen_pull_request(self, repo: str, number: int, user: str | None = None) -> None:
         with self.lock:
             r = self.repo_record(repo)
