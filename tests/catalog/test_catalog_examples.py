@@ -69,10 +69,25 @@ def _python_include_dirs() -> list[str] | None:
     override = os.environ.get("ISOLATION_BOT_PYTHON_INCLUDE")
     if override:
         return override.split(os.pathsep)
-    if sys.version_info < (3, 12):
-        return None
-    include = sysconfig.get_path("include")
-    return [include] if include and os.path.isfile(os.path.join(include, "Python.h")) else None
+    if sys.version_info >= (3, 12):
+        include = sysconfig.get_path("include")
+        if include and os.path.isfile(os.path.join(include, "Python.h")):
+            return [include]
+    # Another installed CPython >= 3.12 (pyenv's or Debian's) beside the 3.11 running us.
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    patterns = [
+        (pyenv / "versions", "*/include/python3.1[2-9]*/Python.h"),
+        (Path("/usr/include"), "python3.1[2-9]*/Python.h"),
+        (Path("/usr/local/include"), "python3.1[2-9]*/Python.h"),
+    ]
+    found = sorted(
+        (h.parent for root, pattern in patterns for h in root.glob(pattern)),
+        key=lambda p: p.name,
+        reverse=True,
+    )
+    if found:
+        return [str(found[0])]
+    return None
 
 
 @pytest.mark.parametrize("rule", CATALOG.rules(), ids=lambda r: f"{r.id}-{r.name}")
