@@ -2,7 +2,9 @@
 
 Public API (everything else in the project goes through these):
 
-- ``analyze_file(path, data) -> FileReport``: one file, never raises.
+- ``analyze_file(path, data, *, time_limit=TIME_LIMIT_SECONDS) -> FileReport``: one file,
+  never raises; files over MAX_FILE_BYTES or the time limit are reported ``skipped`` with the
+  reason (``timed_out(report)`` tells a time-limit skip, which caches must not keep).
 - ``build_tree_report(root, reports, ...) -> TreeReport``: merge file reports, attribute types
   to modules spanning several files, apply TSV suppressions, compute the metrics.
 - ``compare(base, head, renames=None) -> PullDiff``: new / fixed / remaining findings and
@@ -11,7 +13,7 @@ Public API (everything else in the project goes through these):
 - ``classify_path(path) -> PathClass``: excluded / test / builtin-area classification.
 """
 
-from bot.analysis.analyzer import MAX_FILE_BYTES, analyze_file
+from bot.analysis.analyzer import MAX_FILE_BYTES, TIME_LIMIT_SECONDS, analyze_file, timed_out
 from bot.analysis.diff import ModuleChange, PullDiff, compare
 from bot.analysis.metrics import compute_summary
 from bot.analysis.model import (
@@ -32,6 +34,7 @@ from bot.analysis.tsv import TsvRow, parse_tsv
 __all__ = [
     "MAX_FILE_BYTES",
     "RULES",
+    "TIME_LIMIT_SECONDS",
     "FileReport",
     "Finding",
     "Metric",
@@ -52,4 +55,5 @@ __all__ = [
     "compute_summary",
     "lookup",
     "parse_tsv",
+    "timed_out",
 ]

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from bot.analysis.context import FileContext
 from bot.analysis.cparse import parse
+from bot.analysis.deadline import TIMEOUT_REASON_PREFIX, AnalysisTimeout, Deadline
 from bot.analysis.inventory import build_inventory
 from bot.analysis.model import FileReport, Finding
 from bot.analysis.paths import classify_path
@@ -13,22 +14,44 @@ from bot.analysis.rules import ALL_DETECTORS, RULES, Hit
 from bot.analysis.source import Source
 from bot.analysis.suppressions import Suppression, find_suppressions, suppression_for
 
-MAX_FILE_BYTES = 8 * 1024 * 1024  # larger files are skipped (generated or data, never code)
+# Larger files are skipped: generated or data, never hand-written code. CPython's largest C
+# file is Parser/parser.c (1.5 MB); the worst input measured (one 4 MB line of `1+1+...`)
+# peaks at ~600 MB in tree-sitter, so the limit also bounds memory (bench/hostile_sources.py).
+MAX_FILE_BYTES = 4 * 1024 * 1024
+# Wall-clock budget per file. Real files take well under a second (parser.c: 0.2 s); a file
+# built to be slow (hundreds of thousands of declarations) is stopped and reported skipped.
+TIME_LIMIT_SECONDS = 10.0
 NOTE_PREFIX = "could not analyse fully: "
+_CHECK_EVERY = 1024  # hits between two deadline checks
 
 
-def analyze_file(path: str, data: bytes) -> FileReport:
-    """Analyse one C file. Never raises: problems become notes or a `skipped` reason."""
+def analyze_file(
+    path: str, data: bytes, *, time_limit: float | None = TIME_LIMIT_SECONDS
+) -> FileReport:
+    """Analyse one C file. Never raises: problems become notes or a `skipped` reason.
+
+    ``time_limit`` (seconds, None for no limit): past it the analysis stops and the file is
+    reported ``skipped`` with the reason, without partial findings (half a file's findings
+    would read as "fixed" in a base/head comparison).
+    """
     path = path.replace("\\", "/")
     try:
-        return _analyze(path, data)
+        return _analyze(path, data, Deadline(time_limit))
+    except AnalysisTimeout as exc:
+        return FileReport(path=path, skipped=str(exc), notes=[f"{NOTE_PREFIX}{exc}"])
     except Exception as exc:  # the contract is "never raises": keep the file, say why
         return FileReport(
             path=path, notes=[f"{NOTE_PREFIX}internal error ({type(exc).__name__}: {exc})"]
         )
 
 
-def _analyze(path: str, data: bytes) -> FileReport:
+def timed_out(report: FileReport) -> bool:
+    """The report says the time limit stopped the analysis: a verdict about this machine at
+    this moment, not about the file, so caches must not keep it."""
+    return bool(report.skipped and report.skipped.startswith(TIMEOUT_REASON_PREFIX))
+
+
+def _analyze(path: str, data: bytes, deadline: Deadline) -> FileReport:
     pclass = classify_path(path)
     if pclass.excluded:
         return FileReport(path=path, skipped=f"{pclass.excluded}: never reported")
@@ -54,21 +77,29 @@ def _analyze(path: str, data: bytes) -> FileReport:
         notes.append(f"{NOTE_PREFIX}invalid UTF-8 at byte {exc.start}; analysed as bytes")
 
     src = Source.from_bytes(data)
-    parsed = parse(data, src.skeleton())
+    deadline.check("preprocessing")
+    parsed = parse(data, src.skeleton(), deadline)
     end_depth = src.depth_at(len(data) + 1)
     if end_depth != 0:
         notes.append(f"{NOTE_PREFIX}unbalanced braces at end of file (truncated?)")
     ctx = FileContext(path, pclass, src, parsed)
     inv = build_inventory(ctx)
+    deadline.check("inventory")
 
     hits: list[Hit] = []
     for detector in ALL_DETECTORS:
-        hits.extend(detector(ctx, inv))
+        for hit in detector(ctx, inv):
+            hits.append(hit)
+            if len(hits) % _CHECK_EVERY == 0:
+                deadline.check(f"rule {hit.rule}")
+        deadline.check(detector.__name__)
 
     sups = find_suppressions(data, lambda off: src.line_col(off)[0])
     findings: list[Finding] = []
     for h in hits:
         findings.append(_finding(ctx, h, sups))
+        if len(findings) % _CHECK_EVERY == 0:
+            deadline.check("findings")
     for s in sups:
         if not s.reason:
             line, col = src.line_col(s.offset)

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from cachetools import LRUCache
 from gidgethub.abc import GitHubAPI
 
+from bot.analysis import MAX_FILE_BYTES, timed_out
 from bot.analysis.model import FileReport
 
 BLOB_CACHE_BYTES = 64 * 1024 * 1024
@@ -61,7 +62,8 @@ async def blob(gh: GitHubAPI, repo: str, sha: str) -> bytes:
         return cached
     data = await gh.getitem(f"/repos/{repo}/git/blobs/{quote(sha, safe='')}")
     content = _decode_blob(data)
-    _blobs[sha] = content
+    if len(content) <= MAX_FILE_BYTES:  # a huge blob would evict every other (and is skipped)
+        _blobs[sha] = content
     return content
 
 
@@ -78,7 +80,8 @@ async def report(gh: GitHubAPI, repo: str, sha: str, path: str) -> FileReport:
     started = time.perf_counter()
     result = await asyncio.get_running_loop().run_in_executor(None, analyze_file, path, data)
     metrics.observe_analysis(time.perf_counter() - started)
-    _reports[key] = result
+    if not timed_out(result):  # a time-limit skip may not happen on a quieter moment
+        _reports[key] = result
     return result
 
 

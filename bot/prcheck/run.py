@@ -186,11 +186,14 @@ async def compute(
     )
     result.module_changes = describe_all(diff.module_changes)
     result.modules_by_path = {m.path: m.name for r in [*base, *head] for m in r.modules}
-    for r in head:
-        result.notes += [f"{r.path}: {n}" for n in r.notes]
-        if r.skipped:
-            result.notes.append(f"{r.path}: not analysed: {r.skipped}")
+    # Skipped files first: the comment shows the first notes only, and "this file was not
+    # checked at all (too large, over the time limit)" matters more than a partial parse.
+    skipped = [r for r in head if r.skipped]
+    result.notes += [f"{r.path}: not analysed: {r.skipped}" for r in skipped]
     result.notes += notes
+    for r in head:
+        if not r.skipped:
+            result.notes += [f"{r.path}: {n}" for n in r.notes]
     return result, files
 
 
@@ -204,6 +207,19 @@ async def _complete_check_run(
         if i == 0:
             body.update(status="completed", conclusion=result.conclusion)
         await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data=body)
+
+
+async def _find_open_run(gh: GitHubAPI, repo: str, number: int, head_sha: str) -> int | None:
+    """This PR's `isolation` run on ``head_sha`` that is still in progress, if any."""
+    url = (
+        f"/repos/{repo}/commits/{quote(head_sha, safe='')}/check-runs"
+        f"?check_name={quote(check_render.CHECK_NAME)}&status=in_progress&filter=all&per_page=100"
+    )
+    answer = await gh.getitem(url)
+    for run in answer.get("check_runs") or []:
+        if run.get("external_id") == f"{repo}#{number}":
+            return int(run["id"])
+    return None
 
 
 async def _find_comment(gh: GitHubAPI, repo: str, number: int, bot_login: str) -> int | None:
@@ -312,16 +328,25 @@ async def run_pr_check(
         run_id = state.check_run_id
         await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data={"status": "in_progress"})
     else:
-        run = await gh.post(
-            f"/repos/{repo}/check-runs",
-            data={
-                "name": check_render.CHECK_NAME,
-                "head_sha": head_sha,
-                "status": "in_progress",
-                "external_id": f"{repo}#{number}",
-            },
-        )
-        run_id = int(run["id"])
+        found = None
+        if state.head_sha == head_sha and state.check_run_id is None and state.conclusion is None:
+            # The marker below: an earlier try died between creating the run and saving its
+            # id (a replica killed). Find that run rather than leave it spinning beside a new.
+            found = await _find_open_run(gh, repo, number, head_sha)
+        if found is None:
+            state.head_sha, state.check_run_id, state.conclusion = head_sha, None, None
+            await pr_state.save(db, state)  # the marker: a run for this head is being created
+            run = await gh.post(
+                f"/repos/{repo}/check-runs",
+                data={
+                    "name": check_render.CHECK_NAME,
+                    "head_sha": head_sha,
+                    "status": "in_progress",
+                    "external_id": f"{repo}#{number}",
+                },
+            )
+            found = int(run["id"])
+        run_id = found
         state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, None
         await pr_state.save(db, state)
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 import bot
+from bot.analysis import timed_out
 from bot.analysis.model import FileReport, TreeReport
 from bot.store.db import Database
 from bot.tracking.state import format_time
@@ -138,6 +139,8 @@ async def store_cached(
     for i in range(0, len(items), _CHUNK):
         async with db.transaction() as tx:
             for (sha, path), value in items[i : i + _CHUNK]:
+                if isinstance(value, FileReport) and timed_out(value):
+                    continue  # a verdict about a busy moment, not the blob: analyse again
                 if isinstance(value, str):
                     kind, text = _RAW, value
                 else:

@@ -1,0 +1,235 @@
+"""C sources built to hurt, through analyze_file and through the pull-request check.
+
+Every file must come back as a FileReport (never an exception, never a hang): analysed, or
+skipped with the reason (size limit, time limit), and the rest of a PR is still checked.
+Memory and time figures for the same inputs at full size: bench/hostile_sources.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import bot.analysis
+from bot.analysis import MAX_FILE_BYTES, FileReport, analyze_file, timed_out
+from bot.analysis.cparse import parse
+from bot.analysis.deadline import AnalysisTimeout, Deadline
+from bot.cli.demo import HEAD_SOURCE, MODULE_PATH
+from bot.prcheck import blobs
+from bot.render.pr_comment import MARKER
+from tests.service.test_pr_check import REPO, make_world, open_pr, until
+
+DEEP = 100_000
+GOOD = b"static PyObject *cache;\n"  # one ISO005-style global: proves analysis went on
+
+
+def _symbols(r: FileReport) -> set[str]:
+    return {f.symbol for f in r.findings}
+
+
+def _mixed_encoding() -> bytes:
+    # UTF-8 first half, then the same text in UTF-16 (a BOM and NUL every other byte).
+    text = "static PyObject *first; /* café */\n"
+    return text.encode("utf-8") + "static PyObject *second; /* café */\n".encode("utf-16")
+
+
+# name -> (content, a check of the report). Each runs in well under a second.
+HOSTILE: dict[str, tuple[bytes, Callable[[FileReport], bool]]] = {
+    "nested braces": (
+        b"static int f(void) " + b"{" * DEEP + b"}" * DEEP + b"\n" + GOOD,
+        lambda r: "cache" in _symbols(r),
+    ),
+    "nested parentheses": (
+        b"static int x = " + b"(" * DEEP + b"1" + b")" * DEEP + b";\n" + GOOD,
+        lambda r: "cache" in _symbols(r),
+    ),
+    "unclosed braces": (
+        GOOD + b"static int f(void) " + b"{" * DEEP,
+        lambda r: "cache" in _symbols(r) and any("unbalanced" in n for n in r.notes),
+    ),
+    "nested brackets and braces in an initialiser": (
+        GOOD + b"static int t[] = " + b"{[" * (DEEP // 2) + b"]}" * (DEEP // 2) + b";\n",
+        lambda r: "cache" in _symbols(r),
+    ),
+    "deep macro nesting": (
+        b"".join(b"#define M%d(x) M%d(M%d(x))\n" % (i, i + 1, i + 1) for i in range(20_000))
+        + b"M0(1)\n"
+        + GOOD,
+        lambda r: "cache" in _symbols(r),
+    ),
+    "deep #if nesting": (
+        b"#if A\n" * 20_000 + GOOD + b"#endif\n" * 20_000,
+        lambda r: "cache" in _symbols(r),
+    ),
+    "macro continued over 100k lines": (
+        b"#define X \\\n" * DEEP + b"\n" + GOOD,
+        lambda r: "cache" in _symbols(r),
+    ),
+    "a megabyte-long line": (
+        GOOD + b"static int x = " + b"1+" * 500_000 + b"1;",
+        lambda r: "cache" in _symbols(r),
+    ),
+    "a megabyte-long comment line": (
+        GOOD + b"// " + b"*/\\" * 350_000 + b"\n",
+        lambda r: "cache" in _symbols(r),
+    ),
+    "an unterminated comment": (GOOD + b"/*" + b"*" * 1_000_000, lambda r: "cache" in _symbols(r)),
+    "an unterminated string": (GOOD + b'"' + b"\\" * 1_000_001, lambda r: "cache" in _symbols(r)),
+    "binary blob": (
+        bytes(range(256)) * 4000,
+        lambda r: any("NUL" in n for n in r.notes) and any("UTF-8" in n for n in r.notes),
+    ),
+    "NUL bytes": (
+        b"\0" * 1000 + GOOD + b"\0static int \0\0 x;\0",
+        lambda r: "cache" in _symbols(r) and any("NUL" in n for n in r.notes),
+    ),
+    "invalid UTF-8": (
+        b"static PyObject *caf\xe9 = NULL;\n\xff\xfe\xfd\n" + GOOD,
+        lambda r: "cache" in _symbols(r) and any("UTF-8" in n for n in r.notes),
+    ),
+    "encoding changes half-way": (
+        _mixed_encoding(),
+        lambda r: "first" in _symbols(r) and any("UTF-8" in n for n in r.notes),
+    ),
+    "only newlines": (b"\n" * 1_000_000, lambda r: r.findings == [] and r.skipped is None),
+    "CR-only line ends": (b"static int a;\r" * 10_000 + GOOD, lambda r: "cache" in _symbols(r)),
+    "a lone byte-order mark": (b"\xef\xbb\xbf" + GOOD, lambda r: "cache" in _symbols(r)),
+    "unicode identifiers and bidi overrides": (
+        "static PyObject *x\u202e\u200b;\n".encode() + GOOD,
+        lambda r: "cache" in _symbols(r),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_source_is_analysed_or_explained(name: str) -> None:
+    data, check = HOSTILE[name]
+    r = analyze_file("Modules/hostile.c", data)
+    assert isinstance(r, FileReport)
+    assert not any("internal error" in n for n in r.notes), r.notes
+    assert r.skipped is None, r.skipped
+    assert check(r), (r.notes, sorted(_symbols(r))[:10])
+    # The report survives its JSON form (what the caches and the store keep).
+    assert FileReport.from_dict(r.to_dict()) == r
+
+
+def test_a_hundred_thousand_statics_are_all_reported() -> None:
+    data = b"".join(b"static int v%d;\n" % i for i in range(100_000))
+    r = analyze_file("Modules/many.c", data)
+    assert r.skipped is None
+    assert len(r.findings) == 100_000
+
+
+def test_a_50_mb_file_is_skipped_with_the_reason_without_being_read() -> None:
+    data = b"static int x;\n" * (50 * 1024 * 1024 // 14)
+    r = analyze_file("Modules/huge.c", data)
+    assert r.skipped is not None
+    assert "too large" in r.skipped and str(MAX_FILE_BYTES) in r.skipped
+    assert r.findings == [] and not timed_out(r)
+
+
+def test_just_under_the_size_limit_is_analysed() -> None:
+    data = GOOD + b"\n" * (MAX_FILE_BYTES - len(GOOD))
+    assert len(data) == MAX_FILE_BYTES
+    r = analyze_file("Modules/edge.c", data)
+    assert r.skipped is None and "cache" in _symbols(r)
+
+
+def test_the_time_limit_skips_the_file_with_the_reason() -> None:
+    data = b"".join(b"static int v%d;\n" % i for i in range(2_000))
+    r = analyze_file("Modules/slow.c", data, time_limit=1e-9)
+    assert r.skipped is not None and r.skipped.startswith("analysis took longer than")
+    assert timed_out(r)
+    assert r.findings == []  # no half report: half the findings would read as "fixed"
+    assert analyze_file("Modules/slow.c", data, time_limit=None).findings
+
+
+class _StepClock:
+    """Time 0 until ``after`` readings have been taken, then far in the future."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.readings = after, 0
+
+    def __call__(self) -> float:
+        self.readings += 1
+        return 0.0 if self.readings <= self.after else 1e9
+
+
+def test_the_deadline_halts_tree_sitter_mid_parse() -> None:
+    # A parse of a few MB calls the progress callback thousands of times; the clock jumps
+    # after the first few readings, so the halt can only come from inside tree-sitter.
+    data = b"static int x = " + b"1+" * 500_000 + b"1;\n"
+    clock = _StepClock(after=3)
+    with pytest.raises(AnalysisTimeout) as err:
+        parse(data, None, Deadline(5.0, clock=clock))
+    assert err.value.stage == "parse"
+    assert clock.readings < 100  # stopped at once, not after parsing everything
+    # The next parse (a fresh parser) is unaffected by the halted one.
+    assert parse(GOOD).top_level[0].declarators[0].name == "cache"
+
+
+def test_concurrent_analyses_in_threads_agree() -> None:
+    # The PR check analyses up to 8 files at once in executor threads.
+    data = HEAD_SOURCE.encode() + b"static int x = " + b"1+" * 20_000 + b"1;\n"
+    expected = analyze_file(MODULE_PATH, data)
+    results: list[FileReport] = []
+
+    def work() -> None:
+        results.append(analyze_file(MODULE_PATH, data))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and all(r == expected for r in results)
+
+
+async def test_pr_with_hostile_files_reports_them_skipped_and_checks_the_rest(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = bot.analysis.analyze_file
+
+    def analyze(path: str, data: bytes, **kw: Any) -> FileReport:
+        if path.endswith("slow.c"):  # this file's analysis runs out of time
+            kw["time_limit"] = 1e-9
+        return real(path, data, **kw)
+
+    monkeypatch.setattr(bot.analysis, "analyze_file", analyze)
+    files: dict[str, str | bytes | None] = {
+        MODULE_PATH: HEAD_SOURCE,  # a real regression: must still be reported
+        "Modules/huge.c": b"static int x;\n" * (MAX_FILE_BYTES // 14 + 1000),
+        "Modules/slow.c": b"static PyObject *slow_cache;\n",
+        "Modules/blob.c": bytes(range(256)) * 64,
+        "Modules/deep.c": b"static int f(void) " + b"{" * DEEP + b"}" * DEEP + b"\n",
+    }
+    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3") as world:
+        emu = world.emu
+        number, head = open_pr(emu, files)  # type: ignore[arg-type]
+        (run,) = await until(lambda: world.completed(head))
+        await world.idle()
+        (comment,) = emu.issue_comments(REPO, number)
+    body = comment["body"]
+    assert body.startswith(MARKER)
+    assert run["conclusion"] in ("failure", "neutral", "success")
+    summary = run["output"]["summary"]
+    for text in (body, summary):
+        # The skipped files, each with its reason ...
+        assert "Modules/huge.c: not analysed: file too large" in text
+        assert "Modules/slow.c: not analysed: analysis took longer than" in text
+        # ... and the rest of the PR was checked: the demo's regressions are there.
+        assert "_countermodule" in text and ":x:" in text
+    assert "slow_cache" not in body  # a skipped file reports nothing
+    # A time-limit skip is not cached: the next push analyses the file again.
+    slow = files["Modules/slow.c"]
+    assert isinstance(slow, bytes)
+    assert blobs.cached_report(git_blob_sha(slow), "Modules/slow.c") is None
+    assert blobs.cached_report(git_blob_sha(HEAD_SOURCE.encode()), MODULE_PATH) is not None
+
+
+def git_blob_sha(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
