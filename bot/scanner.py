@@ -20,6 +20,10 @@ from bot.analysis.paths import SOURCE_SUFFIXES
 
 TSV_DIR = ("Tools", "c-analyzer", "cpython")
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".tox", ".venv"})
+# A CPython checkout given as a whole is scanned where the isolation effort lives (the folders
+# the metrics are defined over, plus Include/ for slot tables and cached C-API pointers), not
+# Tools/, Lib/ or Doc/, whose C files are build helpers and samples, not stdlib modules.
+CHECKOUT_DIRS = ("Modules", "Objects", "Python", "PC", "Include")
 _PARALLEL_MIN_FILES = 16  # below this the process pool costs more than it saves
 
 # Per-process cache: the same content at the same path is never parsed twice.
@@ -90,7 +94,15 @@ def collect_files(paths: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
     root = scan_root(paths)
     seen: set[str] = set()
     files: list[tuple[str, str]] = []
+    targets: list[str] = []
     for p in paths:
+        if os.path.isdir(p) and _checkout_root(p) == os.path.abspath(p):
+            targets.extend(
+                os.path.join(p, d) for d in CHECKOUT_DIRS if os.path.isdir(os.path.join(p, d))
+            )
+        else:
+            targets.append(p)
+    for p in targets:
         for abspath in _walk(p):
             if abspath in seen:
                 continue

@@ -134,3 +134,15 @@ def test_reports_are_json_serialisable(tmp_path: Path) -> None:
     report = scan_paths([str(root)], jobs=1)
     data = json.loads(json.dumps(report.to_dict("test")))
     assert data["modules"][0]["name"] == "spam"
+
+
+def test_a_whole_checkout_skips_tools_and_lib(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "cpython")
+    for sample in ("Tools/peg_generator/peg_extension/peg_extension.c", "Lib/test/ext/m.c"):
+        (root / sample).parent.mkdir(parents=True, exist_ok=True)
+        (root / sample).write_bytes(MODULE.replace(b"spam", b"sample"))
+    whole = scan_paths([str(root)], jobs=1)
+    assert [m.name for m in whole.modules] == ["spam"]
+    # Asked for by name, a folder outside the isolation area is still scanned.
+    tools = scan_paths([str(root / "Tools" / "peg_generator")], jobs=1)
+    assert [m.name for m in tools.modules] == ["sample"]
