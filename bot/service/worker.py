@@ -197,7 +197,6 @@ class WorkerPool:
         else:
             await self._settle(job, lambda: self.state.queue.complete(job.id, worker_id))
         finally:
-            reset()
             seconds = time.perf_counter() - started
             self.processed += 1
             metrics.observe_job(
@@ -215,6 +214,7 @@ class WorkerPool:
                 seconds,
                 counter.calls,
             )
+            reset()  # after the job's own line, which carries its delivery id and repo
 
     async def _failed(
         self, job: Job, worker_id: str, exc: Exception, counter: CallCounter
