@@ -5,11 +5,12 @@ Each of N asyncio tasks loops: claim (lease) -> heartbeat while running -> build
 job is retried with exponential backoff (``Queue.fail(retry_in=...)``) until the queue's
 ``max_attempts``, then it is dead (logged with its last error). Failures that are not the
 job's own wait without spending attempts (``Queue.defer``): a rate limit until its reset, the
-store failing, and GitHub down (the last attempt probes GitHub: while it is unreachable the job
-waits, however long the outage). A store that refuses the job's outcome makes the worker wait
-and retry the update instead of dying (see bot.service.faults). Stopping (SIGTERM) stops
-claiming, gives running jobs a grace period, then releases what is still running so the next
-process runs it (``Queue.release`` does not count the interrupted try).
+store failing, and GitHub down (a failure with 5xx or timeouts probes GitHub: while it is
+unreachable the job waits, however long the outage). A store that refuses the job's outcome
+makes the worker wait and retry the update instead of dying (see bot.service.faults).
+Stopping (SIGTERM) stops claiming, gives running jobs a grace period, then releases what is
+still running so the next process runs it (``Queue.release`` does not count the interrupted
+try).
 """
 
 from __future__ import annotations
@@ -258,21 +259,20 @@ class WorkerPool:
     ) -> tuple[float, str] | None:
         """(when to try again, why) when the failure is not the job's own: a GitHub rate
         limit (wait for its reset), the store failing (disk full, database restarting), or
-        GitHub down (only asked on the last attempt: a probe tells an outage from a route that
-        is broken for this job, which still ends dead)."""
+        GitHub down: after 5xx answers or timeouts a probe tells an outage (every try during
+        it is handed back, so a job caught by the recovery still has its attempts) from a
+        route broken for this job while GitHub answers, which spends attempts and ends dead."""
         now = time.time()
         until = faults.rate_limit_until(exc, counter, now)
         if until is not None:
             return until + random.uniform(0.0, 1.0), "rate limited"
+        # Attempts stay put while waiting, so the backoff grows with the job's age instead:
+        # a long outage is polled about every tenth of its length, up to the cap.
+        wait = min(RETRY_CAP_SECONDS, retry_delay(job.attempts) + 0.1 * (now - job.created_at))
         if faults.is_store_error(exc):
-            return now + retry_delay(job.attempts), "store unavailable"
-        last_try = job.attempts >= self.state.queue.max_attempts
-        if (
-            last_try
-            and faults.is_github_unavailable(exc)
-            and not await self.state.github_reachable()
-        ):
-            return now + retry_delay(job.attempts), "GitHub unreachable"
+            return now + wait, "store unavailable"
+        if faults.is_github_unavailable(exc) and not await self.state.github_reachable():
+            return now + wait, "GitHub unreachable"
         return None
 
     async def _settle(self, job: Job, update: Callable[[], Awaitable[None]]) -> None:
