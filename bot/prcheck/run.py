@@ -76,11 +76,17 @@ async def _base_shas(
     wanted = [f.base_path for f in files if f.base_path]
     if not wanted:
         return {}
-    with _retry_404(gh):
-        cmp = await gh.getitem(
-            f"/repos/{repo}/compare/{quote(base_sha, safe='')}...{quote(head_sha, safe='')}"
-            "?per_page=1"
-        )
+    try:
+        with _retry_404(gh):
+            cmp = await gh.getitem(
+                f"/repos/{repo}/compare/{quote(base_sha, safe='')}...{quote(head_sha, safe='')}"
+                "?per_page=1"
+            )
+    except BadRequest as exc:
+        # A compare GitHub refuses (404 for an unrelated history, 422 for a diff too large to
+        # compute): read the base branch's head instead; the per-file fallback below still works.
+        log.info("compare %s...%s failed (%s); using the base head", base_sha, head_sha, exc)
+        cmp = {}
     merge_base = cmp.get("merge_base_commit") or {}
     ref = str(merge_base.get("sha") or base_sha)
     tree_sha = ((merge_base.get("commit") or {}).get("tree") or {}).get("sha")

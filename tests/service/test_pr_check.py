@@ -286,3 +286,16 @@ async def test_check_and_push_on_postgresql() -> None:
         (comment,) = emu.issue_comments(REPO, number)
         assert "No change in isolation state" in comment["body"]
         assert emu.labels_on(REPO, number) == []
+
+
+async def test_a_refused_compare_falls_back_to_the_base_head(world: World) -> None:
+    """A GitHub (or a fake) that will not compare still gets the PR checked, base against head."""
+    emu = world.emu
+    emu.faults.add(method="GET", path=r"^/repos/.+/compare/", status=404, times=1000)
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    (run,) = await until(lambda: world.completed(head))
+    await world.idle()
+    emu.faults.clear()
+    assert run["conclusion"] == "failure"  # the demo's one regression
+    (comment,) = emu.issue_comments(REPO, number)
+    assert "fixed" in comment["body"]  # base findings were read: the conversions count as fixed
