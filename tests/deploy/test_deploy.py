@@ -80,7 +80,7 @@ def test_dockerfile_shape() -> None:
     assert copies and all(c.startswith("--from=build") for c in copies)
     # pip installs the project without extras (runtime dependencies only).
     runs = " ".join(rest for word, rest in ins if word == "RUN")
-    assert re.search(r"pip install --no-cache-dir /src(\s|$)", runs), runs
+    assert re.search(r"pip install --no-cache-dir (-c requirements\.lock )?/src(\s|$)", runs), runs
 
 
 def test_dockerfile_copies_everything_the_wheel_is_built_from() -> None:
@@ -165,3 +165,18 @@ def test_built_wheel_ships_migrations_and_rules(tmp_path: Path) -> None:
     from bot.store.migrate import load_migrations
 
     assert ids.split(",") == [m.id for m in load_migrations("sqlite")]
+
+
+def test_runtime_lock_pins_every_runtime_dependency() -> None:
+    """deploy/requirements.lock pins each dependency of pyproject.toml to one version."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower().replace("_", "-") for d in deps}
+    pins = {}
+    for line in (ROOT / "deploy" / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            pins[name.lower().replace("_", "-")] = version
+    assert names <= set(pins), names - set(pins)
