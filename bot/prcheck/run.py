@@ -377,18 +377,29 @@ async def run_pr_check(
         raise
     latest = await gh.getitem(f"/repos/{repo}/pulls/{number}")
     if latest.get("state") != "open" or str(latest["head"]["sha"]) != head_sha:
+        if latest.get("state") != "open":
+            # Nothing will check this head again: say why it has no result.
+            conclusion, title, summary = (
+                "neutral",
+                "Pull request closed",
+                "The pull request was closed (or its branch deleted) during the check: "
+                "no result is reported. Reopening it runs the check again.",
+            )
+        else:  # the new head gets its own check run
+            conclusion, title, summary = (
+                "cancelled",
+                "Superseded",
+                "The pull request moved on to a new head during the check.",
+            )
         await gh.patch(
             f"/repos/{repo}/check-runs/{run_id}",
             data={
                 "status": "completed",
-                "conclusion": "cancelled",
-                "output": {
-                    "title": "Superseded",
-                    "summary": "The pull request moved on (new head or closed) during the check.",
-                },
+                "conclusion": conclusion,
+                "output": {"title": title, "summary": summary},
             },
         )
-        state.conclusion = "cancelled"
+        state.conclusion = conclusion
         await pr_state.save(db, state)
         raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
     await _complete_check_run(gh, repo, run_id, result, url)

@@ -87,7 +87,9 @@ class World:
         rx = re.compile(pattern)
         return [r for r in self.emu.requests[start:] if rx.search(f"{r.method} {r.path}")]
 
-    def open_pr(self, files: dict[str, str | None], branch: str = "feature") -> tuple[int, str]:
+    def open_pr(
+        self, files: dict[str, bytes | str | None], branch: str = "feature"
+    ) -> tuple[int, str]:
         self.emu.create_branch(REPO, branch)
         sha = self.emu.commit(REPO, branch, files)
         return self.emu.open_pull_request(REPO, branch), sha
