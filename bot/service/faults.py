@@ -27,7 +27,8 @@ def rate_limit_until(exc: BaseException, counter: CallCounter, now: float) -> fl
     x-ratelimit-reset) when that was too long to wait in place; gidgethub's
     RateLimitExceeded carries the primary limit's reset as well."""
     if isinstance(exc, RateLimitExceeded):
-        reset = exc.rate_limit.reset_datetime.timestamp() if exc.rate_limit else None
+        limit = exc.rate_limit  # falsy when exhausted (RateLimit.__bool__): test for None
+        reset = limit.reset_datetime.timestamp() if limit is not None else None
         candidates = [t for t in (reset, counter.rate_limited_until) if t is not None]
         return max(candidates) if candidates else now + SECONDARY_RATE_LIMIT_DEFAULT_SECONDS
     if isinstance(exc, BadRequest) and int(exc.status_code) in (403, 429):

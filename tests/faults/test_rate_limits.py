@@ -1,0 +1,94 @@
+"""Rate limits: the bot waits a short limit out in place, and reschedules the job for after a
+long one (a primary limit's x-ratelimit-reset, a secondary limit's Retry-After) instead of
+spinning; the attempts are not spent and nothing is posted twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from faults_support import HEAD_SOURCE, MODULE_PATH, World, until
+
+
+async def _postponed(world: World) -> dict[str, object]:
+    rows = await world.wait_jobs(
+        lambda rows: any(
+            r["state"] == "pending" and "rate limited" in str(r["last_error"]) for r in rows
+        ),
+        what="the job rescheduled",
+    )
+    (job,) = [r for r in rows if r["event"] == "pull_request"]
+    return job
+
+
+async def _no_spinning(world: World, route: str) -> None:
+    """Woken workers leave a rescheduled job alone: no request reaches the route."""
+    before = len(world.requests_to(route))
+    for _ in range(5):
+        world.state.wake_workers()
+        await asyncio.sleep(0.05)
+    assert len(world.requests_to(route)) == before
+
+
+async def test_primary_limit_exhausted_reschedules_after_the_reset(world: World) -> None:
+    emu = world.emu
+    emu.rate_limit = 0  # every budget is spent until the next hour
+    number, head = world.open_pr({MODULE_PATH: HEAD_SOURCE})
+    job = await _postponed(world)
+    reset = time.time() // 3600 * 3600 + 3600  # the emulator's x-ratelimit-reset
+    assert float(job["not_before"]) >= reset - 1  # type: ignore[arg-type]
+    assert job["attempts"] == 0  # waiting for a reset is not a try
+    await _no_spinning(world, r".")
+    emu.rate_limit = 5000  # the new window
+    await world.make_due()  # ... and the clock reaches the reset
+    rows = await world.idle()
+    assert [r["state"] for r in rows if r["event"] == "pull_request"] == ["done"]
+    (run,) = world.runs(head)
+    assert run["conclusion"] == "failure"
+    assert len(world.bot_comments(number)) == 1
+
+
+async def test_short_secondary_limit_is_waited_out_in_place(world: World) -> None:
+    world.emu.faults.add(method="POST", path=r"/issues/\d+/comments$", status=403, retry_after=0)
+    world.emu.faults.add(method="GET", path=r"/pulls/\d+/files$", status=429, retry_after=1)
+    number, head = world.open_pr({MODULE_PATH: HEAD_SOURCE})
+    rows = await world.idle()
+    assert world.runs(head)[0]["conclusion"] == "failure"
+    # One try: the client waited 0-1 s and went on.
+    assert [(r["state"], r["attempts"]) for r in rows if r["event"] == "pull_request"] == [
+        ("done", 1)
+    ]
+    assert len(world.bot_comments(number)) == 1
+    assert len(world.requests_to(r"^POST /repos/.+/issues/\d+/comments$")) == 2
+
+
+async def test_long_secondary_limit_on_the_comment_reschedules_the_job(world: World) -> None:
+    route = r"^POST /repos/.+/issues/\d+/comments$"
+    world.emu.faults.add(method="POST", path=r"/issues/\d+/comments$", status=403, retry_after=300)
+    number, head = world.open_pr({MODULE_PATH: HEAD_SOURCE})
+    started = time.time()
+    job = await _postponed(world)
+    assert float(job["not_before"]) >= started + 299  # type: ignore[arg-type]
+    assert len(world.requests_to(route)) == 1
+    await _no_spinning(world, route)
+    await world.make_due()
+    rows = await world.idle()
+    assert [r["state"] for r in rows if r["event"] == "pull_request"] == ["done"]
+    (run,) = world.runs(head)  # the retry reused the check run
+    assert run["conclusion"] == "failure"
+    assert len(world.bot_comments(number)) == 1
+    assert len(world.requests_to(route)) == 2
+
+
+async def test_429_on_the_files_shows_a_neutral_run_then_the_result(world: World) -> None:
+    world.emu.faults.add(method="GET", path=r"/pulls/\d+/files$", status=429, retry_after=600)
+    number, head = world.open_pr({MODULE_PATH: HEAD_SOURCE})
+    await _postponed(world)
+    (run,) = await until(lambda: world.completed(head))
+    assert run["conclusion"] == "neutral"  # users see why while the job waits
+    assert "could not complete" in run["output"]["summary"]
+    await world.make_due()
+    await world.idle()
+    (run,) = world.runs(head)
+    assert run["conclusion"] == "failure"
+    assert len(world.bot_comments(number)) == 1
