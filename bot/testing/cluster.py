@@ -188,6 +188,7 @@ class LoadBalancer:
         self.url = ""
         self.served: dict[int, int] = {r.index: 0 for r in replicas}
         self.failovers = 0
+        self.ack_seconds: list[float] = []  # per answered webhook, failover included
         self._next = itertools.count()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -214,6 +215,7 @@ class LoadBalancer:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         start = next(self._next)
+        began = time.perf_counter()
         n = len(self.replicas)
         for i in range(n):
             replica = self.replicas[(start + i) % n]
@@ -225,6 +227,7 @@ class LoadBalancer:
                 ) as resp:
                     data = await resp.read()
                     self.served[replica.index] += 1
+                    self.ack_seconds.append(time.perf_counter() - began)
                     return web.Response(
                         status=resp.status,
                         body=data,
