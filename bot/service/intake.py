@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
+from bot import logs
 from bot.service import metrics
 from bot.service.routers import handles
 from bot.service.routers.pull_request import coalescing_key
@@ -90,17 +91,27 @@ async def handle_webhook(request: web.Request) -> web.Response:
     repo = repository.get("full_name") if isinstance(repository, dict) else None
     is_json = request.headers.get("Content-Type", "").startswith("application/json")
     payload = body.decode("utf-8") if is_json else json.dumps(data)
-    try:
-        stored = await state.queue.record_delivery(
-            event.delivery_id,
-            event.event,
-            action,
-            payload,
-            key=coalescing_key(event.event, data),
+    # Lines logged from here on carry the delivery id and repository, like the job's lines.
+    def context() -> Any:
+        return logs.log_context(
+            delivery_id=event.delivery_id,
             repo=repo if isinstance(repo, str) else None,
+            event=event.event,
         )
+
+    try:
+        with context():
+            stored = await state.queue.record_delivery(
+                event.delivery_id,
+                event.event,
+                action,
+                payload,
+                key=coalescing_key(event.event, data),
+                repo=repo if isinstance(repo, str) else None,
+            )
     except Exception:  # the store is down: GitHub will show the failure; redelivery is safe
-        log.exception("could not store delivery %s", event.delivery_id)
+        with context():
+            log.exception("could not store delivery %s", event.delivery_id)
         metrics.observe_delivery(event.event, "store_error")
         return _reply(503, "could not store the delivery, please redeliver")
     state.wake_workers()
