@@ -71,12 +71,14 @@ def label_specs(settings: Settings) -> list[LabelSpec]:
 def _integration(settings: Settings, *, throttle: bool) -> Any:
     import github
 
+    from bot.github.client import API_VERSION
+
     assert settings.app_id and settings.private_key
     auth = github.Auth.AppAuth(settings.app_id, settings.private_key)
     # Writes 1 s apart (PyGithub's default, GitHub's advice against secondary rate limits;
     # tests against the emulator turn it off); reads need no spacing for a handful of calls.
     return github.GithubIntegration(
-        auth=auth, base_url=settings.api_url, timeout=20, retry=3,
+        auth=auth, base_url=settings.api_url, timeout=20, retry=3, api_version=API_VERSION,
         seconds_between_requests=None, seconds_between_writes=1.0 if throttle else None,
     )
 

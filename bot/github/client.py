@@ -26,14 +26,23 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 from gidgethub import aiohttp as gh_aiohttp
+from yarl import URL
 
 from bot.service import metrics
 
 USER_AGENT = "isolation-bot"
+# GitHub's documented media type and the REST API version the bot was written against: a
+# request without the version header gets GitHub's default version, which may change.
+ACCEPT = "application/vnd.github+json"
+API_VERSION = "2022-11-28"
+# gidgethub's default Accept ("application/vnd.github.v3+json", the v3 media type GitHub's
+# docs no longer name): replaced by ACCEPT; any other Accept a caller chose is kept.
+_GIDGETHUB_DEFAULT_ACCEPT = "application/vnd.github.v3+json"
 
 # Refreshes the token: called with force=True after a 401.
 TokenProvider = Callable[[bool], Awaitable[str]]
@@ -78,13 +87,26 @@ def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None
     """How long GitHub asks us to wait, from Retry-After then x-ratelimit-reset."""
     retry_after = headers.get("retry-after")
     if retry_after is not None:
+        # GitHub sends delta-seconds; HTTP also allows an HTTP-date (a proxy may send one).
         with contextlib.suppress(ValueError):
             return max(0.0, float(retry_after))
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
     reset = headers.get("x-ratelimit-reset")
     if reset is not None and headers.get("x-ratelimit-remaining") == "0":
         with contextlib.suppress(ValueError):
             return max(0.0, float(reset) - now)
     return None
+
+
+def wire_url(url: str) -> URL | str:
+    """The URL exactly as built (our percent-encoding) or as GitHub gave it (a Link header).
+
+    aiohttp would otherwise re-quote it, decoding e.g. ``%3A`` in a label name back to ``:``.
+    A URL holding characters that must be encoded (a space, non-ASCII) is left to aiohttp."""
+    if url.isascii() and url.isprintable() and " " not in url:
+        return URL(url, encoded=True)
+    return url
 
 
 def is_rate_limited(status: int, headers: Mapping[str, str], body: bytes) -> bool:
@@ -100,6 +122,20 @@ def is_rate_limited(status: int, headers: Mapping[str, str], body: bytes) -> boo
     except (ValueError, AttributeError):
         return False
     return "rate limit" in message or "abuse" in message
+
+
+def github_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request headers GitHub documents for every REST call: its JSON media type and the
+    pinned API version (gidgethub sends neither; a strict server may insist on both)."""
+    out = {k.lower(): v for k, v in headers.items()}
+    if out.get("accept", _GIDGETHUB_DEFAULT_ACCEPT) == _GIDGETHUB_DEFAULT_ACCEPT:
+        out["accept"] = ACCEPT
+    out.setdefault("x-github-api-version", API_VERSION)
+    out.setdefault("user-agent", USER_AGENT)
+    auth = out.get("authorization", "")
+    if auth[:7].lower() == "bearer ":  # gidgethub writes "bearer"; GitHub documents "Bearer"
+        out["authorization"] = "Bearer " + auth[7:]
+    return out
 
 
 class BotGitHubAPI(gh_aiohttp.GitHubAPI):
@@ -142,14 +178,14 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         max_attempts = policy.max_attempts if method != "POST" else 1
         while True:
             attempt += 1
-            request_headers = dict(headers)
+            request_headers = github_headers(headers)
             if self.token_provider is not None and "authorization" not in request_headers:
                 token = await self.token_provider(refreshed)
                 request_headers["authorization"] = f"token {token}"
             try:
                 async with self._session.request(
                     method,
-                    url,
+                    wire_url(url),
                     headers=request_headers,
                     data=body,
                     timeout=aiohttp.ClientTimeout(total=policy.timeout),

@@ -12,6 +12,8 @@ import logging
 
 import aiohttp
 
+from bot.github.client import github_headers
+
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 10.0
@@ -26,7 +28,7 @@ async def github_reachable(
     try:
         async with session.get(
             url,
-            headers={"Accept": "application/vnd.github+json"},
+            headers=github_headers({}),
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as response:
             await response.read()
