@@ -52,7 +52,9 @@ class World:
         )
 
     async def wait_jobs(
-        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 20.0,
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        timeout: float = 20.0,
         what: str = "",
     ) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
