@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
@@ -272,7 +273,8 @@ async def sync_repository(
     """Analyse the head of the default branch (installation, ``isolation-bot sync``)."""
     info = await gh.getitem(f"/repos/{repo}")
     branch = settings.default_branch or info.get("default_branch") or "main"
-    data = await gh.getitem(f"/repos/{repo}/commits/{branch}")
+    # A branch name may hold "/": one path segment for {ref}, as the REST description has it.
+    data = await gh.getitem(f"/repos/{repo}/commits/{quote(branch, safe='')}")
     commit = data.get("commit") or {}
     when = (commit.get("committer") or {}).get("date")
     return await track_commit(

@@ -139,7 +139,8 @@ async def test_empty_204_and_202_bodies(gh_server: Any) -> None:
     rec, base, session = gh_server
     rec.routes = [lambda r: web.Response(status=204), lambda r: web.Response(status=202)]
     gh = _client(session, base)
-    assert await gh.delete("/repos/o/r/issues/comments/1/reactions/2") is None
+    await gh.delete("/repos/o/r/issues/comments/1/reactions/2")  # no JSON to decode: no error
+    assert gh.counter.calls == 1
     assert await gh.getitem("/repos/o/r/stats/contributors") is None
 
 
