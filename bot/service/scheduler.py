@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from gidgethub import BadRequest
+
 from bot.config import Settings
 from bot.store.db import Database
 from bot.summary.source import ProgressSource, StoreSource
@@ -27,6 +29,14 @@ from bot.summary.weekly import (
 )
 
 log = logging.getLogger(__name__)
+
+# Answers of GitHub about the summary's target issue that no retry soon will change.
+_TARGET_REFUSED = {
+    403: "is locked (or the App lacks issues:write)",
+    404: "was not found (deleted, transferred, or no access)",
+    410: "was deleted",
+    422: "refused the comment",
+}
 
 TICK_SECONDS = 60.0
 Clock = Callable[[], datetime]
@@ -71,6 +81,26 @@ class WeeklySummaryScheduler:
             )
         except asyncio.CancelledError:
             raise
+        except BadRequest as exc:
+            status = int(exc.status_code)
+            reason = _TARGET_REFUSED.get(status)
+            if reason is None or "rate limit" in str(exc).lower():
+                log.exception("weekly summary: this attempt failed; retrying on a later tick")
+                return None
+            # The target issue itself refuses the post: say which issue and why, without a
+            # traceback; the week's attempts back off (up to 6 hours apart) until someone
+            # unlocks it or points [summary] issue elsewhere, and the next week starts afresh.
+            repo, issue = summary_target(self.settings)
+            log.error(
+                "weekly summary not posted: %s#%s %s (HTTP %d: %s); unlock it or set "
+                "[summary] issue in the config; retrying on a later tick with backoff",
+                repo,
+                issue,
+                reason,
+                status,
+                exc,
+            )
+            return None
         except Exception:
             log.exception("weekly summary: this attempt failed; retrying on a later tick")
             return None
