@@ -98,13 +98,17 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def make_world(database_url: str, *, workers: int = 2) -> AsyncIterator[World]:
+async def make_world(
+    database_url: str, *, workers: int = 2, install_later: bool = False, **settings_extra: Any
+) -> AsyncIterator[World]:
+    """``install_later``: the App is installed once the service listens (its installation
+    delivery reaches the bot); ``settings_extra``: more Settings fields."""
     blobs.clear_caches()
     emu = GitHubEmulator()
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(REPO)
     emu.commit(REPO, "main", {MODULE_PATH: BASE_SOURCE, "Lib/x.py": "x = 1\n"})
-    installation = emu.install(app, "python")
+    installation = 0 if install_later else emu.install(app, "python")
     async with emu.serve() as api_url:
         settings = Settings(
             app_id=str(app.id),
@@ -115,9 +119,12 @@ async def make_world(database_url: str, *, workers: int = 2) -> AsyncIterator[Wo
             host="127.0.0.1",
             port=0,
             workers=workers,
+            **settings_extra,
         )
         runner, url = await start_service(settings)
         emu.webhook_url = f"{url}/webhook"
+        if install_later:
+            installation = emu.install(app, "python")
         state = runner.app[STATE]
         assert state.github is not None
         state.github.policy.timeout = 0.5  # timeouts are injected with 1 s delays

@@ -137,3 +137,38 @@ async def test_summary_posted_once_the_issue_is_unlocked(sworld: SummaryWorld) -
     outcome = await w.scheduler.tick()
     assert outcome is not None and outcome.status == "already-posted"
     assert len(w.comments()) == 1
+
+
+@pytest.mark.parametrize("gone", ["delete_issue", "lock_issue"])
+async def test_checklist_writer_through_the_service(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, gone: str
+) -> None:
+    """Tracking jobs (installation, then a merged PR's push) with the meta issue deleted end
+    done on their first try with a clear log line; a locked one still gets its checklist."""
+    from faults_support import HEAD_SOURCE, MODULE_PATH, make_world
+
+    from bot.render.checklist import START_MARKER
+
+    meta = 1  # the repository's first issue, created once the service runs
+    async with make_world(
+        f"sqlite:///{tmp_path}/bot.sqlite3",
+        install_later=True,
+        meta_issue=MetaIssue(REPO, meta),
+    ) as world:
+        assert world.emu.create_issue(REPO, "Meta issue", "People's text.\r\n") == meta
+        getattr(world.emu, gone)(REPO, meta)
+        # A merged PR's push makes the writer update the checklist.
+        world.emu.create_branch(REPO, "isolate")
+        world.emu.commit(REPO, "isolate", {MODULE_PATH: HEAD_SOURCE}, "Isolate")
+        number = world.emu.open_pull_request(REPO, "isolate", title="Isolate", user="porter")
+        await world.idle()
+        world.emu.merge_pull_request(REPO, number, user="ericsnowcurrently")
+        rows = await world.idle()
+        push_jobs = [r for r in rows if r["event"] in ("push", "installation")]
+        assert push_jobs, rows
+        assert [(r["state"], r["attempts"]) for r in push_jobs] == [("done", 1)] * len(push_jobs)
+        body = str(world.emu.issue(REPO, meta)["body"]) if gone == "lock_issue" else ""
+    if gone == "delete_issue":
+        assert "checklist not updated" in caplog.text
+    else:
+        assert body.startswith("People's text.\r\n") and START_MARKER in body
