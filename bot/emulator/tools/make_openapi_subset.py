@@ -108,6 +108,17 @@ def _refs(node: Any, found: set[str]) -> None:
             _refs(value, found)
 
 
+def _label_description_nullable(schemas: dict[str, Any]) -> None:
+    """``pull-request-simple`` (list pulls, commit -> pulls) inlines its labels with a
+    non-nullable ``description``, while the ``label`` schema and ``pull-request`` say nullable:
+    GitHub sends ``null`` for a label without a description everywhere, so follow them."""
+    simple = schemas.get("pull-request-simple", {})
+    labels = simple.get("properties", {}).get("labels", {}).get("items", {})
+    description = labels.get("properties", {}).get("description")
+    if isinstance(description, dict):
+        description["nullable"] = True
+
+
 def make_subset(spec: dict[str, Any]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for template, methods in OPERATIONS.items():
@@ -129,6 +140,7 @@ def make_subset(spec: dict[str, Any]) -> dict[str, Any]:
         target = _strip(spec["components"][kind][name])
         components.setdefault(kind, {})[name] = target
         _refs(target, pending)
+    _label_description_nullable(components.get("schemas", {}))
     for kind in components:
         components[kind] = dict(sorted(components[kind].items()))
     return {
