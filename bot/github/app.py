@@ -93,7 +93,12 @@ class GitHubApp:
         """ "<app slug>[bot]": how the bot's own comments and labels events are authored."""
         if self._login is None:
             data = await self.app_client().getitem("/app", jwt=self.jwt())
-            self._login = f"{data['slug']}[bot]"
+            slug = data.get("slug") if isinstance(data, dict) else None
+            if not isinstance(slug, str) or not slug:
+                # "slug" is optional in GitHub's schema (always sent in practice): without it
+                # the bot cannot recognise its own comments, so say so rather than guess.
+                raise AuthError(f"GET /app answered without the App's slug: {data!r:.200}")
+            self._login = f"{slug}[bot]"
         return self._login
 
 

@@ -224,3 +224,27 @@ async def test_422_with_errors_array_raises_a_clear_error(gh_server: Any) -> Non
         await _client(session, base).post("/repos/o/r/labels", data={"name": "x", "color": "?"})
     assert info.value.status_code == 422
     assert "color" in str(info.value)
+
+
+async def test_app_routes_use_a_bearer_jwt_and_a_missing_slug_is_a_clear_error(
+    gh_server: Any,
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from bot.config import Settings
+    from bot.github import AuthError, GitHubApp
+
+    rec, base, session = gh_server
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    app = GitHubApp(Settings(app_id="7", private_key=pem, api_url=base), session)
+    rec.routes = [_json({"id": 7, "name": "isolation-bot"})]  # no "slug"
+    with pytest.raises(AuthError, match="slug"):
+        await app.bot_login()
+    method, path, headers = rec.seen[0]
+    assert (method, path) == ("GET", "/app")
+    assert headers["authorization"].startswith("Bearer ey")
+    assert headers["x-github-api-version"] == API_VERSION
