@@ -218,14 +218,6 @@ class Shapes:
             "default": label.default,
         }
 
-    def _pull_label(self, r: Repo, label: Label, full: bool) -> dict[str, Any]:
-        # The description's pull-request-simple (lists of PRs) types a label's description as
-        # a non-null string, unlike its label schema: an empty string there.
-        out = self.label(r, label)
-        if not full and out["description"] is None:
-            out["description"] = ""
-        return out
-
     def reaction_rollup(self, url: str, reactions: list[Reaction]) -> dict[str, Any]:
         out: dict[str, Any] = {"url": url, "total_count": len(reactions)}
         for content in REACTION_CONTENTS:
@@ -369,7 +361,7 @@ class Shapes:
             "assignees": [],
             "requested_reviewers": [],
             "requested_teams": [],
-            "labels": [self._pull_label(r, r.labels[n.lower()], full) for n in i.labels],
+            "labels": [self.label(r, r.labels[n.lower()]) for n in i.labels],
             "milestone": None,
             "draft": p.draft,
             "commits_url": f"{api}/commits",
