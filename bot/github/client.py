@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 from gidgethub import aiohttp as gh_aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from bot.service import metrics
@@ -95,8 +96,38 @@ def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None
     reset = headers.get("x-ratelimit-reset")
     if reset is not None and headers.get("x-ratelimit-remaining") == "0":
         with contextlib.suppress(ValueError):
-            return max(0.0, float(reset) - now)
+            epoch = float(reset)
+            if epoch > 1e11:  # milliseconds (some proxies and recorded fixtures), not seconds
+                epoch /= 1000.0
+            return max(0.0, epoch - now)
     return None
+
+
+_RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
+
+
+def sane_rate_headers(headers: CIMultiDictProxy[str]) -> Mapping[str, str]:
+    """The answer's headers, with rate-limit headers gidgethub can read.
+
+    gidgethub parses them on every answer and raises ValueError (which fails the job for good)
+    on a reset in milliseconds (octokit's recorded fixtures, some proxies: "year 49745 is out
+    of range") or a non-number. A reset in milliseconds becomes seconds; unreadable ones go."""
+    values = [headers.get(name) for name in _RATE_HEADERS]
+    if any(v is None for v in values):
+        return headers
+    try:
+        int(values[0] or ""), int(values[1] or "")
+        reset = float(values[2] or "")
+        if reset <= 1e11:
+            return headers  # the usual case: seconds, as GitHub sends them
+    except ValueError:
+        fixed = CIMultiDict(headers)
+        for name in _RATE_HEADERS:
+            fixed.popall(name, None)
+        return fixed
+    fixed = CIMultiDict(headers)
+    fixed["x-ratelimit-reset"] = str(int(reset / 1000.0))
+    return fixed
 
 
 def wire_url(url: str) -> URL | str:
@@ -192,7 +223,7 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
                 ) as response:
                     status, resp_headers, data = (
                         response.status,
-                        response.headers,
+                        sane_rate_headers(response.headers),
                         await response.read(),
                     )
             except (TimeoutError, aiohttp.ClientError) as exc:
