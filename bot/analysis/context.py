@@ -31,15 +31,26 @@ from bot.analysis.source import (
 )
 
 # Starts at the type name (fast); the line prefix is checked separately (_DEF_PREFIX).
+# Possessive quantifiers (`*+`, `++`) wherever two whitespace runs could meet: `\s*\w*\s*`
+# with an empty word would otherwise split a long run of blanks every possible way
+# (quadratic; tests/hardening/test_regex_backtracking.py probes every pattern).
 _DEF_RE = re.compile(
-    rb"(Py(?:ModuleDef|Type_Spec|TypeObject|ModuleDef_Slot|Type_Slot))\s+(\w+)"
-    rb"\s*(\[\s*\w*\s*\])?\s*=\s*(\{|\w+\s*\()"
+    rb"(Py(?:ModuleDef|Type_Spec|TypeObject|ModuleDef_Slot|Type_Slot))\s++(\w++)"
+    rb"\s*+(\[\s*+\w*+\s*+\])?\s*+=\s*+(\{|\w++\s*+\()"
 )
-_DEF_PREFIX = re.compile(rb"[ \t]*(?:static\s+)?(?:const\s+)?(?:struct\s+)?")
+# Words before the type: storage and qualifiers, and export or visibility macros
+# (`Py_EXPORTED_SYMBOL PyTypeObject _PyBytesIOBuffer_Type = {` in 3.11's _io/bytesio.c;
+# `MYEXT_API PyTypeObject T = {` in extensions). A `#`, `(` or `=` in the prefix rejects it.
+_DEF_PREFIX = re.compile(rb"[ \t]*+(?:\w++[ \t]++)*+")
 # Patterns start with a literal (fast); where they must begin a line, that is checked after.
-_INIT_FUNC_RE = re.compile(rb"(PyInit_\w+)\s*\(\s*(?:void)?\s*\)\s*\{")
-_MODINIT_RE = re.compile(rb"PyMODINIT_FUNC\s+(\w+)\s*\(\s*(?:void)?\s*\)\s*\{")
-_LINE_PREFIX_OK = re.compile(rb"[ \t]*(?:PyMODINIT_FUNC\s*)?")
+_INIT_FUNC_RE = re.compile(rb"(PyInit_\w++)\s*+\(\s*+(?:void\s*+)?\)\s*+\{")
+_MODINIT_RE = re.compile(rb"PyMODINIT_FUNC\s++(\w++)\s*+\(\s*+(?:void\s*+)?\)\s*+\{")
+# What may precede an init's name on its line: words (`PyMODINIT_FUNC`, visibility macros
+# such as zstandard's `PYTHON_ZSTD_VISIBILITY PyMODINIT_FUNC PyInit_backend_c(void) {`,
+# `static`), a return type pointer (`PyObject *`) and C++'s `extern "C"` (string blanked).
+_LINE_PREFIX_OK = re.compile(
+    rb'[ \t]*+(?:extern[ \t]*+"[ \t]*+"[ \t]*+)?(?:\w++[ \t]*+\**+[ \t]*+)*+'
+)
 # cjkcodecs' macro-made init: `I_AM_A_MODULE_FOR(jp)` defines PyInit__codecs_jp.
 _CJK_MACRO_RE = re.compile(rb"^[ \t]*I_AM_A_MODULE_FOR\s*\(\s*(\w+)\s*\)", re.MULTILINE)
 _CALL_RE = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
@@ -48,13 +59,13 @@ _STATIC_RE = re.compile(rb"static\b")
 _GLOBAL_LINE_RE = re.compile(
     rb"\n(?:const[ \t]+)?(?:struct[ \t]+)?Py\w*[ \t]*\*[ \t]*\w+[ \t]*(?:=|;|\[)"
 )
-_MULTI_RE = re.compile(rb"\bPyModuleDef_Init\s*\(\s*(?:\([^()]*\)\s*)?&?\s*(\w+)")
+_MULTI_RE = re.compile(rb"\bPyModuleDef_Init\s*+\(\s*+(?:\([^()]*+\)\s*+)?&?\s*+(\w+)")
 _SINGLE_RE = re.compile(
     rb"\b(PyModule_Create2?|_PyModule_CreateInitialized|PyModule_New(?:Object)?)\s*\("
     rb"\s*(?:&\s*(\w+))?"
 )
 _SIZEOF_RE = re.compile(r"sizeof\s*\(\s*(?:struct\s+)?(\w+)\s*\)")
-_STRUCT_RE = re.compile(rb"(?:typedef\s+)?struct\s*(\w*)\s*\{")
+_STRUCT_RE = re.compile(rb"(?:typedef\s++)?struct\s*+(\w*+)\s*+\{")
 MI_VALUES = {
     "Py_MOD_PER_INTERPRETER_GIL_SUPPORTED": "per-interpreter-gil",
     "Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED": "supported",
@@ -77,7 +88,7 @@ def strip_ref(value: str | None) -> str | None:
     """`&foo_spec` / `(PyObject *)&x` / `foo` -> the identifier; None for anything else."""
     if not value:
         return None
-    m = re.fullmatch(r"(?:\([^()]*\)\s*)?&?\s*(\w+)", value.strip())
+    m = re.fullmatch(r"(?:\([^()]*+\)\s*+)?&?\s*+(\w+)", value.strip())
     if not m or m.group(1) in ("NULL", "0"):
         return None
     return m.group(1)

@@ -14,14 +14,18 @@ from itertools import accumulate
 
 # Comments, string and character literals (a string never spans an unescaped newline).
 _LEXICAL = re.compile(
-    rb'//(?:[^\n\\]|\\.)*|/\*.*?(?:\*/|\Z)|"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?',
+    rb'//(?:[^\n\\]++|\\.)*+|/\*.*?(?:\*/|\Z)|"(?:\\.|[^"\\\n]++)*+"?|\'(?:\\.|[^\'\\\n]++)*+\'?',
     re.DOTALL,
 )
 # A preprocessor directive line, with its backslash continuations.
 # Line-anchored patterns start with a literal "\n" (matched against "\n" + text): much faster
 # than `^` with re.MULTILINE, which the regex engine tries at every byte.
-_DIRECTIVE = re.compile(rb"\n[ \t]*#(?:[^\n\\]|\\.)*", re.DOTALL)
-_DEFINE = re.compile(rb"\n[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)]*\))?[ \t]*((?:[^\n\\]|\\.)*)", re.S)
+# Possessive runs (`++`, `*+`): a plain `(?:a|b)*` keeps a backtracking point per character,
+# ~200 bytes of memory per byte of a long directive (a 2 MB `#define` took 450 MB).
+_DIRECTIVE = re.compile(rb"\n[ \t]*#(?:[^\n\\]++|\\.)*+", re.DOTALL)
+_DEFINE = re.compile(
+    rb"\n[ \t]*+#[ \t]*+define[ \t]++(\w++)(\([^)]*+\))?[ \t]*+((?:[^\n\\]++|\\.)*+)", re.S
+)
 _COND_DIRECTIVE = re.compile(rb"\n[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b")
 _STEP = {123: 1, 125: -1}  # "{" and "}" as bytes items
 _NOT_BRACES = bytes(i for i in range(256) if i not in (123, 125))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.analysis.rules.registry import lookup
 
-_SUPPRESS = re.compile(rb"isolation-bot\s*:\s*ignore\s*\[\s*([^\]\n]*)\]([^\n]*)")
+_SUPPRESS = re.compile(rb"isolation-bot\s*+:\s*+ignore\s*+\[\s*+([^\]\n]*+)\]([^\n]*+)")
 
 
 @dataclass(frozen=True, slots=True)

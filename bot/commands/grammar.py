@@ -159,8 +159,10 @@ def general_usage() -> str:
 
 # --------------------------------------------------------------------------- block scan
 
-_FENCE_RE = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)\Z")
-_CLOSING_FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*\Z")
+# Possessive fence runs (`{3,}+`): a line that fails after a long run must not be retried
+# with every shorter run (quadratic; tests/hardening/test_regex_backtracking.py).
+_FENCE_RE = re.compile(r"( {0,3})(`{3,}+|~{3,}+)(.*)\Z")
+_CLOSING_FENCE_RE = re.compile(r" {0,3}(`{3,}+|~{3,}+)[ \t]*+\Z")
 
 
 @dataclass

@@ -20,7 +20,7 @@ _SUPPORTED = re.compile(
 _OBJECT_TYPE = re.compile(r"^(struct\s+)?(PyObject|PyTypeObject|Py\w*Object|_Py\w*Object)$")
 _CACHE_NAME = re.compile(r"free_?list|numfree|_cache$|^cache_|_cached$", re.IGNORECASE)
 _CAPSULE_CALL = re.compile(rb"\bPyCapsule_(?:Import|GetPointer)\s*\(")
-_ASSIGN_BEFORE = re.compile(rb"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?$")
+_ASSIGN_BEFORE = re.compile(rb"\b(\w++)\s*+=\s*+(?:\([^()]*+\)\s*+)?$")
 # Allowed names: kwlist arrays, the exception objects of Objects/exceptions.c.
 _ALLOWED_NAME = re.compile(r"^(\w*kwlist\w*|_?keywords|\w*_kws|PyExc_\w+|_PyExc_\w+)$")
 _CHAR_TYPE = re.compile(r"^(unsigned\s+)?(char|wchar_t)$")

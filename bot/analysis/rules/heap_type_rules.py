@@ -9,17 +9,22 @@ from bot.analysis.context import Definition, FileContext, strip_ref
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import Hit, scope_name
 
-_CAST = rb"(?:\(\s*[\w\s]+\*?\s*\)\s*)?"
-_DECREF_TYPE = re.compile(rb"\bPy_X?DECREF\s*\(\s*" + _CAST + rb"Py_TYPE\s*\(")
-_TYPE_VAR = re.compile(rb"\b(\w+)\s*=\s*" + _CAST + rb"Py_TYPE\s*\(")
+# Possessive quantifiers (`*+`, `++`): `\(\s*[\w\s]+\s*\)` would split a run of blanks
+# between three quantifiers every possible way (cubic; tests/hardening probes every pattern).
+_CAST = rb"(?:\([\w\s]++\*?\s*+\)\s*+)?"
+_DECREF_TYPE = re.compile(rb"\bPy_X?DECREF\s*+\(\s*+" + _CAST + rb"Py_TYPE\s*\(")
+_TYPE_VAR = re.compile(rb"\b(\w++)\s*+=\s*+" + _CAST + rb"Py_TYPE\s*\(")
 _DELEGATE_DEALLOC = re.compile(rb"(->|\.)\s*tp_dealloc\s*\(|\bsubtype_dealloc\b")
-_VISIT_TYPE = re.compile(rb"\bPy_VISIT\s*\(\s*" + _CAST + rb"Py_TYPE\s*\(")
+_VISIT_TYPE = re.compile(rb"\bPy_VISIT\s*+\(\s*+" + _CAST + rb"Py_TYPE\s*\(")
 _DELEGATE_TRAVERSE = re.compile(rb"(->|\.)\s*tp_traverse\s*\(")
 _FROM_SPEC = re.compile(rb"\bPyType_FromSpec(?:WithBases)?\s*\(\s*&?\s*(\w+)?")
 _USES_MODULE = re.compile(rb"\bPyType_GetModule\w*\s*\(|\bMETH_METHOD\b")
-_OBJECT_NEW = re.compile(rb"\bPyObject_New(?:Var)?\s*\(\s*[\w\s*]+,\s*([^,;]+?)\s*[,)]")
+# The type argument runs to the next `,` or `)` (callers strip it); a lazy `[^,;]+?\s*[,)]`
+# rescanned the blanks after every character (quadratic).
+_OBJECT_NEW = re.compile(rb"\bPyObject_New(?:Var)?\s*+\([\w\s*]++,\s*+([^,;)]++)[,)]")
 _SPEC_ASSIGN = re.compile(rb"\bPyType_From\w*\s*\([^;]*?&\s*(\w+)")
-_ASSIGN_BEFORE = re.compile(rb"([\w>.-]+)\s*=\s*(?:\([^()]*\)\s*)?$")
+# The lookbehind starts the name at the start of its run (not at every character of it).
+_ASSIGN_BEFORE = re.compile(rb"(?<![\w>.-])([\w>.-]++)\s*+=\s*+(?:\([^()]*+\)\s*+)?$")
 
 
 def _flags(ctx: FileContext, spec: Definition) -> str:
@@ -59,7 +64,7 @@ def _visits_type(body: bytes) -> bool:
         return True
     for m in _TYPE_VAR.finditer(body):
         var = re.escape(m.group(1))
-        if re.search(rb"\bPy_VISIT\s*\(\s*" + _CAST + var + rb"\s*\)", body):
+        if re.search(rb"\bPy_VISIT\s*+\(\s*+" + _CAST + var + rb"\s*+\)", body):
             return True
     return False
 
@@ -69,7 +74,7 @@ def _decrefs_type(body: bytes) -> bool:
         return True
     for m in _TYPE_VAR.finditer(body):
         var = re.escape(m.group(1))
-        if re.search(rb"\bPy_X?DECREF\s*\(\s*" + _CAST + var + rb"\s*\)", body):
+        if re.search(rb"\bPy_X?DECREF\s*+\(\s*+" + _CAST + var + rb"\s*+\)", body):
             return True
     return False
 

@@ -9,7 +9,7 @@ from bot.analysis.context import FileContext
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import Hit, scope_name
 
-_STRUCTSEQ = re.compile(rb"\bPyStructSequence_InitType2?\s*\(\s*&?\s*(\w+(?:\s*->\s*\w+)*)")
+_STRUCTSEQ = re.compile(rb"\bPyStructSequence_InitType2?\s*+\(\s*+&?\s*+(\w++(?:\s*+->\s*+\w++)*+)")
 _TYPE_TABLE = re.compile(rb"PyTypeObject\s*\*\s*(?:const\s+)?\w+\s*\[\s*\]\s*=\s*\{")
 _ADDRESS = re.compile(rb"&\s*(\w+)")
 _INIT_FOR_EXTENSION = re.compile(rb"\b_PyStaticType_InitForExtension\s*\([^;]*?&\s*(\w+)")
