@@ -186,6 +186,8 @@ class FaultInjector:
     rng: random.Random
     injected: Counter[str] = field(default_factory=Counter)
     restarts: list[asyncio.Task[None]] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)  # "replica i at m:ss", for the report
+    started: float = field(default_factory=time.perf_counter)
 
     def inject(self) -> None:
         emu, rng = self.emu, self.rng
@@ -221,6 +223,8 @@ class FaultInjector:
 
     async def _restart(self, index: int) -> None:
         replica = self.cluster.replicas[index]
+        elapsed = time.perf_counter() - self.started
+        self.restarted.append(f"replica {index} at {int(elapsed // 60)}:{int(elapsed % 60):02d}")
         await replica.kill()
         await asyncio.sleep(3)
         await replica.start()
@@ -419,7 +423,8 @@ def report(
           f"p99 {pct(acks, 99) * 1000:.1f} ms  ({len(acks)} answers)")
     print(f"delivery-to-check-run: p50 {pct(pipeline, 50):.2f} s  p99 {pct(pipeline, 99):.2f} s "
           f"({len(pipeline)} heads; superseded heads have no run)")
-    print("replica RSS (start, each minute, end):")
+    print("replica RSS (start, each minute, end; a killed and restarted replica starts again "
+          f"from a fresh process: {', '.join(faults.restarted) or 'none'}):")
     for line in rss_line(rss):
         print(line)
     print(f"GitHub API calls: {calls} ({calls / max(1, stored):.2f} per stored delivery)")
