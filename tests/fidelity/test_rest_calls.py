@@ -249,3 +249,10 @@ def test_the_audit_catches_an_unguarded_nullable_read() -> None:
                      reads=("[].merge_commit_sha", "[].no_such_field"))
     problems = _audit(load_spec(), unguarded)
     assert len(problems) == 2 and "may be null" in problems[0] and "not documented" in problems[1]
+
+
+def test_docs_list_every_call() -> None:
+    doc = (ROOT / "docs" / "github-api.md").read_text("utf-8")
+    rows = {(m, t) for m, t in re.findall(r"^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`]+)`", doc,
+                                          re.MULTILINE)}
+    assert rows == {(c.method, c.template) for c in CALLS}
