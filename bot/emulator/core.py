@@ -1108,6 +1108,7 @@ class GitHubEmulator:
             status = 0  # GitHub records "couldn't deliver" and does not retry by itself
         d.status = status
         d.attempts.append(status)
+        d.delivered_at = self.clock()
 
     async def _delivery_worker(self) -> None:
         assert self._queue is not None
@@ -1136,6 +1137,26 @@ class GitHubEmulator:
         if loop is None or queue is None:
             return
         asyncio.run_coroutine_threadsafe(queue.join(), loop).result(timeout)
+
+    def redeliver_number(self, number: int) -> webhooks.Delivery:
+        """Queue a redelivery of the attempt listed as ``number`` by GET /app/hook/deliveries
+        (its 1-based position in ``deliveries``): POST /app/hook/deliveries/{id}/attempts."""
+        with self.lock:
+            if not 1 <= number <= len(self.deliveries):
+                raise KeyError(number)
+            original = self.deliveries[number - 1]
+            d = webhooks.Delivery(
+                original.id,
+                original.event,
+                original.action,
+                original.payload,
+                CIMultiDict(original.headers),
+                original.body,
+                redelivery=True,
+            )
+            self.deliveries.append(d)
+            self._dispatch(d)
+            return d
 
     async def redeliver(self, delivery_id: str, *, wait: bool = True) -> webhooks.Delivery:
         """POST a recorded delivery again, same id and body (GitHub's "Redeliver").

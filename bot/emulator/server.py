@@ -228,6 +228,56 @@ def hook_config(ctx: Ctx) -> Resp:
     )
 
 
+@route("GET", "/app/hook/deliveries", auth="jwt")
+def hook_deliveries(ctx: Ctx) -> Resp:
+    """The App's delivery attempts, newest first; ``status=failure|success``; cursor pages."""
+    emu = ctx.emu
+    items = []
+    for number, d in enumerate(emu.deliveries, start=1):
+        if d.status is None:
+            continue  # not attempted yet
+        ok = 200 <= d.status < 300
+        if ctx.query.get("status") == ("success" if not ok else "failure"):
+            continue
+        installation = d.payload.get("installation") or {}
+        repository = d.payload.get("repository") or {}
+        items.append(
+            {
+                "id": number,
+                "guid": d.id,
+                "delivered_at": iso(d.delivered_at),
+                "redelivery": d.redelivery,
+                "duration": 0.01,
+                "status": "OK" if ok else f"Invalid HTTP Response: {d.status}",
+                "status_code": d.status,
+                "event": d.event,
+                "action": d.action,
+                "installation_id": installation.get("id"),
+                "repository_id": repository.get("id"),
+            }
+        )
+    items.reverse()
+    per_page = min(max(int(ctx.query.get("per_page") or 30), 1), 100)
+    start = int(ctx.query.get("cursor") or 0)
+    chunk = items[start : start + per_page]
+    headers = {}
+    if start + per_page < len(items):
+        nxt = f"{emu.api_url}/app/hook/deliveries?per_page={per_page}&cursor={start + per_page}"
+        if ctx.query.get("status"):
+            nxt += f"&status={ctx.query['status']}"
+        headers["Link"] = f'<{nxt}>; rel="next"'
+    return Resp(200, chunk, headers)
+
+
+@route("POST", "/app/hook/deliveries/{delivery_id}/attempts", auth="jwt")
+def hook_redeliver(ctx: Ctx) -> Resp:
+    try:
+        ctx.emu.redeliver_number(int(ctx.params["delivery_id"]))
+    except (KeyError, ValueError):
+        raise ApiError(404) from None
+    return Resp(202, {})
+
+
 @route("GET", "/repos/{owner}/{repo}/installation", auth="jwt")
 def repo_installation(ctx: Ctx) -> Resp:
     r = ctx.emu.find_repo(ctx.params["owner"], ctx.params["repo"])

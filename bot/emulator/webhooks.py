@@ -66,6 +66,7 @@ class Delivery:
     status: int | None = None  # HTTP status of the last POST; None until attempted
     attempts: list[int] = field(default_factory=list)  # statuses (0 = connection error)
     redelivery: bool = False
+    delivered_at: float | None = None  # epoch seconds of the last POST
 
 
 def new_delivery_id() -> str:

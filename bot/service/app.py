@@ -26,7 +26,7 @@ from bot.config import ConfigError, Settings
 from bot.github.app import GitHubApp
 from bot.github.client import BotGitHubAPI, CallCounter, RetryPolicy
 from bot.github.health import github_reachable
-from bot.service import metrics, upkeep
+from bot.service import metrics, redelivery, upkeep
 from bot.service.intake import MAX_BODY_BYTES, handle_webhook
 from bot.service.worker import WorkerPool
 from bot.store import Database, open_database
@@ -188,6 +188,8 @@ async def create_app(
         state.pool = WorkerPool(state, workers if workers is not None else settings.workers)
         state.pool.start()
         state.background.append(asyncio.create_task(upkeep.run_prune_daily(queue)))
+        # Deliveries refused (503) or sent while the bot was down: GitHub does not retry them.
+        state.background.append(asyncio.create_task(redelivery.run(state)))
         scheduler = _optional("bot.service.scheduler")
         if scheduler is not None and hasattr(scheduler, "run_scheduler"):
             state.background.append(asyncio.create_task(scheduler.run_scheduler(state)))

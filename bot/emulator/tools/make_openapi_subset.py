@@ -25,6 +25,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/app/installations/{installation_id}": ("get",),
     "/app/installations/{installation_id}/access_tokens": ("post",),
     "/app/hook/config": ("get",),
+    "/app/hook/deliveries": ("get",),
+    "/app/hook/deliveries/{delivery_id}/attempts": ("post",),
     "/repos/{owner}/{repo}/installation": ("get",),
     "/installation/repositories": ("get",),
     "/rate_limit": ("get",),

@@ -1,0 +1,132 @@
+"""Ask GitHub to redeliver the webhooks the bot failed to take.
+
+GitHub does not retry a failed delivery by itself: a delivery refused with 503 (the store
+could not take it: disk full, database down) or sent while the bot was down or unreachable
+is only kept in the App's delivery log, from which it can be redelivered for three days.
+Without this sweep those events would be lost.
+
+Every ``ISOLATION_BOT_REDELIVERY_SECONDS`` (default 120; 0 turns it off), and once shortly
+after startup, one replica (``db.try_lock``) reads the App's recent deliveries
+(``GET /app/hook/deliveries``, newest first, back to ``LOOKBACK_SECONDS``) and redelivers
+(``POST /app/hook/deliveries/{id}/attempts``) each delivery that:
+- failed in a way a retry can fix (connection error or timeout: status 0, or a 5xx),
+- has no successful attempt, and is not in the store (a redelivery is deduplicated by its
+  delivery id anyway: this only saves calls),
+- has had fewer than ``MAX_ATTEMPTS_PER_DELIVERY`` attempts (a delivery the bot keeps
+  refusing is not redelivered forever).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.service.app import ServiceState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_SECONDS = 120.0
+FIRST_SWEEP_DELAY_SECONDS = 5.0
+LOOKBACK_SECONDS = 3 * 24 * 3600.0  # GitHub keeps deliveries redeliverable for three days
+MAX_ATTEMPTS_PER_DELIVERY = 5
+LOCK_NAME = "webhook-redelivery"
+
+
+def interval_from_env() -> float:
+    try:
+        return max(0.0, float(os.environ.get("ISOLATION_BOT_REDELIVERY_SECONDS", "")))
+    except ValueError:
+        return DEFAULT_INTERVAL_SECONDS
+
+
+@dataclass
+class _Guid:
+    newest_id: int  # the newest attempt's id: the one to redeliver
+    attempts: int = 0
+    succeeded: bool = False
+    retryable: bool = True  # every failure was a connection error, a timeout or a 5xx
+    statuses: list[int] = field(default_factory=list)
+
+
+def _epoch(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+async def sweep(state: ServiceState, *, now: float | None = None) -> list[str]:
+    """One pass; returns the delivery ids (guids) it asked GitHub to redeliver."""
+    github = state.github
+    if github is None:
+        return []
+    now = time.time() if now is None else now
+    gh = github.app_client()
+    guids: dict[str, _Guid] = {}
+    async for item in gh.getiter("/app/hook/deliveries?per_page=100", jwt=github.jwt()):
+        delivered = _epoch(item.get("delivered_at"))
+        if delivered is not None and delivered < now - LOOKBACK_SECONDS:
+            break  # newest first: everything after this is older still
+        guid, number = item.get("guid"), item.get("id")
+        if not isinstance(guid, str) or not isinstance(number, int):
+            continue
+        entry = guids.setdefault(guid, _Guid(newest_id=number))
+        status = item.get("status_code")
+        code = status if isinstance(status, int) else 0
+        entry.attempts += 1
+        entry.statuses.append(code)
+        if 200 <= code < 300:
+            entry.succeeded = True
+        elif not (code == 0 or code >= 500):
+            entry.retryable = False  # 4xx: the same body would be refused again
+    redelivered: list[str] = []
+    for guid, entry in guids.items():
+        if entry.succeeded or not entry.retryable:
+            continue
+        if entry.attempts >= MAX_ATTEMPTS_PER_DELIVERY:
+            log.error(
+                "delivery %s failed %d times (%s): not redelivered again",
+                guid,
+                entry.attempts,
+                entry.statuses,
+            )
+            continue
+        if await state.db.fetchone("SELECT 1 AS x FROM deliveries WHERE delivery_id = ?", (guid,)):
+            continue
+        await gh.post(
+            f"/app/hook/deliveries/{entry.newest_id}/attempts", data=b"", jwt=github.jwt()
+        )
+        redelivered.append(guid)
+    if redelivered:
+        log.warning(
+            "asked GitHub to redeliver %d failed delivery(ies): %s",
+            len(redelivered),
+            ", ".join(redelivered),
+        )
+    return redelivered
+
+
+async def run(state: ServiceState, interval: float | None = None) -> None:
+    """The service's background loop (bot.service.app); ends only when cancelled."""
+    interval = interval_from_env() if interval is None else interval
+    if state.github is None or interval <= 0:
+        return
+    await asyncio.sleep(min(FIRST_SWEEP_DELAY_SECONDS, interval))
+    while True:
+        try:
+            async with state.db.try_lock(LOCK_NAME) as mine:
+                if mine:
+                    await sweep(state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # GitHub or the store down: the next pass tries again
+            log.warning("redelivery sweep failed: %s: %s", type(exc).__name__, exc)
+        await asyncio.sleep(interval)
