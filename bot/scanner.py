@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -90,7 +91,7 @@ def collect_files(paths: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
         if not os.access(p, os.R_OK) or (os.path.isdir(p) and not os.access(p, os.X_OK)):
             raise ScanError(f"{p}: permission denied")
         if os.path.isfile(p) and not p.endswith(SOURCE_SUFFIXES):
-            raise ScanError(f"{p}: not a C source file (.c, .h, .cpp)")
+            raise ScanError(f"{p}: not a C source file ({', '.join(SOURCE_SUFFIXES)})")
     root = scan_root(paths)
     seen: set[str] = set()
     files: list[tuple[str, str]] = []
@@ -151,6 +152,21 @@ def _read_tsv(root: str, name: str) -> bytes | None:
         return None
 
 
+_VERSION_RE = re.compile(rb"#\s*define\s+PY_(MAJOR|MINOR)_VERSION\s+(\d+)")
+
+
+def python_version(root: str) -> tuple[int, int] | None:
+    """(major, minor) of the CPython checkout at `root`, from Include/patchlevel.h."""
+    try:
+        with open(os.path.join(root, "Include", "patchlevel.h"), "rb") as fh:
+            found = {k.decode(): int(v) for k, v in _VERSION_RE.findall(fh.read(65536))}
+    except (OSError, ValueError):
+        return None
+    if "MAJOR" not in found or "MINOR" not in found:
+        return None
+    return found["MAJOR"], found["MINOR"]
+
+
 def _pool(jobs: int) -> Executor:
     # fork: workers inherit the loaded parser, no re-import cost (Linux); spawn elsewhere.
     ctx = get_context("fork") if "fork" in get_all_start_methods() else get_context()
@@ -207,4 +223,5 @@ def scan_paths(
         ignored_tsv=_read_tsv(root, "ignored.tsv"),
         globals_to_fix_tsv=_read_tsv(root, "globals-to-fix.tsv"),
         stdlib_only=stdlib_only,
+        python_version=python_version(root),
     )

@@ -65,6 +65,11 @@ def build_inventory(ctx: FileContext) -> Inventory:
     unresolved: list[dict[str, Any]] = []
     for init in ctx.init_functions:
         style, def_name = ctx.classify_init(init)
+        if style is None and _returns_object(ctx, init):
+            # The module is made somewhere the analysis cannot follow (greenlet's C++
+            # `CreatedModule m(def)` wrapper, a helper in another file): the import system
+            # treats anything but a PyModuleDef as a single-phase module.
+            style = "single-phase"
         if style is None:
             continue  # creates no module (e.g. _testmultiphase_export_* returning NULL)
         mdef = ctx.module_defs.get(def_name) if def_name else None
@@ -133,6 +138,22 @@ def build_inventory(ctx: FileContext) -> Inventory:
         facts["unresolved_modules"] = unresolved
     inv.facts = facts
     return inv
+
+
+_RETURN_RE = re.compile(rb"\breturn\b([^;]*+);")
+# Return values that are no module: NULL, 0, or a PyModuleDef's address (an uninitialised
+# definition, _testmultiphase_export_uninitialized).
+_NO_MODULE_RE = re.compile(rb"\s*+(?:NULL|0|(?:\([\w\s*]*+\)\s*+)?&\s*+\w++)\s*+")
+
+
+def _returns_object(ctx: FileContext, init: InitFunction) -> bool:
+    """The init's own body returns something other than NULL or a def's address (helpers
+    are not read: their `return -1;` says nothing about the init's result)."""
+    if init.body_start is None or init.end is None:
+        return False
+    body = ctx.src.flat[init.body_start : init.end]
+    values = [m.group(1) for m in _RETURN_RE.finditer(body)]
+    return any(not _NO_MODULE_RE.fullmatch(v) for v in values)
 
 
 def _module_for_offset(inv: Inventory, offset: int) -> str | None:

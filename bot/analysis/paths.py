@@ -26,8 +26,24 @@ _TEST = re.compile(
     r"/Modules/(_test[^/]*|_testcapi/|_testinternalcapi/|_testlimitedcapi/|xx[^/]*|"
     r"_xxtestfuzz/|_ctypes/_ctypes_test[^/]*)"
 )
+# Third-party extension projects: libraries copied in under a conventional folder name
+# (pillow's src/thirdparty/, ujson's deps/) and the pythoncapi-compat header many projects
+# vendor (its function statics are compatibility shims for old Pythons, not the project's).
+_VENDORED_ELSEWHERE = re.compile(
+    r"/(third_party|thirdparty|3rdparty|vendor|vendored|_vendor|deps|external)/"
+    r"|/pythoncapi_compat\.h$"
+)
+# Test code of extension projects: a folder named test/tests/testing (greenlet's
+# src/greenlet/tests/_test_extension.c). Only a whole path component counts: "test" inside
+# a name (pytest_ext/, _testcapi.c) is not a folder of tests.
+_TEST_DIR = re.compile(r"/(test|tests|testing)/")
 _BUILTIN_AREA = re.compile(r"(^|/)(Objects|Python)/")
-SOURCE_SUFFIXES = (".c", ".h", ".cpp")
+# CPython's own source folders: where CPython's path rules apply. Elsewhere the file belongs to
+# an extension project (bot.analysis.analyzer relaxes the rules for its plain C library code).
+_CPYTHON_AREA = re.compile(r"(^|/)(Modules|Objects|Python|PC|Include|Parser)/")
+# C and C++ sources (C++ extensions: greenlet's .cpp/.hpp, PC/_wmimodule.cpp); tree-sitter-c
+# reads C++ partially, the regex fallbacks find inits and definitions there.
+SOURCE_SUFFIXES = (".c", ".h", ".cpp", ".cc", ".cxx", ".hpp", ".hh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +51,7 @@ class PathClass:
     excluded: str | None  # why the file is never reported, or None
     is_test: bool  # test or demo module code: findings downgraded to info
     builtin_area: bool  # Objects/ or Python/: static builtin types are info
+    cpython_area: bool = True  # under a CPython source folder (else: an extension project)
 
 
 @lru_cache(maxsize=4096)
@@ -47,10 +64,14 @@ def classify_path(path: str) -> PathClass:
         excluded = "vendored code"
     elif _DATA_TABLES.search(p):
         excluded = "data table"
+    cpython_area = bool(_CPYTHON_AREA.search(p))
+    if excluded is None and not cpython_area and _VENDORED_ELSEWHERE.search(p):
+        excluded = "vendored code"
     return PathClass(
         excluded=excluded,
-        is_test=bool(_TEST.search(p)),
+        is_test=bool(_TEST.search(p) or (not cpython_area and _TEST_DIR.search(p))),
         builtin_area=bool(_BUILTIN_AREA.search(p)),
+        cpython_area=cpython_area,
     )
 
 

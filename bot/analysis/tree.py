@@ -18,6 +18,9 @@ from bot.analysis.paths import classify_path, is_test_module_name
 from bot.analysis.rules.registry import RULES
 from bot.analysis.tsv import TsvRow, parse_tsv, row_index
 
+# The first CPython with the Py_mod_multiple_interpreters slot (PEP 684).
+SLOT_SINCE = (3, 12)
+
 
 def _by_proximity(path: str, candidates: Iterable[tuple[str, Any]]) -> Any:
     """The candidate value from the same directory as `path`, else the first one."""
@@ -167,11 +170,16 @@ def build_tree_report(
     ignored_tsv: bytes | None = None,
     globals_to_fix_tsv: bytes | None = None,
     stdlib_only: bool = False,
+    python_version: tuple[int, int] | None = None,
 ) -> TreeReport:
+    """``python_version``: the scanned CPython tree's (major, minor), when known. Before 3.12
+    there is no `Py_mod_multiple_interpreters` slot, so ISO003 does not apply."""
     reports = sorted(reports, key=lambda r: r.path)
     modules, extra = _resolve_modules(reports)
     types = attribute_types([t for r in reports for t in r.types], modules)
     findings = [f for r in reports for f in r.findings] + extra
+    if python_version is not None and python_version < SLOT_SINCE:
+        findings = [f for f in findings if f.rule != "ISO003"]
     findings = _apply_tsv(findings, parse_tsv(ignored_tsv), parse_tsv(globals_to_fix_tsv))
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
     summary = compute_summary(modules, types)

@@ -21,8 +21,11 @@ _OBJECT_TYPE = re.compile(r"^(struct\s+)?(PyObject|PyTypeObject|Py\w*Object|_Py\
 _CACHE_NAME = re.compile(r"free_?list|numfree|_cache$|^cache_|_cached$", re.IGNORECASE)
 _CAPSULE_CALL = re.compile(rb"\bPyCapsule_(?:Import|GetPointer)\s*\(")
 _ASSIGN_BEFORE = re.compile(rb"\b(\w++)\s*+=\s*+(?:\([^()]*+\)\s*+)?$")
-# Allowed names: kwlist arrays, the exception objects of Objects/exceptions.c.
-_ALLOWED_NAME = re.compile(r"^(\w*kwlist\w*|_?keywords|\w*_kws|PyExc_\w+|_PyExc_\w+)$")
+# Allowed names: kwlist arrays, and (in Objects/ and Python/ only) the builtin exception
+# objects of Objects/exceptions.c. Elsewhere a `PyExc_` name is an ordinary global: 3.11's
+# Modules/_ctypes/_ctypes.c `PyObject *PyExc_ArgError`, extensions naming their errors so.
+_ALLOWED_NAME = re.compile(r"^(\w*kwlist\w*|_?keywords|\w*_kws)$")
+_BUILTIN_EXC_NAME = re.compile(r"^_?PyExc_\w+$")
 _CHAR_TYPE = re.compile(r"^(unsigned\s+)?(char|wchar_t)$")
 
 
@@ -74,6 +77,8 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         # Declarations recovered from ERROR nodes count only when they say `static`
         # (tree-sitter may read a macro call's arguments as a declaration).
         if _ALLOWED_NAME.match(name) or (d.in_error and "static" not in d.storage):
+            continue
+        if ctx.pclass.builtin_area and _BUILTIN_EXC_NAME.match(name):
             continue
         if _misread_macro(ctx, v):
             continue  # `static bool _Py_NO_SANITIZE_ADDRESS\nfunc(...)`: an attribute macro
