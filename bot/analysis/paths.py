@@ -33,10 +33,10 @@ _VENDORED_ELSEWHERE = re.compile(
     r"/(third_party|thirdparty|3rdparty|vendor|vendored|_vendor|deps|external)/"
     r"|/pythoncapi_compat\.h$"
 )
-# Test code of extension projects: a folder named test/tests/testing (greenlet's
-# src/greenlet/tests/_test_extension.c). Only a whole path component counts: "test" inside
-# a name (pytest_ext/, _testcapi.c) is not a folder of tests.
-_TEST_DIR = re.compile(r"/(test|tests|testing)/")
+# Test and demo code of extension projects: a folder named test/tests/testing (greenlet's
+# src/greenlet/tests/_test_extension.c) or demo/examples (cffi's demo/). Only a whole path
+# component counts: "test" inside a name (pytest_ext/, _testcapi.c) is not a folder of tests.
+_TEST_DIR = re.compile(r"/(test|tests|testing|demo|demos|example|examples)/")
 _BUILTIN_AREA = re.compile(r"(^|/)(Objects|Python)/")
 # CPython's own source folders: where CPython's path rules apply. Elsewhere the file belongs to
 # an extension project (bot.analysis.analyzer relaxes the rules for its plain C library code).

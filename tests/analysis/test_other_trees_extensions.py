@@ -197,6 +197,8 @@ def test_extension_file_using_the_c_api_keeps_its_severity() -> None:
         ("pytest_helpers/_speedups.c", None, False),
         ("src/contest/_x.c", None, False),
         ("src/_testing_helpers.c", None, False),
+        ("demo/manual.c", None, True),
+        ("docs/examples/ext.c", None, True),
         # CPython's own layout keeps CPython's rules.
         ("Modules/_decimal/tests/x.c", None, False),
         ("Modules/_ctypes/libffi_osx/x.c", "vendored code", False),
@@ -253,3 +255,45 @@ def test_scan_of_an_extension_project(tmp_path: Path) -> None:
     assert not any(f.path.startswith("src/myext/thirdparty/") for f in report.findings)
     # No CPython tree: ISO003 applies (extensions target current Pythons).
     assert not any(f.rule == "ISO003" for f in report.findings)  # single-phase only here
+
+
+CPP_CLASS = """
+#include <Python.h>
+namespace ext {
+class Holder
+{
+private:
+    static Allocator<Holder> allocator;
+    static long instances;
+public:
+    static OwnedRef<T, TC> owning(T* p)
+    {
+        return OwnedRef<T, TC>(p);
+    }
+    static inline void operator<<=(PyObject*& target, Holder& o)
+    {
+        target = o.release();
+    }
+};
+}
+"""
+
+
+def test_cpp_class_statics_are_reported_without_misread_members() -> None:
+    r = analyze(CPP_CLASS, "src/holder.hpp")
+    hits = rule_hits(r, "ISO012")
+    assert {f.symbol for f in hits} == {"allocator", "instances"}
+    assert all("class-static" in f.message for f in hits)
+
+
+def test_thread_local_storage_is_not_process_state() -> None:
+    code = """
+    #include <Python.h>
+    static thread_local Creator g_state;
+    static _Thread_local int depth;
+    static __thread PyObject *current;
+    static THREAD_LOCAL version_t *block;
+    static int shared_counter;
+    """
+    r = analyze(code, "src/tls.c")
+    assert {f.symbol for f in r.findings} == {"shared_counter"}

@@ -27,6 +27,10 @@ _ASSIGN_BEFORE = re.compile(rb"\b(\w++)\s*+=\s*+(?:\([^()]*+\)\s*+)?$")
 _ALLOWED_NAME = re.compile(r"^(\w*kwlist\w*|_?keywords|\w*_kws)$")
 _BUILTIN_EXC_NAME = re.compile(r"^_?PyExc_\w+$")
 _CHAR_TYPE = re.compile(r"^(unsigned\s+)?(char|wchar_t)$")
+# Thread-local storage (`thread_local`, `_Thread_local`, `__thread`, `_Py_thread_local`, a
+# project's `THREAD_LOCAL` macro): one copy per thread, not process-wide state.
+_THREAD_LOCAL = re.compile(rb"(?i)\b\w*thread_?local\b|\b__thread\b")
+_CPP_SUFFIXES = (".cpp", ".cc", ".cxx", ".hpp", ".hh")
 
 
 def _is_object_pointer(d: Declaration, v: Declarator) -> bool:
@@ -63,6 +67,23 @@ def _capsule_targets(ctx: FileContext) -> set[str]:
     return out
 
 
+def _cpp_member_misread(ctx: FileContext, d: Declaration, v: Declarator) -> bool:
+    """A `static` in a C++ class body that tree-sitter-c read as a variable but is a member
+    function, a template argument or an operator's parameter: the name is not followed by
+    `;`, `=`, `[`, `{` or `,`, or a `(` or `<` comes before it."""
+    if not ctx.path.endswith(_CPP_SUFFIXES):
+        return False
+    flat = ctx.src.flat
+    before = flat[d.start : v.offset].rstrip()
+    after = flat[v.offset + len(v.name) : v.offset + len(v.name) + 64].lstrip()[:1]
+    return (
+        v.name == "operator"
+        or b"(" in before
+        or before.endswith((b"<", b","))
+        or after not in (b";", b"=", b"[", b"{", b",")
+    )
+
+
 def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     capsules = _capsule_targets(ctx)
     candidates: list[tuple[Declaration, Declarator, str | None]] = [
@@ -84,9 +105,15 @@ def global_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             continue  # `static bool _Py_NO_SANITIZE_ADDRESS\nfunc(...)`: an attribute macro
         if _in_parameter_list(ctx, d, v):
             continue  # a parameter name of a function pointer misread as a declarator
+        if _THREAD_LOCAL.search(ctx.src.flat, d.start, v.offset):
+            continue  # per-thread storage (greenlet's `static thread_local ...`)
+        if func == "?" and _cpp_member_misread(ctx, d, v):
+            continue  # C++ class body: `static OwnedReference<T, TC> owning(T* p)`
         if v.array and v.pointer and v.init_brace is not None and _CHAR_TYPE.match(d.type_text):
             continue  # a table of string literals (kwlist-like), never written
         where = f"function-static {name!r} in {func}()" if func else f"{name!r}"
+        if func == "?" and ctx.path.endswith(_CPP_SUFFIXES):
+            where = f"class-static {name!r}"  # a static data member: one per process
         end = v.offset + len(name)
         if name in capsules and (v.pointer or func):
             yield Hit(
