@@ -68,13 +68,41 @@ def label_specs(settings: Settings) -> list[LabelSpec]:
 # -- PyGithub plumbing (imported lazily: the other commands should not pay for it) -----------
 
 
+def _documented_app_auth(app_id: str, private_key: str) -> Any:
+    """PyGithub's App auth, plus GitHub's documented ``Accept`` on every request (as the App
+    and as its installations): PyGithub sends none, which a strict server may refuse."""
+    import github
+
+    from bot.github.client import ACCEPT
+
+    class InstallationAuth(github.Auth.AppInstallationAuth):
+        def authentication(self, headers: dict[str, Any]) -> None:
+            super().authentication(headers)
+            headers.setdefault("Accept", ACCEPT)
+
+    class AppAuth(github.Auth.AppAuth):
+        def authentication(self, headers: dict[str, Any]) -> None:
+            super().authentication(headers)
+            headers.setdefault("Accept", ACCEPT)
+
+        def get_installation_auth(
+            self,
+            installation_id: int,
+            token_permissions: dict[str, str] | None = None,
+            requester: Any = None,
+        ) -> github.Auth.AppInstallationAuth:
+            return InstallationAuth(self, installation_id, token_permissions, requester)
+
+    return AppAuth(app_id, private_key)
+
+
 def _integration(settings: Settings, *, throttle: bool) -> Any:
     import github
 
     from bot.github.client import API_VERSION
 
     assert settings.app_id and settings.private_key
-    auth = github.Auth.AppAuth(settings.app_id, settings.private_key)
+    auth = _documented_app_auth(settings.app_id, settings.private_key)
     # Writes 1 s apart (PyGithub's default, GitHub's advice against secondary rate limits;
     # tests against the emulator turn it off); reads need no spacing for a handful of calls.
     return github.GithubIntegration(

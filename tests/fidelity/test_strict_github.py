@@ -211,3 +211,27 @@ async def test_the_proxy_refuses_what_github_would(world: World) -> None:
         assert resp.status == 400
         message = (await resp.json())["message"]
     assert "Accept" in message and "Api-Version" in message and "per_page=500" in message
+
+
+async def test_admin_commands_work_against_a_strict_github(world: World) -> None:
+    """PyGithub (doctor, setup-labels) sends no Accept of its own: the bot's auth adds it."""
+    import io
+
+    from bot.cli.admin import run_doctor, setup_labels
+
+    w = world
+    settings = w.state.settings
+    out = io.StringIO()
+    assert await asyncio.to_thread(setup_labels, settings, REPO, out, throttle=False) == 0, (
+        out.getvalue(), w.proxy.refused)
+    assert "created   isolation: regression" in out.getvalue()
+    w.emu.create_label(REPO, "isolation: improved", color="000000")  # drifted: edited back
+    out = io.StringIO()
+    assert await asyncio.to_thread(setup_labels, settings, REPO, out, throttle=False) == 0
+    assert "updated   isolation: improved" in out.getvalue()
+    report = io.StringIO()
+    await asyncio.to_thread(run_doctor, settings, REPO, report, throttle=False)
+    assert w.proxy.refused == []
+    assert any(s.startswith("PATCH /repos/python/cpython/labels/isolation%3A%20improved")
+               for s in w.proxy.seen), w.proxy.seen
+    assert any(s.startswith("GET /repos/python/cpython/installation") for s in w.proxy.seen)
