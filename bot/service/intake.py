@@ -1,9 +1,15 @@
 """``POST /webhook``: verify, store durably, enqueue, answer 202 — nothing else on this path.
 
-Status codes: 401 missing/wrong signature (nothing stored), 400 malformed body or missing
-GitHub headers, 413 body over 25 MB, 415 a content type GitHub does not send, 200 ``ping``,
-202 ``ignored`` for events no handler wants, 202 ``queued`` / ``duplicate`` otherwise, 503 when
-the store cannot take the delivery (GitHub shows the failure; redelivery is safe).
+Status codes: 401 missing/wrong signature (nothing stored), 400 malformed body (bad JSON, not
+an object, nested too deeply) or missing GitHub headers, 413 body over 25 MB, 415 a content
+type GitHub does not send, 200 ``ping``, 202 ``ignored`` for events no handler wants, 202
+``queued`` / ``duplicate`` otherwise, 503 when the store cannot take the delivery (GitHub shows
+the failure; redelivery is safe). Every answer but ``queued``/``duplicate`` is logged with the
+event, the delivery id and the reason (those two are logged by the worker that runs the job).
+
+Content types: ``application/json`` and ``application/x-www-form-urlencoded`` (a ``payload=``
+field holding the JSON, which GitHub sends when a webhook is configured that way; gidgethub
+decodes both, and the signature covers the raw body). Form deliveries are stored as JSON.
 """
 
 from __future__ import annotations
@@ -29,8 +35,28 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
 
+_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
 def _reply(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"status": message, **extra}, status=status)
+
+
+def _reject(
+    request: web.Request, status: int, message: str, event: str, outcome: str
+) -> web.Response:
+    """A delivery we do not store: the metric, one log line saying why, the answer."""
+    metrics.observe_delivery(event, outcome)
+    delivery = request.headers.get("X-GitHub-Delivery", "")[:80] or "-"
+    log.warning(
+        "webhook rejected: %d %s (event %s, delivery %s, %s bytes)",
+        status,
+        message,
+        event,
+        delivery,
+        request.content_length,
+    )
+    return _reply(status, message)
 
 
 async def handle_webhook(request: web.Request) -> web.Response:
@@ -40,49 +66,59 @@ async def handle_webhook(request: web.Request) -> web.Response:
     started = time.perf_counter()
     event_name = request.headers.get("X-GitHub-Event", "unknown")[:64]
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        metrics.observe_delivery(event_name, "too_large")
-        return _reply(413, "payload too large")
+        return _reject(request, 413, "payload too large", event_name, "too_large")
     try:
         body = await request.read()  # client_max_size also bounds chunked bodies
     except web.HTTPRequestEntityTooLarge:
-        metrics.observe_delivery(event_name, "too_large")
-        return _reply(413, "payload too large")
+        return _reject(request, 413, "payload too large", event_name, "too_large")
     if len(body) > MAX_BODY_BYTES:
-        metrics.observe_delivery(event_name, "too_large")
-        return _reply(413, "payload too large")
+        return _reject(request, 413, "payload too large", event_name, "too_large")
+    ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
     try:
         event = sansio.Event.from_http(request.headers, body, secret=state.webhook_secret)
     except ValidationFailure as exc:
-        metrics.observe_delivery(event_name, "bad_signature")
-        log.warning("webhook rejected: %s", exc)
-        return _reply(401, "bad signature")
+        return _reject(request, 401, f"bad signature ({exc})", event_name, "bad_signature")
     except BadRequest:
-        ctype = request.headers.get("Content-Type", "")
-        if ctype.split(";")[0].strip().lower() in (
-            "application/json",
-            "application/x-www-form-urlencoded",
-        ):
-            metrics.observe_delivery(event_name, "malformed")
-            return _reply(400, "malformed JSON body")
-        metrics.observe_delivery(event_name, "bad_content_type")
-        return _reply(415, "expected application/json")
+        if ctype in _CONTENT_TYPES:
+            return _reject(request, 400, "malformed JSON body", event_name, "malformed")
+        return _reject(
+            request,
+            415,
+            "unsupported content type, expected application/json",
+            event_name,
+            "bad_content_type",
+        )
     except KeyError as exc:
-        metrics.observe_delivery(event_name, "malformed")
-        return _reply(400, f"missing header {exc.args[0]}")
+        return _reject(request, 400, f"missing header {exc.args[0]}", event_name, "malformed")
     except RecursionError:
-        metrics.observe_delivery(event_name, "malformed")
-        return _reply(400, "JSON nested too deeply")
+        return _reject(request, 400, "JSON nested too deeply", event_name, "malformed")
+    if ctype not in _CONTENT_TYPES:  # gidgethub reads an empty body or type as no payload
+        return _reject(
+            request,
+            415,
+            "unsupported content type, expected application/json",
+            event_name,
+            "bad_content_type",
+        )
     if not isinstance(event.data, dict):
-        metrics.observe_delivery(event_name, "malformed")
-        return _reply(400, "the payload must be a JSON object")
+        return _reject(request, 400, "the payload must be a JSON object", event_name, "malformed")
     if not event.delivery_id or len(event.delivery_id) > 200:
-        metrics.observe_delivery(event_name, "malformed")
-        return _reply(400, "missing or bad X-GitHub-Delivery header")
+        return _reject(
+            request, 400, "missing or bad X-GitHub-Delivery header", event_name, "malformed"
+        )
     if event.event == "ping":
         metrics.observe_delivery("ping", "pong")
+        log.info("webhook ping answered (delivery %s)", event.delivery_id)
         return _reply(200, "pong")
     if not handles(event):
         metrics.observe_delivery(event.event, "ignored")
+        action = event.data.get("action")
+        log.info(
+            "webhook ignored: no handler for %s%s (delivery %s)",
+            event.event,
+            f".{action}" if isinstance(action, str) else "",
+            event.delivery_id,
+        )
         return _reply(202, "ignored")
 
     data = event.data
@@ -91,6 +127,7 @@ async def handle_webhook(request: web.Request) -> web.Response:
     repo = repository.get("full_name") if isinstance(repository, dict) else None
     is_json = request.headers.get("Content-Type", "").startswith("application/json")
     payload = body.decode("utf-8") if is_json else json.dumps(data)
+
     # Lines logged from here on carry the delivery id and repository, like the job's lines.
     def context() -> Any:
         return logs.log_context(

@@ -64,6 +64,7 @@ def job_event(job: Job) -> tuple[sansio.Event, dict[str, Any]]:
         raise ValueError(f"job {job.id}: payload is not a JSON object")
     if job.kind == WEBHOOK:
         name = job.event or "unknown"
+        check_envelope(payload)
     else:
         name = job.kind
         # Internal jobs carry {repo, installation_id, ...}: give them the webhook shape that
@@ -73,6 +74,22 @@ def job_event(job: Job) -> tuple[sansio.Event, dict[str, Any]]:
         if "installation" not in payload and payload.get("installation_id") is not None:
             payload["installation"] = {"id": payload["installation_id"]}
     return sansio.Event(payload, event=name, delivery_id=job.delivery_id or job.id), payload
+
+
+def check_envelope(payload: dict[str, Any]) -> None:
+    """The fields every handler trusts, checked once: ValueError (the job is dead at once,
+    with the reason) rather than a handler calling GitHub with a garbage repository name
+    or installation, which fails the same way on every retry."""
+    repository = payload.get("repository")
+    if repository is not None:
+        name = repository.get("full_name") if isinstance(repository, dict) else None
+        if not isinstance(name, str) or name.count("/") != 1 or not all(name.split("/")):
+            raise ValueError(f"malformed payload: repository.full_name is {name!r}")
+    installation = payload.get("installation")
+    if installation is not None:
+        ident = installation.get("id") if isinstance(installation, dict) else None
+        if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
+            raise ValueError(f"malformed payload: installation.id is {ident!r}")
 
 
 class WorkerPool:
@@ -305,6 +322,10 @@ class WorkerPool:
         event, payload = job_event(job)
         installation = payload.get("installation")
         installation_id = installation.get("id") if isinstance(installation, dict) else None
+        if installation_id is None and job.kind == WEBHOOK and self.state.github is not None:
+            # Every delivery to a GitHub App names its installation: without one the bot
+            # cannot authenticate, now or on any retry.
+            raise ValueError("malformed payload: no installation id")
         gh = await self.state.client_for(installation_id, counter)
         ctx = JobContext(
             event=event.event,
@@ -318,4 +339,4 @@ class WorkerPool:
         await router.dispatch(event, ctx)
 
 
-__all__ = ["BotGitHubAPI", "WorkerPool", "job_event", "retry_delay"]
+__all__ = ["BotGitHubAPI", "WorkerPool", "check_envelope", "job_event", "retry_delay"]
