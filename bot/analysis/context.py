@@ -408,15 +408,16 @@ class FileContext:
         out: dict[str, ModuleDef] = {}
         for d in self.defs_of("PyModuleDef"):
             if d.init is not None:
+                init = self._positional_first_branches(d) or d.init
                 hooks = {
-                    h: strip_ref(d.init.get(h, MODULE_DEF_FIELDS.index(h)))
+                    h: strip_ref(init.get(h, MODULE_DEF_FIELDS.index(h)))
                     for h in ("m_traverse", "m_clear", "m_free")
                 }
                 out[d.name] = ModuleDef(
                     d.name,
                     d.offset,
-                    d.init.get("m_size", 3),
-                    strip_ref(d.init.get("m_slots", 5)),
+                    init.get("m_size", 3),
+                    strip_ref(init.get("m_slots", 5)),
                     hooks,
                 )
             else:
@@ -424,6 +425,23 @@ class FileContext:
                 slots = next((strip_ref(a) for a in args if a.strip().endswith("slots")), None)
                 out[d.name] = ModuleDef(d.name, d.offset, None, slots, {})
         return out
+
+    def _positional_first_branches(self, d: Definition) -> Initializer | None:
+        """The initializer read with only the first branch of each `#if` group, when its
+        fields are positional and an `#else`/`#elif` would shift them (Cython's module
+        definition: `#if CYTHON_USE_MODULE_STATE sizeof(..) #else -1 #endif, methods, ...`).
+        Slot arrays keep every branch: there each entry names its own slot."""
+        if d.init is None or not d.init.positional:
+            return None
+        brace = self.src.flat.find(b"{", d.offset)
+        if brace < 0:
+            return None
+        end = self.src.matching_brace(brace)
+        # `code` keeps the directives that `flat` blanks (same offsets).
+        inner = self.src.code[brace + 1 : max(brace + 1, end - 1)]
+        if not _ELSE_DIRECTIVE.search(inner):
+            return None
+        return initializer_from_text(first_branches(inner).decode("utf-8", "replace"))
 
     def slot_table(self, kind: str, name: str | None) -> list[tuple[str, str]]:
         """`{slot, value}` pairs of a PyModuleDef_Slot / PyType_Slot array."""
@@ -555,6 +573,31 @@ class FileContext:
             return None
         m = _SIZEOF_RE.search(m_size)
         return m.group(1) if m else None
+
+
+_ELSE_DIRECTIVE = re.compile(rb"\n[ \t]*+#[ \t]*+(?:else|elif)\b")
+_DIRECTIVE_WORD = re.compile(rb"[ \t]*+#[ \t]*+(\w*+)")
+
+
+def first_branches(text: bytes) -> bytes:
+    """`text` with directive lines and every non-first branch of `#if` groups blanked
+    (line structure kept)."""
+    out: list[bytes] = []
+    skipping: list[bool] = []  # per open #if group: inside an #else/#elif branch
+    for line in text.split(b"\n"):
+        m = _DIRECTIVE_WORD.match(line)
+        if m:
+            word = m.group(1)
+            if word.startswith(b"if"):
+                skipping.append(False)
+            elif word in (b"else", b"elif", b"elifdef", b"elifndef") and skipping:
+                skipping[-1] = True
+            elif word == b"endif" and skipping:
+                skipping.pop()
+            out.append(b"")
+            continue
+        out.append(b"" if any(skipping) else line)
+    return b"\n".join(out)
 
 
 def is_word(byte: int) -> bool:
