@@ -32,7 +32,7 @@ _INIT_GREP = re.compile(rb"^[ \t]*(?:PyMODINIT_FUNC\s+)?(PyInit_\w+)\s*\(\s*void
 _MACRO_INIT_GREP = re.compile(
     rb"^[ \t]*PyMODINIT_FUNC\s+([A-Z_]+)\s*\(\s*void\s*\)|^[ \t]*I_AM_A_MODULE_FOR\((\w+)\)", re.M
 )
-_STATIC_GREP = re.compile(rb"^[ \t]*(?:static\s+)?PyTypeObject\s+(\w+)\s*=\s*\{", re.M)
+_STATIC_GREP = re.compile(rb"^[ \t]*(?:\w+[ \t]+)*PyTypeObject\s+(\w+)\s*=\s*\{", re.M)
 _SPEC_MACRO_GREP = re.compile(rb"^#define (\w+)\(\w+.*\\\n\s*static PyType_Spec", re.M)
 _SPEC_GREP = re.compile(rb"^[ \t]*(?:static\s+)?(?:const\s+)?PyType_Spec\s+(\w+)\s*=\s*\{", re.M)
 
