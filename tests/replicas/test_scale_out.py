@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from replica_world import (
     REPO,
     job_lines_without_context,
@@ -31,6 +32,8 @@ PRS = 80
 PUSHES_PER_PR = 4  # synchronize events after the opening one
 REDELIVERIES = 100
 TOTAL = PRS * (1 + PUSHES_PER_PR) + REDELIVERIES  # 500
+
+pytestmark = pytest.mark.postgres  # skipped (or failed under CI's flag) without it
 
 
 def _driven(emu: Any) -> list[Any]:
