@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from replica_world import (
     REPO,
     job_lines_without_context,
@@ -84,6 +85,21 @@ async def test_replicas_operate_together(pg_url: str, tmp_path: Path) -> None:
             assert 'isolation_bot_deliveries_total{event="pull_request",outcome="queued"}' in both
             assert 'isolation_bot_jobs_total{kind="pull_request",outcome="done"}' in both
             assert 'isolation_bot_github_api_calls_total{method="POST",status="201"}' in both
+            observed = {
+                name: sum(
+                    sample.value
+                    for text in scraped
+                    for family in text_string_to_metric_families(text)
+                    for sample in family.samples
+                    if sample.name == name
+                )
+                for name in (
+                    "isolation_bot_analysis_seconds_count",
+                    "isolation_bot_webhook_ack_seconds_count",
+                    "isolation_bot_job_duration_seconds_count",
+                )
+            }
+            assert all(v > 0 for v in observed.values()), observed
 
             body = str(emu.issue(REPO, meta)["body"])
             assert body.startswith("Tracking.") and body.count(START_MARKER) == 1
