@@ -33,8 +33,10 @@ def annotation(f: Finding, *, rules_url: str = DEFAULT_RULES_URL) -> dict[str, A
         "start_line": start,
         "end_line": end,
         "annotation_level": _LEVEL.get(f.severity, "warning"),
-        "title": f"{f.rule} {f.name}: {f.symbol}"[:255],
-        "message": f"{f.message}\n{rule_url(rules_url, f.rule, f.name)}"[:64_000],
+        "title": escape.plain(f"{f.rule} {f.name}: {f.symbol}", limit=255),
+        "message": escape.plain(
+            f"{f.message}\n{rule_url(rules_url, f.rule, f.name)}", limit=64_000
+        ),
     }
     if start == end and f.column and f.end_column and f.end_column >= f.column:
         ann["start_column"] = f.column

@@ -28,7 +28,11 @@ ZWJ = "\u2060"  # WORD JOINER: invisible, not a word character, so "@\u2060name"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]#!|<>~$])")
 # Characters that only start a block (list item, heading underline) at the start of a line.
 _LINE_START = re.compile(r"^([-+=.])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Control characters, bidi overrides/isolates/marks (they make text read other than it is:
+# "\u202egnp.exe") and zero-width characters (they hide text or split words invisibly).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 _LINEBREAKS = re.compile(r"[\r\n\t]+")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _REFERENCE = re.compile(r"#(?=\d)")
@@ -60,8 +64,15 @@ def text(value: object, *, limit: int = MAX_LEN) -> str:
     s = _LINE_START.sub(r"\\\1", s)
     s = re.sub(r"^(\d+)([.)])", r"\1\\\2", s)  # "1." / "1)" would start an ordered list
     # Autolinks: "www." and "scheme://" would become links even with punctuation escaped.
-    s = s.replace("://", ":\u2060//").replace("www\\.", "www\u2060\\.")
+    s = s.replace("://", ":\u2060//").replace("www.", "www\u2060.")
     return _defuse_mentions(s)
+
+
+def plain(value: object, *, limit: int = MAX_LEN) -> str:
+    """Plain text shown as-is (check-run annotation titles and messages, which GitHub does
+    not render as markdown): only control, bidi and zero-width characters are removed."""
+    s = _CONTROL.sub("", str(value))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def link_text(value: object, *, limit: int = 200) -> str:
@@ -76,6 +87,9 @@ def code(value: object, *, limit: int = MAX_LEN, in_table: bool = False) -> str:
     a ``|`` still ends the cell (GFM), so ``in_table`` escapes it.
     """
     s = _flatten(value, limit)
+    # An HTML comment opener or closer, even shown literally in code, would let the text forge
+    # (or end) the hidden markers the bot finds its own comments and sections by.
+    s = s.replace("<!--", "<\u2060!--").replace("-->", "-\u2060->")
     longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
     if (
