@@ -6,8 +6,9 @@ Order of work for a comment (created, or edited with new commands):
 2. rate limit per user (store-backed); a user over the limit gets one reply per window;
 3. look for an earlier reply carrying this revision's marker (a retried job posts nothing
    twice; its commands' effects are idempotent anyway);
-4. ``eyes`` reaction, run the commands in order (maintainer check cached, fail closed),
-   post the reply quoting each command, then swap ``eyes`` for ``+1`` or ``confused``.
+4. ``eyes`` reaction (a 404 there means the comment was deleted since: nothing runs), run the
+   commands in order (maintainer check cached, fail closed), post the reply quoting each
+   command, then swap ``eyes`` for ``+1`` or ``confused``.
 
 Reactions are cosmetic: their failures are logged, never fatal. Failing to post the reply
 raises, so the job is retried (and step 3 keeps it single).
@@ -83,12 +84,23 @@ def commands_of_event(payload: dict[str, Any], bot_login: str) -> list[ParsedIte
     return []
 
 
-async def _react(ctx: JobContext, repo: str, comment_id: int, content: str) -> int | None:
+class _CommentGone(Exception):
+    """The comment was deleted (its reaction endpoint answers 404/410)."""
+
+
+async def _react(
+    ctx: JobContext, repo: str, comment_id: int, content: str, *, gone_raises: bool = False
+) -> int | None:
     try:
         data = await ctx.gh.post(
             f"/repos/{repo}/issues/comments/{comment_id}/reactions",
             data={"content": content},
         )
+    except gidgethub.BadRequest as exc:
+        if gone_raises and int(exc.status_code) in (404, 410):
+            raise _CommentGone from exc
+        log.warning("could not add the %s reaction to comment %s", content, comment_id)
+        return None
     except Exception:
         log.warning("could not add the %s reaction to comment %s", content, comment_id)
         return None
@@ -184,7 +196,14 @@ async def handle_comment_event(
     if await _find_reply(ctx, repo, number, comment, digest):
         return CommentOutcome(len(items), skipped="already-replied")
 
-    eyes = await _react(ctx, repo, comment_id, "eyes")
+    try:
+        # The first call on the comment itself doubles as "does it still exist?": a comment
+        # deleted before its job ran (the created delivery comes first) runs nothing.
+        eyes = await _react(ctx, repo, comment_id, "eyes", gone_raises=True)
+    except _CommentGone:
+        log.info("comment %s in %s#%s was deleted: its commands do not run", comment_id, repo,
+                 number)  # fmt: skip
+        return CommentOutcome(len(items), skipped="deleted")
     source = source or default_source(ctx)
     sections: list[render.ReplySection] = []
     ran = 0
