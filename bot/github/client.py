@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMappi
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from gidgethub import aiohttp as gh_aiohttp
@@ -130,6 +131,18 @@ def sane_rate_headers(headers: CIMultiDictProxy[str]) -> Mapping[str, str]:
     return fixed
 
 
+def same_origin(url: str, base_url: str) -> str:
+    """``url`` on the API's own scheme and host.
+
+    Pagination follows the URLs GitHub puts in ``Link``; one naming another host (a proxy or
+    a test double that writes api.github.com into its links) would otherwise receive the
+    installation token. Its path and query are kept exactly."""
+    target, base = urlsplit(url), urlsplit(base_url)
+    if not target.netloc or (target.scheme, target.netloc) == (base.scheme, base.netloc):
+        return url
+    return urlunsplit((base.scheme, base.netloc, target.path, target.query, target.fragment))
+
+
 def wire_url(url: str) -> URL | str:
     """The URL exactly as built (our percent-encoding) or as GitHub gave it (a Link header).
 
@@ -216,7 +229,7 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
             try:
                 async with self._session.request(
                     method,
-                    wire_url(url),
+                    wire_url(same_origin(url, self.base_url)),
                     headers=request_headers,
                     data=body,
                     timeout=aiohttp.ClientTimeout(total=policy.timeout),

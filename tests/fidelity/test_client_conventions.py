@@ -248,3 +248,15 @@ async def test_app_routes_use_a_bearer_jwt_and_a_missing_slug_is_a_clear_error(
     assert (method, path) == ("GET", "/app")
     assert headers["authorization"].startswith("Bearer ey")
     assert headers["x-github-api-version"] == API_VERSION
+
+
+def test_same_origin_keeps_path_and_query_exactly() -> None:
+    from bot.github.client import same_origin
+
+    base = "http://127.0.0.1:8080"
+    assert same_origin("/repos/o/r", base) == "/repos/o/r"
+    own = f"{base}/repositories/1/issues?per_page=100&page=2"
+    assert same_origin(own, base) == own
+    assert same_origin("https://api.github.com/repositories/1/labels/a%3Ab?page=2", base) == (
+        f"{base}/repositories/1/labels/a%3Ab?page=2"
+    )

@@ -88,6 +88,17 @@ async def test_five_real_pages_are_followed_through_their_link_urls(replay: Any)
     assert gh.counter.calls == 5
 
 
+async def test_links_naming_another_host_stay_on_the_api_host(replay: Any) -> None:
+    """The recorded links name https://api.github.com; served as recorded (not rewritten),
+    they are followed on our API host, path and query exactly: the token goes nowhere else."""
+    rep, gh = replay
+    rep.base = "https://api.github.com"  # the replay now leaves the recorded links alone
+    pages = recorded()["paginate-issues"]
+    items = [i async for i in gh.getiter(pages[0]["path"])]
+    assert len(items) == sum(len(p["response"]) for p in pages)
+    assert rep.seen == [f"GET {p['path']}" for p in pages]
+
+
 async def test_a_real_422_raises_with_the_field_named(replay: Any) -> None:
     rep, gh = replay
     (x,) = recorded()["errors"]
