@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import time
 from collections import Counter
@@ -91,13 +92,17 @@ def _retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None
     if retry_after is not None:
         # GitHub sends delta-seconds; HTTP also allows an HTTP-date (a proxy may send one).
         with contextlib.suppress(ValueError):
-            return max(0.0, float(retry_after))
+            seconds = float(retry_after)
+            if math.isfinite(seconds):
+                return max(0.0, seconds)
         with contextlib.suppress(TypeError, ValueError, IndexError):
             return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
     reset = headers.get("x-ratelimit-reset")
     if reset is not None and headers.get("x-ratelimit-remaining") == "0":
         with contextlib.suppress(ValueError):
             epoch = float(reset)
+            if not math.isfinite(epoch):
+                return None
             if epoch > 1e11:  # milliseconds (some proxies and recorded fixtures), not seconds
                 epoch /= 1000.0
             return max(0.0, epoch - now)
@@ -117,17 +122,18 @@ def sane_rate_headers(headers: CIMultiDictProxy[str]) -> Mapping[str, str]:
     if any(v is None for v in values):
         return headers
     try:
-        int(values[0] or ""), int(values[1] or "")
+        int(values[0] or ""), int(values[1] or "")  # what gidgethub will parse
         reset = float(values[2] or "")
-        if reset <= 1e11:
-            return headers  # the usual case: seconds, as GitHub sends them
     except ValueError:
-        fixed = CIMultiDict(headers)
+        reset = math.nan
+    if math.isfinite(reset) and 0 <= reset <= 1e11:
+        return headers  # the usual case: epoch seconds, as GitHub sends them
+    fixed = CIMultiDict(headers)
+    if math.isfinite(reset) and 0 <= reset < 1e14:
+        fixed["x-ratelimit-reset"] = str(int(reset / 1000.0))
+    else:
         for name in _RATE_HEADERS:
             fixed.popall(name, None)
-        return fixed
-    fixed = CIMultiDict(headers)
-    fixed["x-ratelimit-reset"] = str(int(reset / 1000.0))
     return fixed
 
 

@@ -201,6 +201,7 @@ def test_retry_after_forms() -> None:
     http_date = formatdate(now + 30, usegmt=True)
     assert 28.0 <= (_retry_after_seconds({"retry-after": http_date}, now) or 0) <= 30.0
     assert _retry_after_seconds({"retry-after": "soon"}, now) is None
+    assert _retry_after_seconds({"retry-after": "inf"}, now) is None
     assert _retry_after_seconds(
         {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 10)}, now
     ) == pytest.approx(10.0, abs=1.0)

@@ -145,6 +145,10 @@ def test_unreadable_rate_headers_are_dropped_and_milliseconds_become_seconds() -
     junk = sane_rate_headers(proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="n/a",
                                    x_ratelimit_reset="soon", etag='"a"'))
     assert "x-ratelimit-reset" not in junk and junk["etag"] == '"a"'
+    for odd in ("inf", "nan", "-5", "1e30"):
+        dropped = sane_rate_headers(proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="1",
+                                          x_ratelimit_reset=odd))
+        assert "x-ratelimit-reset" not in dropped, odd
     seconds = proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="1",
                     x_ratelimit_reset="1507651200")
     assert sane_rate_headers(seconds) is seconds
