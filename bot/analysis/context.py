@@ -53,6 +53,11 @@ _LINE_PREFIX_OK = re.compile(
 )
 # cjkcodecs' macro-made init: `I_AM_A_MODULE_FOR(jp)` defines PyInit__codecs_jp.
 _CJK_MACRO_RE = re.compile(rb"^[ \t]*I_AM_A_MODULE_FOR\s*\(\s*(\w+)\s*\)", re.MULTILINE)
+# A token-pasting init name: psycopg2's `PyMODINIT_FUNC INIT_MODULE(_psycopg)(void) {` with
+# `#define INIT_MODULE(m) PyInit_ ## m` (often in a header of its own).
+_PASTED_INIT_RE = re.compile(
+    rb"PyMODINIT_FUNC\s++(\w++)\s*+\(\s*+(\w++)\s*+\)\s*+\(\s*+(?:void\s*+)?\)\s*+\{"
+)
 _CALL_RE = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 _STATIC_RE = re.compile(rb"static\b")
 # Matched against "\n" + text, so a match starts at the line's own offset.
@@ -498,6 +503,20 @@ class FileContext:
                     found[name] = InitFunction(
                         name, mod, m.start(1), brace, src.matching_brace(brace)
                     )
+        if b"PyMODINIT_FUNC" in src.flat:
+            for m in _PASTED_INIT_RE.finditer(src.flat):
+                if src.depth_at(m.start()) != 0:
+                    continue
+                line_start = src.flat.rfind(b"\n", 0, m.start()) + 1
+                if not _LINE_PREFIX_OK.fullmatch(src.flat, line_start, m.start()):
+                    continue
+                mod = self._pasted_module_name(m.group(1).decode(), m.group(2).decode())
+                name = f"PyInit_{mod}" if mod else ""
+                if mod and name not in found:
+                    brace = m.end() - 1
+                    found[name] = InitFunction(
+                        name, mod, m.start(1), brace, src.matching_brace(brace)
+                    )
         for m in _CJK_MACRO_RE.finditer(src.flat):
             if src.depth_at(m.start()) != 0:
                 continue
@@ -510,6 +529,22 @@ class FileContext:
                 ),
             )
         return sorted(found.values(), key=lambda i: i.offset)
+
+    def _pasted_module_name(self, macro: str, arg: str) -> str | None:
+        """`MACRO(arg)` naming an init: through the file's `#define MACRO(p) PyInit_ ## p`,
+        else (the macro lives in a header) the argument, as that idiom has it."""
+        for value in self.src.defines.get(macro, []):
+            params = self.src.macro_params.get(macro, [])
+            if len(params) != 1:
+                continue
+            pasted = re.sub(
+                rf"\s*##\s*|\b{re.escape(params[0])}\b",
+                lambda x: "" if "#" in x.group(0) else arg,
+                value,
+            )
+            m = re.fullmatch(r"PyInit_(\w+)", pasted.strip())
+            return m.group(1) if m else None
+        return arg
 
     def module_name_for(self, func_name: str) -> str | None:
         if func_name.startswith("PyInit_"):

@@ -378,3 +378,36 @@ def test_cython_class_is_one_type_listed_as_its_static_twin() -> None:
     # The same text without the banner is hand-written: both definitions are listed.
     hand = analyze(CYTHON_TYPES.split("\n", 1)[1], "pkg/_box.c")
     assert len(hand.types) == 3
+
+
+PASTED_INIT = """
+#ifndef PyMODINIT_FUNC
+#define PyMODINIT_FUNC void
+#endif
+static struct PyModuleDef pg_def = {PyModuleDef_HEAD_INIT, "_pg", NULL, -1, NULL};
+PyMODINIT_FUNC
+INIT_MODULE(_pg)(void)
+{
+    PyObject *module = PyModule_Create(&pg_def);
+    return module;
+}
+"""
+
+
+def test_token_pasting_init_with_the_macro_in_another_header() -> None:
+    r = analyze(PASTED_INIT, "pg/pgmodule.c")
+    assert [(m.name, m.init, m.init_function) for m in r.modules] == [
+        ("_pg", "single-phase", "PyInit__pg")
+    ]
+
+
+def test_token_pasting_init_resolved_through_the_files_define() -> None:
+    code = "#define MAKE_INIT(m) PyInit_ ## m ## _impl\n" + PASTED_INIT.replace(
+        "INIT_MODULE", "MAKE_INIT"
+    )
+    r = analyze(code, "pg/pgmodule.c")
+    assert [m.name for m in r.modules] == ["_pg_impl"]
+    not_init = "#define MAKE_INIT(m) m ## _setup\n" + PASTED_INIT.replace(
+        "INIT_MODULE", "MAKE_INIT"
+    )
+    assert analyze(not_init, "pg/pgmodule.c").modules == []
