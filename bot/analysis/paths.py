@@ -15,7 +15,10 @@ from functools import lru_cache
 # matches when the scanned root is above the CPython checkout.
 _GENERATED = re.compile(
     r"(\.c\.h$|/clinic/|/Python/bytecodes\.c$|/Python/optimizer_bytecodes\.c$"
-    r"|/Python/deepfreeze/|/Python/frozen_modules/|/Python/generated_cases\.c\.h$)"
+    r"|/Python/deepfreeze/|/Python/frozen_modules/|/Python/generated_cases\.c\.h$"
+    # Generated tables listed in 3.11's c-analyzer EXCLUDED (computed-goto targets, the
+    # stdlib module name list); later versions still generate them.
+    r"|/Python/opcode_targets\.h$|/Python/stdlib_module_names\.h$)"
 )
 _VENDORED = re.compile(
     r"/Modules/(_decimal/libmpdec|expat|_hacl|_blake2/impl|_sha3/kcp|_ctypes/libffi[^/]*|zlib)/"

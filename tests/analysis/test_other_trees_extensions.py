@@ -204,6 +204,8 @@ def test_extension_file_using_the_c_api_keeps_its_severity() -> None:
         # CPython's own layout keeps CPython's rules.
         ("Modules/_decimal/tests/x.c", None, False),
         ("Modules/_ctypes/libffi_osx/x.c", "vendored code", False),
+        ("Python/opcode_targets.h", "generated code", False),
+        ("Python/stdlib_module_names.h", "generated code", False),
     ],
 )
 def test_path_rules_outside_cpython(path: str, excluded: str | None, is_test: bool) -> None:
