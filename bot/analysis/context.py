@@ -517,6 +517,21 @@ class FileContext:
                     found[name] = InitFunction(
                         name, mod, m.start(1), brace, src.matching_brace(brace)
                     )
+        for macro, mod_param in self._init_defining_macros().items():
+            # `MOD_INIT(foo) {` with `#define MOD_INIT(name) PyMODINIT_FUNC PyInit_##name(void)`
+            # (the Python 2/3 compatibility idiom).
+            rx = re.compile(
+                rb"\n[ \t]*+(" + macro.encode() + rb")[ \t]*+\([ \t]*+(\w++)[ \t]*+\)\s*+\{"
+            )
+            for m in rx.finditer(b"\n" + src.flat):  # offsets shifted by the prepended byte
+                start = m.start(1) - 1
+                if src.depth_at(start) != 0:
+                    continue
+                mod = mod_param.replace("\0", m.group(2).decode())
+                name = f"PyInit_{mod}"
+                if name not in found:
+                    brace = m.end() - 2
+                    found[name] = InitFunction(name, mod, start, brace, src.matching_brace(brace))
         for m in _CJK_MACRO_RE.finditer(src.flat):
             if src.depth_at(m.start()) != 0:
                 continue
@@ -529,6 +544,25 @@ class FileContext:
                 ),
             )
         return sorted(found.values(), key=lambda i: i.offset)
+
+    def _init_defining_macros(self) -> dict[str, str]:
+        """Function-like macros of this file that define an init from their argument:
+        macro name -> module name pattern with NUL standing for the argument."""
+        out: dict[str, str] = {}
+        for macro, params in self.src.macro_params.items():
+            if len(params) != 1 or not re.fullmatch(r"\w+", params[0]):
+                continue
+            for value in self.src.defines.get(macro, []):
+                if "PyMODINIT_FUNC" not in value:
+                    continue
+                m = re.search(
+                    rf"\bPyInit_(\w*)\s*##\s*{re.escape(params[0])}\b(\s*##\s*\w+)?", value
+                )
+                if m:
+                    suffix = re.sub(r"[\s#]", "", m.group(2) or "")
+                    out[macro] = f"{m.group(1)}\0{suffix}"
+                    break
+        return out
 
     def _pasted_module_name(self, macro: str, arg: str) -> str | None:
         """`MACRO(arg)` naming an init: through the file's `#define MACRO(p) PyInit_ ## p`,

@@ -467,3 +467,43 @@ def test_extension_token_soup_never_hits_the_safety_net(
         assert f.line >= 1 and f.column >= 1 and f.end_line >= f.line
         if cython:
             assert f.severity == "info"
+
+
+PY2_COMPAT_INIT = """
+#if PY_MAJOR_VERSION >= 3
+  #define MOD_ERROR_VAL NULL
+  #define MOD_INIT(name) PyMODINIT_FUNC PyInit_##name(void)
+  #define MOD_DEF(ob, name, doc, methods) \\\\
+          static struct PyModuleDef moduledef = { \\\\
+            PyModuleDef_HEAD_INIT, name, doc, -1, methods, }; \\\\
+          ob = PyModule_Create(&moduledef);
+#else
+  #define MOD_ERROR_VAL
+  #define MOD_INIT(name) void init##name(void)
+#endif
+
+MOD_INIT(_compat)
+{
+    PyObject *m;
+    MOD_DEF(m, "_compat", "doc", compat_methods)
+    if (m == NULL)
+        return MOD_ERROR_VAL;
+    return m;
+}
+
+static int
+helper(int x)
+{
+    return x;
+}
+"""
+
+
+def test_python2_compat_init_macro() -> None:
+    r = analyze(PY2_COMPAT_INIT, "src/_compat.c")
+    assert [(m.name, m.init, m.init_function) for m in r.modules] == [
+        ("_compat", "single-phase", "PyInit__compat")
+    ]
+    assert [m.line for m in r.modules] == [
+        PY2_COMPAT_INIT.splitlines().index("MOD_INIT(_compat)") + 1
+    ]
