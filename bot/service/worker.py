@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # when idle and not woken by the intake
 RETRY_BASE_SECONDS = 5.0
 RETRY_CAP_SECONDS = 600.0
+CLAIM_RETRY_CAP_SECONDS = 8.0  # longest pause of a worker whose claims fail
 SETTLE_RETRY_SECONDS = 0.2  # first wait when the store refuses a job's outcome
 SETTLE_RETRY_CAP_SECONDS = 10.0
 
@@ -135,13 +136,29 @@ class WorkerPool:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
     async def _loop(self, worker_id: str) -> None:
+        failures = 0  # claims failed in a row: the store is down or full
         while not self.stopping.is_set():
             try:
                 job = await self.state.queue.claim(worker_id)
-            except Exception:
-                log.exception("claiming a job failed; retrying")
-                await asyncio.sleep(POLL_SECONDS)
+            except Exception as exc:
+                failures += 1
+                # Pause, longer while it lasts (a new delivery stored, or stopping, wakes us).
+                pause = min(CLAIM_RETRY_CAP_SECONDS, POLL_SECONDS * 2 ** min(failures - 1, 8))
+                if faults.is_store_error(exc):
+                    log.warning(
+                        "the store refuses claims (%s: %s); worker %s pauses %.0fs",
+                        type(exc).__name__,
+                        exc,
+                        worker_id,
+                        pause,
+                    )
+                else:
+                    log.exception("claiming a job failed; retrying in %.0fs", pause)
+                self.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=pause)
                 continue
+            failures = 0
             if job is None:
                 self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
@@ -234,9 +251,7 @@ class WorkerPool:
             )
             reset()  # after the job's own line, which carries its delivery id and repo
 
-    async def _failed(
-        self, job: Job, worker_id: str, exc: Exception, counter: CallCounter
-    ) -> str:
+    async def _failed(self, job: Job, worker_id: str, exc: Exception, counter: CallCounter) -> str:
         """Settle a job whose try raised; returns the outcome ("dead", "retry", "deferred")."""
         queue = self.state.queue
         error = f"{type(exc).__name__}: {exc}"
@@ -251,7 +266,10 @@ class WorkerPool:
             until, why = wait
             log.warning(
                 "%s postponed %.0fs (%s), attempt not counted: %s",
-                label, max(0.0, until - time.time()), why, error,
+                label,
+                max(0.0, until - time.time()),
+                why,
+                error,
             )
             await self._settle(
                 job, lambda: queue.defer(job.id, worker_id, f"{why}: {error}", until=until)
@@ -260,7 +278,10 @@ class WorkerPool:
         dead = permanent or job.attempts >= queue.max_attempts
         if dead:
             log.error(
-                "%s failed for good after %d attempts: %s", label, job.attempts, error,
+                "%s failed for good after %d attempts: %s",
+                label,
+                job.attempts,
+                error,
                 exc_info=exc,
             )
         else:
@@ -310,7 +331,10 @@ class WorkerPool:
                     return
                 log.warning(
                     "could not record the outcome of job %s (%s: %s); retrying in %.1fs",
-                    job.id, type(exc).__name__, exc, delay,
+                    job.id,
+                    type(exc).__name__,
+                    exc,
+                    delay,
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), timeout=delay)
