@@ -6,14 +6,14 @@ is only kept in the App's delivery log, from which it can be redelivered for thr
 Without this sweep those events would be lost.
 
 Every ``ISOLATION_BOT_REDELIVERY_SECONDS`` (default 120; 0 turns it off), and once shortly
-after startup, one replica (``db.try_lock``) reads the App's recent deliveries
-(``GET /app/hook/deliveries``, newest first, back to ``LOOKBACK_SECONDS``) and redelivers
-(``POST /app/hook/deliveries/{id}/attempts``) each delivery that:
+after startup, one replica (``db.try_lock``) reads the App's recent failed delivery attempts
+(``GET /app/hook/deliveries?status=failure``, newest first, back to ``LOOKBACK_SECONDS``) and
+redelivers (``POST /app/hook/deliveries/{id}/attempts``) each delivery that:
 - failed in a way a retry can fix (connection error or timeout: status 0, or a 5xx),
-- has no successful attempt, and is not in the store (a redelivery is deduplicated by its
-  delivery id anyway: this only saves calls),
-- has had fewer than ``MAX_ATTEMPTS_PER_DELIVERY`` attempts (a delivery the bot keeps
-  refusing is not redelivered forever).
+- is not in the store (a redelivery is deduplicated by its delivery id anyway: this only
+  saves calls), and was not redelivered by us since its newest failure,
+- failed fewer than ``MAX_ATTEMPTS_PER_DELIVERY`` times (a delivery the bot keeps refusing is
+  not redelivered forever).
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_SECONDS = 120.0
 FIRST_SWEEP_DELAY_SECONDS = 5.0
-LOOKBACK_SECONDS = 3 * 24 * 3600.0  # GitHub keeps deliveries redeliverable for three days
+# GitHub keeps deliveries redeliverable for three days; a day covers any outage someone would
+# not notice, and bounds what one sweep reads.
+LOOKBACK_SECONDS = 24 * 3600.0
+MAX_ITEMS_PER_SWEEP = 2000  # failed attempts read per sweep at most (20 pages)
+PER_PAGE = 100
 MAX_ATTEMPTS_PER_DELIVERY = 5
 LOCK_NAME = "webhook-redelivery"
 
@@ -47,11 +51,17 @@ def interval_from_env() -> float:
 
 @dataclass
 class _Guid:
-    newest_id: int  # the newest attempt's id: the one to redeliver
-    attempts: int = 0
-    succeeded: bool = False
+    newest_id: int  # the newest failed attempt's id: the one to redeliver
+    failures: int = 0
     retryable: bool = True  # every failure was a connection error, a timeout or a 5xx
     statuses: list[int] = field(default_factory=list)
+
+
+# guid -> (the failed attempt we asked GitHub to redeliver, how many times we asked). A guid is
+# asked about again only when a newer attempt failed too (our redelivery was refused): one
+# that succeeded, even if the intake ignored it (an event nobody handles is not stored), is
+# never asked about twice.
+_asked: dict[str, tuple[int, int]] = {}
 
 
 def _epoch(value: Any) -> float | None:
@@ -71,9 +81,14 @@ async def sweep(state: ServiceState, *, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     gh = github.app_client()
     guids: dict[str, _Guid] = {}
-    async for item in gh.getiter("/app/hook/deliveries?per_page=100", jwt=github.jwt()):
+    pages_url = f"/app/hook/deliveries?per_page={PER_PAGE}&status=failure"
+    seen = 0
+    async for item in gh.getiter(pages_url, jwt=github.jwt()):
+        seen += 1
         delivered = _epoch(item.get("delivered_at"))
-        if delivered is not None and delivered < now - LOOKBACK_SECONDS:
+        if seen > MAX_ITEMS_PER_SWEEP or (
+            delivered is not None and delivered < now - LOOKBACK_SECONDS
+        ):
             break  # newest first: everything after this is older still
         guid, number = item.get("guid"), item.get("id")
         if not isinstance(guid, str) or not isinstance(number, int):
@@ -81,29 +96,33 @@ async def sweep(state: ServiceState, *, now: float | None = None) -> list[str]:
         entry = guids.setdefault(guid, _Guid(newest_id=number))
         status = item.get("status_code")
         code = status if isinstance(status, int) else 0
-        entry.attempts += 1
+        entry.failures += 1
         entry.statuses.append(code)
-        if 200 <= code < 300:
-            entry.succeeded = True
-        elif not (code == 0 or code >= 500):
+        if not (code == 0 or code >= 500):
             entry.retryable = False  # 4xx: the same body would be refused again
+    for guid in [g for g in _asked if g not in guids]:
+        del _asked[guid]  # out of the window
     redelivered: list[str] = []
     for guid, entry in guids.items():
-        if entry.succeeded or not entry.retryable:
-            continue
-        if entry.attempts >= MAX_ATTEMPTS_PER_DELIVERY:
-            log.error(
-                "delivery %s failed %d times (%s): not redelivered again",
-                guid,
-                entry.attempts,
-                entry.statuses,
-            )
+        asked_about, times = _asked.get(guid, (0, 0))
+        if not entry.retryable or entry.newest_id <= asked_about:
+            continue  # refused for good, or our redelivery got through
+        if entry.failures >= MAX_ATTEMPTS_PER_DELIVERY or times >= MAX_ATTEMPTS_PER_DELIVERY:
+            if times < MAX_ATTEMPTS_PER_DELIVERY + 1:
+                log.error(
+                    "delivery %s failed %d times (%s): not redelivered again",
+                    guid,
+                    entry.failures,
+                    entry.statuses,
+                )
+                _asked[guid] = (asked_about, MAX_ATTEMPTS_PER_DELIVERY + 1)  # log it once
             continue
         if await state.db.fetchone("SELECT 1 AS x FROM deliveries WHERE delivery_id = ?", (guid,)):
-            continue
+            continue  # a redelivery someone else asked for got through
         await gh.post(
             f"/app/hook/deliveries/{entry.newest_id}/attempts", data=b"", jwt=github.jwt()
         )
+        _asked[guid] = (entry.newest_id, times + 1)
         redelivered.append(guid)
     if redelivered:
         log.warning(

@@ -87,3 +87,19 @@ async def test_deliveries_sent_while_the_bot_was_down_arrive_by_themselves(
         # delivery is not asked for again.
         statuses = _opened(world)
         assert statuses[-1] == 202 and set(statuses[:-1]) == {0}, statuses
+
+
+async def test_a_redelivery_that_got_through_is_not_asked_again(world: World) -> None:
+    """A ping is answered 200 and not stored: only the newer attempt's success tells the
+    sweep it got through."""
+    url = world.emu.webhook_url
+    world.emu.webhook_url = "http://127.0.0.1:9/webhook"
+    world.emu.ping()
+    await world.emu.wait_for_deliveries()
+    world.emu.webhook_url = url
+    (guid,) = await redelivery.sweep(world.state)
+    await world.emu.wait_for_deliveries()
+    assert [d.status for d in world.emu.deliveries if d.id == guid] == [0, 200]
+    assert await redelivery.sweep(world.state) == []
+    assert await redelivery.sweep(world.state) == []
+    assert len([d for d in world.emu.deliveries if d.id == guid]) == 2
