@@ -53,6 +53,10 @@ _LINE_PREFIX_OK = re.compile(
 )
 # cjkcodecs' macro-made init: `I_AM_A_MODULE_FOR(jp)` defines PyInit__codecs_jp.
 _CJK_MACRO_RE = re.compile(rb"^[ \t]*I_AM_A_MODULE_FOR\s*\(\s*(\w+)\s*\)", re.MULTILINE)
+# `PyInit_ ## name [## suffix]` in a macro's value (name: the macro's parameter).
+_PASTED_PYINIT_RE = re.compile(r"\bPyInit_(\w*+)\s*+##\s*+(\w++)(?:\s*+##\s*+(\w++))?")
+# A line-initial `MACRO(arg) {` (a macro that expands to an init function's header).
+_MACRO_CALL_BODY_RE = re.compile(rb"\n[ \t]*+([A-Za-z_]\w*+)[ \t]*+\([ \t]*+(\w++)[ \t]*+\)\s*+\{")
 # A token-pasting init name: psycopg2's `PyMODINIT_FUNC INIT_MODULE(_psycopg)(void) {` with
 # `#define INIT_MODULE(m) PyInit_ ## m` (often in a header of its own).
 _PASTED_INIT_RE = re.compile(
@@ -517,16 +521,13 @@ class FileContext:
                     found[name] = InitFunction(
                         name, mod, m.start(1), brace, src.matching_brace(brace)
                     )
-        for macro, mod_param in self._init_defining_macros().items():
-            # `MOD_INIT(foo) {` with `#define MOD_INIT(name) PyMODINIT_FUNC PyInit_##name(void)`
-            # (the Python 2/3 compatibility idiom).
-            rx = re.compile(
-                rb"\n[ \t]*+(" + macro.encode() + rb")[ \t]*+\([ \t]*+(\w++)[ \t]*+\)\s*+\{"
-            )
-            for m in rx.finditer(b"\n" + src.flat):  # offsets shifted by the prepended byte
-                start = m.start(1) - 1
-                if src.depth_at(start) != 0:
-                    continue
+        init_macros = self._init_defining_macros()
+        # `MOD_INIT(foo) {` with `#define MOD_INIT(name) PyMODINIT_FUNC PyInit_##name(void)`
+        # (the Python 2/3 compatibility idiom).
+        for m in _MACRO_CALL_BODY_RE.finditer(b"\n" + src.flat) if init_macros else ():
+            mod_param = init_macros.get(m.group(1).decode())
+            start = m.start(1) - 1  # offsets shifted by the prepended byte
+            if mod_param is not None and src.depth_at(start) == 0:
                 mod = mod_param.replace("\0", m.group(2).decode())
                 name = f"PyInit_{mod}"
                 if name not in found:
@@ -555,12 +556,9 @@ class FileContext:
             for value in self.src.defines.get(macro, []):
                 if "PyMODINIT_FUNC" not in value:
                     continue
-                m = re.search(
-                    rf"\bPyInit_(\w*)\s*##\s*{re.escape(params[0])}\b(\s*##\s*\w+)?", value
-                )
-                if m:
-                    suffix = re.sub(r"[\s#]", "", m.group(2) or "")
-                    out[macro] = f"{m.group(1)}\0{suffix}"
+                m = _PASTED_PYINIT_RE.search(value)
+                if m and m.group(2) == params[0]:
+                    out[macro] = f"{m.group(1)}\0{m.group(3) or ''}"
                     break
         return out
 
