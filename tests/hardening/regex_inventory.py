@@ -40,6 +40,7 @@ _FLAGS_POS |= {"finditer": 2, "split": 3, "sub": 4, "subn": 4}
 class Site:
     where: str  # "bot/x.py:12" or "bot.x.NAME"
     pattern: re.Pattern[Any]
+    anchored: bool = False  # an inline re.match/re.fullmatch call: matched at one position
 
 
 def _modules() -> Iterator[Any]:
@@ -99,7 +100,8 @@ def inline_literals() -> list[Site]:
         arg = call.args[0]
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str | bytes):
             where = f"{path.relative_to(BOT_ROOT.parent).as_posix()}:{call.lineno}"
-            out.append(Site(where, re.compile(arg.value, _flags(call, func))))
+            pattern = re.compile(arg.value, _flags(call, func))
+            out.append(Site(where, pattern, anchored=func in ("match", "fullmatch")))
     return out
 
 
@@ -111,6 +113,25 @@ def dynamic_sites() -> dict[str, int]:
         if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str | bytes)):
             key = f"{path.relative_to(BOT_ROOT.parent).as_posix()}::{scope}"
             out[key] = out.get(key, 0) + 1
+    return out
+
+
+def site_patterns(key: str, **names: Any) -> list[re.Pattern[Any]]:
+    """The run-time patterns of ``key`` ("path::function") as the code builds them: each
+    call's pattern expression, evaluated with its module's globals plus ``names`` (the
+    function's locals, given hostile values by the test)."""
+    path, _, scope = key.partition("::")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    out = []
+    for file, call, func, where in _calls():
+        if file.relative_to(BOT_ROOT.parent).as_posix() != path or where != scope:
+            continue
+        arg = call.args[0]
+        if isinstance(arg, ast.Constant):
+            continue
+        namespace = {**vars(module), **names}
+        value = eval(compile(ast.Expression(arg), path, "eval"), namespace)
+        out.append(re.compile(value, _flags(call, func)))
     return out
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from bot.analysis.rules import heap_type_rules
 from bot.catalog import glob_match, load_catalog
 from tests.hardening.regex_inventory import (
     BOT_ROOT,
@@ -30,6 +29,7 @@ from tests.hardening.regex_inventory import (
     all_patterns,
     dynamic_sites,
     pumped_inputs,
+    site_patterns,
 )
 
 # Generous: a linear scan of the largest probe takes a few milliseconds.
@@ -77,14 +77,7 @@ ANCHORED = _anchored_names()
 
 
 def _is_anchored(site: Site) -> bool:
-    if site.where in ANCHORED:
-        return True
-    # Inline literal: "bot/x.py:LINE"; anchored when the call is re.match/re.fullmatch.
-    path, _, line = site.where.partition(":")
-    if not line:
-        return False
-    source = (BOT_ROOT.parent / path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
-    return "re.fullmatch(" in source or "re.match(" in source
+    return site.anchored or site.where in ANCHORED
 
 
 def _run(site: Site, text: str | bytes) -> None:
@@ -139,23 +132,33 @@ Cases = list[tuple[re.Pattern[Any], str | bytes, bool]]
 
 def _macro_cases() -> Cases:
     out: Cases = []
-    # A macro parameter name substituted into the macro body (re.escape'd).
-    for p in ("x", "a_b", "("):
-        rx = re.compile(r"\b" + re.escape(p) + r"\b")
-        out += [(rx, t, False) for t in ("x" * 60_000, "x " * 30_000, "a_b" * 20_000 + "\x01")]
-    # Calls of a function-like macro at the start of a line (re.M, on the whole file).
-    for m in (b"M", b"DEF"):
-        brx = re.compile(rb"^[ \t]*" + re.escape(m) + rb"\s*\(", re.M)
-        texts = (b" \t" * 30_000 + b"M", b"\n" * 60_000, (b"DEF" + b" " * 50 + b"\n") * 2000)
-        out += [(brx, t, False) for t in texts]
+    key = "bot/analysis/context.py::_macro_built_definitions"
+    # A macro parameter name substituted into the macro body (re.escape'd), and calls of a
+    # function-like macro at the start of a line (re.M, on the whole file).
+    for p, macro in (("x", "M"), ("a_b", "DEF"), ("(", "X")):
+        word, call = site_patterns(key, p=p, macro=macro)
+        texts = ("x" * 60_000, "x " * 30_000, "a_b" * 20_000 + "\x01")
+        out += [(word, t, False) for t in texts]
+        lines = (b" \t" * 30_000 + b"M", b"\n" * 60_000, (b"DEF" + b" " * 50 + b"\n") * 2000)
+        out += [(call, t, False) for t in lines]
     return out
 
 
-def _var_cases(call: bytes, prefix: bytes) -> Cases:
+def _pasted_cases() -> Cases:
+    # `#define M(p) PyInit_ ## p`: the token-pasting operator and the parameter in the value.
+    out: Cases = []
+    for param in ("p", "name"):
+        (rx,) = site_patterns("bot/analysis/context.py::_pasted_module_name", params=[param])
+        texts = (" " * 60_000 + "x", "# " * 30_000, " #" * 30_000, "p" * 60_000, "\t##" * 20_000)
+        out += [(rx, t, False) for t in texts]
+    return out
+
+
+def _var_cases(key: str, call: bytes) -> Cases:
     # Py_VISIT(...) / Py_DECREF(...) of a variable that holds Py_TYPE(self), in a body.
     out: Cases = []
     for var in (b"tp", b"a"):
-        rx = re.compile(prefix + heap_type_rules._CAST + re.escape(var) + rb"\s*+\)")
+        (rx,) = site_patterns(key, var=re.escape(var))
         for filler in (b" ", b"\t\n", b"(a ", b"* ", b"tp ", b"(tp) "):
             out.append((rx, call + b"(" + filler * (60_000 // len(filler)) + b"\x01", False))
             out.append((rx, (call + b"(" + filler * 20 + b"\n") * 2_000, False))
@@ -178,13 +181,14 @@ def _glob_cases() -> Cases:
 # "file::function": (number of run-time patterns there, their hostile cases)
 DYNAMIC_CASES: dict[str, tuple[int, Callable[[], Cases]]] = {
     "bot/analysis/context.py::_macro_built_definitions": (2, _macro_cases),
+    "bot/analysis/context.py::_pasted_module_name": (1, _pasted_cases),
     "bot/analysis/rules/heap_type_rules.py::_visits_type": (
         1,
-        lambda: _var_cases(b"Py_VISIT", rb"\bPy_VISIT\s*+\(\s*+"),
+        lambda: _var_cases("bot/analysis/rules/heap_type_rules.py::_visits_type", b"Py_VISIT"),
     ),
     "bot/analysis/rules/heap_type_rules.py::_decrefs_type": (
         1,
-        lambda: _var_cases(b"Py_XDECREF", rb"\bPy_X?DECREF\s*+\(\s*+"),
+        lambda: _var_cases("bot/analysis/rules/heap_type_rules.py::_decrefs_type", b"Py_XDECREF"),
     ),
     # Module-level patterns built by concatenation (_CAST): probed with the globals above.
     "bot/analysis/rules/heap_type_rules.py::<module>": (3, list),
