@@ -16,7 +16,14 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_all_start_methods, get_context
 
-from bot.analysis import FileReport, TreeReport, analyze_file, build_tree_report, classify_path
+from bot.analysis import (
+    FileReport,
+    TreeReport,
+    analyze_file,
+    build_tree_report,
+    classify_path,
+    timed_out,
+)
 from bot.analysis.paths import SOURCE_SUFFIXES
 
 TSV_DIR = ("Tools", "c-analyzer", "cpython")
@@ -42,6 +49,8 @@ def analyze_cached(rel: str, data: bytes) -> FileReport:
     if hit is not None:
         return hit
     report = analyze_file(rel, data)
+    if timed_out(report):
+        return report  # about this moment's load, not the content: try again next time
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[key] = report
