@@ -28,6 +28,8 @@ from bot.store.db import IntegrityError, Row, StoreError
 from bot.store.migrate import SCHEMA_MIGRATIONS_DDL, Migration, load_migrations
 from bot.store.sqltext import to_pyformat
 
+POOL_WAIT_SECONDS = 5.0
+RECONNECT_TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 10
 _LOCK_KEY = "hashtext(current_schema()), hashtext(%s)"
 _MIGRATION_LOCK = "isolation-bot:schema-migrations"
@@ -136,10 +138,28 @@ class PostgresDatabase:
             connection_class=psycopg.AsyncConnection[dict[str, Any]],
             # A quick check on checkout: after a database restart or a failover, a dead pooled
             # connection is replaced instead of failing the next statement.
-            check=AsyncConnectionPool.check_connection,
+            check=self._check_on_checkout,
             configure=_configure_connection,
             name="isolation-bot",
+            # A statement waits this long for a connection, then fails (PoolTimeout): the
+            # intake answers 503 well within GitHub's 10 s, a worker postpones its job.
+            timeout=POOL_WAIT_SECONDS,
+            # psycopg_pool retries a failed connection with an uncapped doubling backoff until
+            # reconnect_timeout; after a long restart the next try could be minutes away.
+            # Giving up early lets the next request start a fresh attempt at once.
+            reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         )
+
+    async def _check_on_checkout(self, conn: AsyncConn) -> None:
+        try:
+            await AsyncConnectionPool.check_connection(conn)
+        except Exception:
+            # The server restarted: every idle connection is as dead as this one. Replace
+            # them all now; the pool would otherwise try them one at a time, sleeping 1, 2,
+            # 4 ... seconds between tries, and a request could wait out its timeout.
+            with contextlib.suppress(Exception):
+                await self._pool.check()
+            raise
 
     async def open(self, *, migrate: bool = True) -> None:
         # One direct connection first: its error says precisely what is wrong (refused,

@@ -8,6 +8,7 @@ cover that path.)"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,8 @@ import psycopg
 import pytest
 from faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
+import bot.store.postgres as postgres_engine
+from bot.service import worker
 from bot.store.testing import (
     postgres_test_server_url,
     postgres_unavailable_reason,
@@ -39,12 +42,17 @@ async def restart_database(app_name: str) -> int:
 
 
 @pytest.fixture
-async def pg_world() -> AsyncIterator[tuple[World, str]]:
+async def pg_world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[World, str]]:
     """The world on a fresh PostgreSQL schema; its connections carry a unique
     application_name, so the test kills only the bot's own backends."""
     reason = await postgres_unavailable_reason()
     if reason is not None:
         skip_or_fail(reason)
+    monkeypatch.setenv("ISOLATION_BOT_REDELIVERY_SECONDS", "0.3")  # a refused delivery returns
+    # Shorter waits than production's, so recovery takes seconds here.
+    monkeypatch.setattr(postgres_engine, "POOL_WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(postgres_engine, "RECONNECT_TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setattr(worker, "CLAIM_RETRY_CAP_SECONDS", 1.0)
     app_name = f"isolation-bot-faults-{uuid.uuid4().hex[:8]}"
     async with (
         temporary_postgres_url() as url,
@@ -87,3 +95,41 @@ async def test_connections_killed_between_and_during_jobs(pg_world: tuple[World,
         assert len(world.bot_comments(number)) == 1
     # The service still answers its health check on fresh connections.
     assert (await world.state.queue.stats()).dead == 0
+
+
+async def test_connections_killed_again_and_again_under_traffic(
+    pg_world: tuple[World, str],
+) -> None:
+    """Killed every 30 ms for a while, under traffic: statements are cut off in the intake,
+    in claims, in jobs and in their settlement. Every PR still ends checked once."""
+    world, app_name = pg_world
+    emu = world.emu
+    stop = asyncio.Event()
+    kills = 0
+
+    async def chaos() -> None:
+        nonlocal kills
+        while not stop.is_set():
+            kills += await restart_database(app_name)
+            await asyncio.sleep(0.03)
+
+    task = asyncio.create_task(chaos())
+    prs = []
+    try:
+        for i in range(3):
+            prs.append(world.open_pr({MODULE_PATH: HEAD_SOURCE + f"\n/* {i} */\n"}, f"b{i}"))
+            await asyncio.sleep(0.1)
+        await emu.wait_for_deliveries()
+    finally:
+        stop.set()
+        await task
+    assert kills > 0
+    # Everything arrives (refused deliveries are redelivered) and ends done, once.
+    await until(
+        lambda: all(world.completed(head) for _, head in prs), timeout=30, what="every check"
+    )
+    rows = await world.idle(timeout=30)
+    assert not [r for r in rows if r["state"] == "dead"], rows
+    for number, head in prs:
+        assert [r["conclusion"] for r in world.runs(head)] == ["failure"]
+        assert len(world.bot_comments(number)) == 1
