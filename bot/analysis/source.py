@@ -75,6 +75,7 @@ class Source:
     _brace_depths: list[int] = field(default_factory=list)
     defines: dict[str, list[str]] = field(default_factory=dict)
     macro_params: dict[str, list[str]] = field(default_factory=dict)  # function-like macros
+    _resolved: dict[tuple[str, int], list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Source:
@@ -227,7 +228,16 @@ class Source:
         return i, offset - self._line_starts[i - 1] + 1
 
     def resolve(self, name: str, depth: int = 0) -> list[str]:
-        """Values a macro name may expand to (every `#define` of it, recursively)."""
+        """Values a macro name may expand to (every `#define` of it, recursively).
+
+        Each value once (its last occurrence: callers read "last one wins"), and each name
+        resolved once per depth: a file defining every name of a chain many times (or to many
+        names) would otherwise fan out exponentially (20 repeats x 6 levels took 8 s).
+        """
+        key = (name, depth)
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached
         values = self.defines.get(name)
         if not values or depth > 4:
             return [name]
@@ -237,7 +247,10 @@ class Source:
                 out.extend(self.resolve(v, depth + 1))
             else:
                 out.append(v)
-        return out
+        # Keep the last occurrence of each value, in order.
+        result = list(reversed(dict.fromkeys(reversed(out))))
+        self._resolved[key] = result
+        return result
 
 
 _PUNCT = re.compile(r"[(){}\[\],]")

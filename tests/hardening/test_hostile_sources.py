@@ -8,6 +8,7 @@ Memory and time figures for the same inputs at full size: bench/hostile_sources.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from bot.analysis.deadline import AnalysisTimeout, Deadline
 from bot.cli.demo import HEAD_SOURCE, MODULE_PATH
 from bot.prcheck import blobs
 from bot.render.pr_comment import MARKER
+from tests.hardening.test_regex_backtracking import work_bound
 from tests.service.test_pr_check import REPO, make_world, open_pr, until
 
 DEEP = 100_000
@@ -35,6 +37,19 @@ def _mixed_encoding() -> bytes:
     # UTF-8 first half, then the same text in UTF-16 (a BOM and NUL every other byte).
     text = "static PyObject *first; /* café */\n"
     return text.encode("utf-8") + "static PyObject *second; /* café */\n".encode("utf-16")
+
+
+def _macro_fan_out(repeats: int) -> bytes:
+    # Every name of a #define chain defined many times (#if branches do that): resolving
+    # MODINIT used to walk repeats ** levels paths (20 repeats took 8 s).
+    names = [b"MODINIT", b"A", b"B", b"C", b"D", b"E", b"F"]
+    defines = b"".join(b"#define %s %s\n" % (a, b) * repeats for a, b in itertools.pairwise(names))
+    return (
+        defines
+        + b"PyMODINIT_FUNC MODINIT(void) { return PyModule_Create(&m); }\n"
+        + b"static struct PyModuleDef m = { .m_size = A };\n"
+        + GOOD
+    )
 
 
 # name -> (content, a check of the report). Each runs in well under a second.
@@ -95,6 +110,10 @@ HOSTILE: dict[str, tuple[bytes, Callable[[FileReport], bool]]] = {
         _mixed_encoding(),
         lambda r: "first" in _symbols(r) and any("UTF-8" in n for n in r.notes),
     ),
+    "a macro chain defined many times at every level": (
+        _macro_fan_out(200),
+        lambda r: "cache" in _symbols(r),
+    ),
     "only newlines": (b"\n" * 1_000_000, lambda r: r.findings == [] and r.skipped is None),
     "CR-only line ends": (b"static int a;\r" * 10_000 + GOOD, lambda r: "cache" in _symbols(r)),
     "a lone byte-order mark": (b"\xef\xbb\xbf" + GOOD, lambda r: "cache" in _symbols(r)),
@@ -108,7 +127,9 @@ HOSTILE: dict[str, tuple[bytes, Callable[[FileReport], bool]]] = {
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_source_is_analysed_or_explained(name: str) -> None:
     data, check = HOSTILE[name]
-    r = analyze_file("Modules/hostile.c", data)
+    # Each case takes well under a second; a regression fails here instead of hanging.
+    with work_bound(30.0, f"analyze_file on {name}"):
+        r = analyze_file("Modules/hostile.c", data)
     assert isinstance(r, FileReport)
     assert not any("internal error" in n for n in r.notes), r.notes
     assert r.skipped is None, r.skipped
