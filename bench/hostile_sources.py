@@ -41,6 +41,14 @@ def _cases() -> dict[str, Callable[[], bytes]]:
         "define-continued-4mb": lambda: b"#define X \\\n" * (limit // 12),
         "nested-braces-100k": lambda: b"void f(void) " + b"{" * 100_000 + b"}" * 100_000,
         "nested-parens-1m": lambda: b"int x = " + b"(" * 10**6 + b"1" + b")" * 10**6 + b";",
+        "type-specs-35k": lambda: b"".join(
+            b"static PyType_Slot s%d[] = {{0, 0}};\n"
+            b'static PyType_Spec spec%d = {.name = "m.T%d", .slots = s%d};\n' % (i, i, i, i)
+            for i in range(35_000)
+        ),
+        "suppressions-40k": lambda: b"".join(
+            b"static int x%d; // isolation-bot: ignore[ISO012] reason\n" % i for i in range(40_000)
+        ),
         "binary-4mb": lambda: os.urandom(limit),
         "nul-bytes-4mb": lambda: b"\0" * limit,
         "file-50mb": lambda: b"static int x;\n" * (50 * MB // 14),

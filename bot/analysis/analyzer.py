@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from bot.analysis.context import FileContext
@@ -13,7 +14,7 @@ from bot.analysis.model import FileReport, Finding
 from bot.analysis.paths import classify_path
 from bot.analysis.rules import ALL_DETECTORS, RULES, Hit
 from bot.analysis.source import Source
-from bot.analysis.suppressions import Suppression, find_suppressions, suppression_for
+from bot.analysis.suppressions import Suppression, by_line, find_suppressions, suppression_for
 
 # Larger files are skipped: generated or data, never hand-written code. CPython's largest C
 # file is Parser/parser.c (1.5 MB); the worst input measured (one 4 MB line of `1+1+...`)
@@ -101,8 +102,9 @@ def _analyze(path: str, data: bytes, deadline: Deadline) -> FileReport:
 
     sups = find_suppressions(data, lambda off: src.line_col(off)[0])
     findings: list[Finding] = []
+    sups_by_line = by_line(sups)  # one lookup per finding: a list scan was quadratic
     for h in hits:
-        findings.append(_finding(ctx, h, sups, relaxed))
+        findings.append(_finding(ctx, h, sups_by_line, relaxed))
         if len(findings) % _CHECK_EVERY == 0:
             deadline.check("findings")
     for s in sups:
@@ -152,7 +154,10 @@ def _relaxed_reason(cpython_area: bool, data: bytes, flat: bytes) -> str | None:
 
 
 def _finding(
-    ctx: FileContext, h: Hit, sups: list[Suppression], relaxed: str | None = None
+    ctx: FileContext,
+    h: Hit,
+    sups: Mapping[int, list[Suppression]],
+    relaxed: str | None = None,
 ) -> Finding:
     meta = RULES[h.rule]
     severity = h.severity or meta.severity

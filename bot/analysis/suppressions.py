@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.analysis.rules.registry import lookup
@@ -38,9 +39,25 @@ def find_suppressions(data: bytes, line_of: object) -> list[Suppression]:
     return out
 
 
-def suppression_for(sups: list[Suppression], rule: str, line: int) -> Suppression | None:
-    """The suppression covering `rule` at `line`: on the line itself or the line above."""
+def by_line(sups: list[Suppression]) -> dict[int, list[Suppression]]:
+    """Suppressions grouped by line (file order kept), for ``suppression_for``."""
+    out: dict[int, list[Suppression]] = {}
     for s in sups:
-        if s.line in (line, line - 1) and (not s.rules or rule in s.rules):
+        out.setdefault(s.line, []).append(s)
+    return out
+
+
+def suppression_for(
+    sups: list[Suppression] | Mapping[int, list[Suppression]], rule: str, line: int
+) -> Suppression | None:
+    """The suppression covering `rule` at `line`: on the line itself or the line above.
+
+    Pass ``by_line(sups)`` when looking up many findings (a list is scanned every time)."""
+    if isinstance(sups, Mapping):
+        candidates = [*sups.get(line - 1, ()), *sups.get(line, ())]  # file order
+    else:
+        candidates = [s for s in sups if s.line in (line, line - 1)]
+    for s in candidates:
+        if not s.rules or rule in s.rules:
             return s
     return None

@@ -114,6 +114,21 @@ HOSTILE: dict[str, tuple[bytes, Callable[[FileReport], bool]]] = {
         _macro_fan_out(200),
         lambda r: "cache" in _symbols(r),
     ),
+    "thousands of PyType_Specs": (
+        b"".join(
+            b"static PyType_Slot s%d[] = {{0, 0}};\n"
+            b'static PyType_Spec spec%d = {.name = "m.T%d", .slots = s%d};\n' % (i, i, i, i)
+            for i in range(3000)
+        ),
+        lambda r: len([f for f in r.findings if f.symbol.startswith("spec")]) >= 3000,
+    ),
+    "thousands of suppression comments": (
+        b"".join(
+            b"static int x%d; // isolation-bot: ignore[ISO012] cached by design\n" % i
+            for i in range(3000)
+        ),
+        lambda r: len(r.findings) == 3000 and all(f.status == "suppressed" for f in r.findings),
+    ),
     "only newlines": (b"\n" * 1_000_000, lambda r: r.findings == [] and r.skipped is None),
     "CR-only line ends": (b"static int a;\r" * 10_000 + GOOD, lambda r: "cache" in _symbols(r)),
     "a lone byte-order mark": (b"\xef\xbb\xbf" + GOOD, lambda r: "cache" in _symbols(r)),
