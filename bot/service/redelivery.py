@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_SECONDS = 120.0
-FIRST_SWEEP_DELAY_SECONDS = 5.0
+FIRST_SWEEP_DELAY_SECONDS = 30.0  # after startup: catches what was sent while the bot was down
 # GitHub keeps deliveries redeliverable for three days; a day covers any outage someone would
 # not notice, and bounds what one sweep reads.
 LOOKBACK_SECONDS = 24 * 3600.0
