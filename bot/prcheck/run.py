@@ -368,7 +368,8 @@ async def run_pr_check(
                     "title": "Isolation check could not complete",
                     "summary": (
                         f"The check could not complete: {type(exc).__name__}: "
-                        f"{str(exc)[:500]}\n\nIt is retried automatically a few times; "
+                        f"{str(exc)[:500]}\n\nIt is retried automatically (for as long as "
+                        "GitHub is down or rate-limited, a few times otherwise); "
                         "comment `/isolation recheck` to run it again later."
                     ),
                 },
