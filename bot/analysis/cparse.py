@@ -56,8 +56,16 @@ def _parse_tree(text: bytes, deadline: Deadline) -> Node:
     if deadline.seconds is None:
         return parser.parse(text).root_node
 
-    def read(offset: int, _point: tuple[int, int]) -> bytes:
-        return text[offset : offset + _READ_CHUNK]
+    # py-tree-sitter (0.26.1) keeps a reference to every object the read callback returns,
+    # for ever: returning slices of ``text`` leaked every parsed file (a steady RSS climb of
+    # a replica in bench/soak.py). So the callback refills and returns one bytearray, the only
+    # object the binding ever holds, and empties it after the parse: what stays behind is an
+    # empty bytearray per parse, not the file.
+    buffer = bytearray()
+
+    def read(offset: int, _point: tuple[int, int]) -> bytearray:
+        buffer[:] = text[offset : offset + _READ_CHUNK]
+        return buffer
 
     def progress(_offset: int, _has_error: bool) -> bool:
         return deadline.expired()
@@ -66,6 +74,8 @@ def _parse_tree(text: bytes, deadline: Deadline) -> Node:
         tree = parser.parse(read, progress_callback=progress)
     except ValueError as exc:  # "Parsing failed": halted by the callback
         raise AnalysisTimeout(deadline.seconds, "parse") from exc
+    finally:
+        buffer.clear()
     return tree.root_node
 
 
