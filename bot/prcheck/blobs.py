@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +25,11 @@ from bot.analysis.model import FileReport
 BLOB_CACHE_BYTES = 64 * 1024 * 1024
 REPORT_CACHE_ENTRIES = 20_000
 TREE_CACHE_ENTRIES = 64
+# Files over this size are analysed one at a time: input built to hurt can make tree-sitter
+# use ~150 bytes per byte (650 MB at the 4 MiB size limit, bench/hostile_sources.py), and the
+# check analyses up to 8 files at once. CPython has two files over 1 MiB.
+BIG_FILE_BYTES = 1024 * 1024
+_big_files = threading.BoundedSemaphore(1)
 
 _blobs: LRUCache[str, bytes] = LRUCache(maxsize=BLOB_CACHE_BYTES, getsizeof=len)
 _reports: LRUCache[tuple[str, str], FileReport] = LRUCache(maxsize=REPORT_CACHE_ENTRIES)
@@ -78,11 +84,24 @@ async def report(gh: GitHubAPI, repo: str, sha: str, path: str) -> FileReport:
 
     data = await blob(gh, repo, sha)
     started = time.perf_counter()
-    result = await asyncio.get_running_loop().run_in_executor(None, analyze_file, path, data)
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, _analyze_bounded, analyze_file, path, data
+    )
     metrics.observe_analysis(time.perf_counter() - started)
     if not timed_out(result):  # a time-limit skip may not happen on a quieter moment
         _reports[key] = result
     return result
+
+
+def _analyze_bounded(
+    analyze: Callable[[str, bytes], FileReport], path: str, data: bytes
+) -> FileReport:
+    """In the executor thread: big files wait for each other (a thread lock, not an asyncio
+    one: it works whatever event loop runs the check)."""
+    if BIG_FILE_BYTES < len(data) <= MAX_FILE_BYTES:
+        with _big_files:
+            return analyze(path, data)
+    return analyze(path, data)
 
 
 def cached_report(sha: str, path: str) -> FileReport | None:

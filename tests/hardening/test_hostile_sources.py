@@ -7,9 +7,12 @@ Memory and time figures for the same inputs at full size: bench/hostile_sources.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -269,3 +272,36 @@ async def test_pr_with_hostile_files_reports_them_skipped_and_checks_the_rest(
 
 def git_blob_sha(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+async def test_big_files_are_analysed_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hostile file near the size limit can take ~650 MB in tree-sitter; the PR check
+    # analyses up to 8 files at once, so files over BIG_FILE_BYTES take turns.
+    blobs.clear_caches()
+    lock = threading.Lock()
+    state = {"active": 0, "peak_big": 0, "peak_small": 0}
+
+    def analyze(path: str, data: bytes, **_: Any) -> FileReport:
+        kind = "peak_big" if len(data) > blobs.BIG_FILE_BYTES else "peak_small"
+        with lock:
+            state["active"] += 1
+            state[kind] = max(state[kind], state["active"])
+        time.sleep(0.05)  # overlap the calls (nothing here asserts on time)
+        with lock:
+            state["active"] -= 1
+        return FileReport(path=path)
+
+    class FakeGitHub:
+        async def getitem(self, url: str) -> dict[str, str]:
+            sha = url.rsplit("/", 1)[1]
+            size = blobs.BIG_FILE_BYTES + 1 if sha.startswith("big") else 10
+            content = sha.encode().ljust(size, b" ")
+            return {"content": base64.b64encode(content).decode(), "encoding": "base64"}
+
+    monkeypatch.setattr(bot.analysis, "analyze_file", analyze)
+    gh: Any = FakeGitHub()
+    await asyncio.gather(*(blobs.report(gh, REPO, f"big{i}", f"Modules/b{i}.c") for i in range(4)))
+    await asyncio.gather(*(blobs.report(gh, REPO, f"s{i}", f"Modules/s{i}.c") for i in range(4)))
+    assert state["peak_big"] == 1
+    assert state["peak_small"] > 1  # small files still run side by side
+    blobs.clear_caches()
