@@ -7,6 +7,7 @@ cache, the per-installation ETag caches and the bot's login. The module-level
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -20,6 +21,41 @@ if TYPE_CHECKING:
 
 ETAG_ENTRIES_PER_INSTALLATION = 2048
 ETAG_INSTALLATIONS = 256
+# The answers kept for conditional requests are decoded JSON, some large (a PR's comments, a
+# compare): a count alone let a replica grow by ~20 MiB a minute under bench/soak.py. This
+# bounds each installation's answers by their JSON size too (Python objects take ~3-5x that).
+ETAG_BYTES_PER_INSTALLATION = 4 * 1024 * 1024
+
+
+def _answer_size(value: Any) -> int:
+    """Rough size of one cached answer: gidgethub stores (etag, last_modified, data, more)."""
+    data = value[2] if isinstance(value, tuple) and len(value) > 2 else value
+    try:
+        return max(1, len(json.dumps(data, separators=(",", ":"))))
+    except (TypeError, ValueError):
+        return 1024
+
+
+class EtagCache(LRUCache[Any, Any]):
+    """An installation's ETag answers, bounded by count and by size. An answer over the whole
+    budget is simply not kept (cachetools would raise; gidgethub does not expect that)."""
+
+    def __init__(
+        self,
+        entries: int = ETAG_ENTRIES_PER_INSTALLATION,
+        size: int = ETAG_BYTES_PER_INSTALLATION,
+    ) -> None:
+        super().__init__(maxsize=size, getsizeof=_answer_size)
+        self.entries = entries
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        try:
+            super().__setitem__(key, value)
+        except ValueError:  # larger than the whole budget
+            self.pop(key, None)
+            return
+        while len(self) > self.entries:
+            self.popitem()
 
 
 class GitHubApp:
@@ -42,7 +78,7 @@ class GitHubApp:
         self.policy = policy or RetryPolicy()
         self.tokens = InstallationTokenCache(self._mint)
         # Bounded both ways: per installation (URLs) and in installations kept.
-        self._etags: LRUCache[int, LRUCache[Any, Any]] = LRUCache(maxsize=ETAG_INSTALLATIONS)
+        self._etags: LRUCache[int, EtagCache] = LRUCache(maxsize=ETAG_INSTALLATIONS)
         self._login: str | None = None
 
     def jwt(self) -> str:
@@ -69,7 +105,7 @@ class GitHubApp:
         """A client authenticated as ``installation_id`` (tokens minted lazily, cached)."""
         etags = self._etags.get(installation_id)
         if etags is None:
-            etags = LRUCache(maxsize=ETAG_ENTRIES_PER_INSTALLATION)
+            etags = EtagCache()
             self._etags[installation_id] = etags
 
         async def token(force: bool) -> str:
