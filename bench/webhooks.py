@@ -96,9 +96,9 @@ def _variant(source: str, i: int) -> str:
 
 
 async def bench_pipeline(prs: int) -> None:
-    from bot.cli.serve import start_service
     from bot.emulator import GitHubEmulator
     from bot.prcheck import blobs
+    from bot.service.local import bot_on_emulator
 
     repo = "python/cpython"
     files = [f"Modules/_bench{k}module.c" for k in range(3)]
@@ -112,93 +112,77 @@ async def bench_pipeline(prs: int) -> None:
     )
     emu.install(app, "python")
     with tempfile.TemporaryDirectory() as tmp:
-        async with emu.serve() as api_url:
-            settings = Settings(
-                app_id=str(app.id),
-                private_key=app.private_key_pem,
-                webhook_secret=app.webhook_secret,
-                api_url=api_url,
-                database_url=f"sqlite:///{tmp}/b.db",
-                host="127.0.0.1",
-                port=0,
-                workers=4,
+        async with bot_on_emulator(emu, app, f"sqlite:///{tmp}/b.db", workers=4) as bot:
+            runner = bot.runner
+            emu.create_branch(repo, "feature")
+            emu.commit(repo, "feature", {files[0]: HEAD_SOURCE})
+            emu.open_pull_request(repo, "feature")
+
+            async def wait_run(sha: str) -> None:
+                while not any(r["status"] == "completed" for r in emu.check_runs(repo, sha)):
+                    await asyncio.sleep(0.005)
+
+            await wait_run(emu.head_sha(repo, "feature"))
+            times: list[float] = []
+            for i in range(prs):
+                t0 = time.perf_counter()
+                sha = emu.push(repo, "feature", {files[i % 3]: _variant(HEAD_SOURCE, i)})
+                await wait_run(sha)
+                times.append(time.perf_counter() - t0)
+            print(f"push -> completed check run, {prs} synchronize events one at a time:")
+            print(f"  p50 {ms(pct(times, 50))}  p99 {ms(pct(times, 99))}")
+
+            await asyncio.sleep(0.3)  # let the last job's comment/labels settle
+
+            def calls_since(mark: int) -> list[str]:
+                return [
+                    f"{r.method} {r.path}"
+                    for r in emu.requests[mark:]
+                    if not r.path.endswith("/access_tokens")
+                ]
+
+            async def idle() -> None:
+                from bot.service.app import STATE
+
+                state = runner.app[STATE]
+                while (await state.queue.stats()).pending or (await state.queue.stats()).running:
+                    await asyncio.sleep(0.01)
+
+            # A synchronize changing 3 C files whose blobs are new (cold).
+            await idle()
+            mark = len(emu.requests)
+            sha = emu.push(
+                repo,
+                "feature",
+                {p: _variant(HEAD_SOURCE, 1000 + k) for k, p in enumerate(files)},
             )
-            runner, bot_url = await start_service(settings)
-            emu.webhook_url = f"{bot_url}/webhook"
-            try:
-                emu.create_branch(repo, "feature")
-                emu.commit(repo, "feature", {files[0]: HEAD_SOURCE})
-                emu.open_pull_request(repo, "feature")
-
-                async def wait_run(sha: str) -> None:
-                    while not any(r["status"] == "completed" for r in emu.check_runs(repo, sha)):
-                        await asyncio.sleep(0.005)
-
-                await wait_run(emu.head_sha(repo, "feature"))
-                times: list[float] = []
-                for i in range(prs):
-                    t0 = time.perf_counter()
-                    sha = emu.push(repo, "feature", {files[i % 3]: _variant(HEAD_SOURCE, i)})
-                    await wait_run(sha)
-                    times.append(time.perf_counter() - t0)
-                print(f"push -> completed check run, {prs} synchronize events one at a time:")
-                print(f"  p50 {ms(pct(times, 50))}  p99 {ms(pct(times, 99))}")
-
-                await asyncio.sleep(0.3)  # let the last job's comment/labels settle
-
-                def calls_since(mark: int) -> list[str]:
-                    return [
-                        f"{r.method} {r.path}"
-                        for r in emu.requests[mark:]
-                        if not r.path.endswith("/access_tokens")
-                    ]
-
-                async def idle() -> None:
-                    from bot.service.app import STATE
-
-                    state = runner.app[STATE]
-                    while (await state.queue.stats()).pending or (
-                        await state.queue.stats()
-                    ).running:
-                        await asyncio.sleep(0.01)
-
-                # A synchronize changing 3 C files whose blobs are new (cold).
-                await idle()
-                mark = len(emu.requests)
-                sha = emu.push(
-                    repo,
-                    "feature",
-                    {p: _variant(HEAD_SOURCE, 1000 + k) for k, p in enumerate(files)},
-                )
-                await wait_run(sha)
-                await idle()
-                cold = calls_since(mark)
-                # Another cold push, then back to the first contents: a synchronize whose
-                # 3 head blobs (and the merge base's tree) are all cached.
-                sha = emu.push(
-                    repo,
-                    "feature",
-                    {p: _variant(HEAD_SOURCE, 2000 + k) for k, p in enumerate(files)},
-                )
-                await wait_run(sha)
-                await idle()
-                blobs_cached = len(blobs._blobs)
-                mark = len(emu.requests)
-                sha = emu.push(
-                    repo,
-                    "feature",
-                    {p: _variant(HEAD_SOURCE, 1000 + k) for k, p in enumerate(files)},
-                )
-                await wait_run(sha)
-                await idle()
-                warm = calls_since(mark)
-                print("API calls for one synchronize with 3 changed C files:")
-                print(f"  new blobs: {len(cold)}  ({', '.join(sorted(set(cold)))})")
-                print(f"  blobs cached ({blobs_cached} in cache): {len(warm)}")
-                for c in warm:
-                    print(f"    {c}")
-            finally:
-                await runner.cleanup()
+            await wait_run(sha)
+            await idle()
+            cold = calls_since(mark)
+            # Another cold push, then back to the first contents: a synchronize whose
+            # 3 head blobs (and the merge base's tree) are all cached.
+            sha = emu.push(
+                repo,
+                "feature",
+                {p: _variant(HEAD_SOURCE, 2000 + k) for k, p in enumerate(files)},
+            )
+            await wait_run(sha)
+            await idle()
+            blobs_cached = len(blobs._blobs)
+            mark = len(emu.requests)
+            sha = emu.push(
+                repo,
+                "feature",
+                {p: _variant(HEAD_SOURCE, 1000 + k) for k, p in enumerate(files)},
+            )
+            await wait_run(sha)
+            await idle()
+            warm = calls_since(mark)
+            print("API calls for one synchronize with 3 changed C files:")
+            print(f"  new blobs: {len(cold)}  ({', '.join(sorted(set(cold)))})")
+            print(f"  blobs cached ({blobs_cached} in cache): {len(warm)}")
+            for c in warm:
+                print(f"    {c}")
     print(f"emulator validation errors: {len(emu.validation_errors)}")
 
 

@@ -10,7 +10,6 @@ prints the check run, the status comment and the labels.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import tempfile
 import textwrap
@@ -194,24 +193,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-async def _wait_for(predicate: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
-
-
 def _section(title: str) -> str:
     return f"\n=== {title} " + "=" * max(0, 66 - len(title))
 
 
 async def run_demo(timeout: float = 30.0, *, out: Any = print) -> int:
     """Run the demo; returns 0 when the bot reported, 1 otherwise."""
-    from bot.cli.serve import start_service
-    from bot.config import Settings
     from bot.emulator import GitHubEmulator
+    from bot.service.local import bot_on_emulator, until
 
     started = time.monotonic()
     emu = GitHubEmulator()
@@ -225,49 +214,40 @@ async def run_demo(timeout: float = 30.0, *, out: Any = print) -> int:
     )
     emu.install(app, "python")
     with tempfile.TemporaryDirectory(prefix="isolation-bot-demo-") as tmp:
-        async with emu.serve() as api_url:
-            settings = Settings(
-                app_id=str(app.id),
-                private_key=app.private_key_pem,
-                webhook_secret=app.webhook_secret,
-                api_url=api_url,
-                database_url=f"sqlite:///{Path(tmp) / 'demo.sqlite3'}",
-                host="127.0.0.1",
-                port=0,
-                workers=2,
-                html_url=api_url,
+        database_url = f"sqlite:///{Path(tmp) / 'demo.sqlite3'}"
+        # Links in the comment point at the emulator, which serves the files too.
+        async with bot_on_emulator(
+            emu, app, database_url, workers=2, html_url=lambda api_url: api_url
+        ) as bot:
+            out(f"GitHub emulator: {bot.api_url}    bot: {bot.url}")
+            emu.create_branch(REPO, "counter-isolation")
+            head = emu.commit(
+                REPO,
+                "counter-isolation",
+                {MODULE_PATH: HEAD_SOURCE},
+                message="gh-0000: Isolate the _counter module",
+                author="contributor",
             )
-            runner, bot_url = await start_service(settings)
+            number = emu.open_pull_request(
+                REPO,
+                "counter-isolation",
+                title="gh-0000: Isolate the _counter module (heap types, multi-phase init)",
+                user="contributor",
+            )
+            out(f"Opened {REPO}#{number} at {head[:12]}; waiting for the bot ...")
+
+            def done() -> bool:
+                runs = emu.check_runs(REPO, head)
+                return (
+                    bool(runs)
+                    and runs[-1]["status"] == "completed"
+                    and bool(emu.issue_comments(REPO, number))
+                )
+
             try:
-                emu.webhook_url = f"{bot_url}/webhook"
-                out(f"GitHub emulator: {api_url}    bot: {bot_url}")
-                emu.create_branch(REPO, "counter-isolation")
-                head = emu.commit(
-                    REPO,
-                    "counter-isolation",
-                    {MODULE_PATH: HEAD_SOURCE},
-                    message="gh-0000: Isolate the _counter module",
-                    author="contributor",
-                )
-                number = emu.open_pull_request(
-                    REPO,
-                    "counter-isolation",
-                    title="gh-0000: Isolate the _counter module (heap types, multi-phase init)",
-                    user="contributor",
-                )
-                out(f"Opened {REPO}#{number} at {head[:12]}; waiting for the bot ...")
-
-                def done() -> bool:
-                    runs = emu.check_runs(REPO, head)
-                    return (
-                        bool(runs)
-                        and runs[-1]["status"] == "completed"
-                        and bool(emu.issue_comments(REPO, number))
-                    )
-
-                ok = await _wait_for(done, timeout)
-            finally:
-                await runner.cleanup()
+                ok = await until(done, timeout, interval=0.05)
+            except TimeoutError:
+                ok = False
     elapsed = time.monotonic() - started
     if not ok:
         out(f"The bot did not report within {timeout:.0f} s.")

@@ -3,29 +3,20 @@ through /webhook, the store and a worker, and the command's reply lands on the e
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from bot.config import Settings
 from bot.emulator import GitHubEmulator
-from bot.service.app import create_app
+from bot.service.local import bot_on_emulator, until
 
 REPO = "python/cpython"
 
 
-async def wait_until(predicate: Callable[[], Any], what: str, limit: float = 20.0) -> None:
-    """Poll the emulator state (the worker runs asynchronously); bounded, not a timing assert."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+async def wait_until(predicate: Callable[[], Any], what: str) -> None:
+    await until(predicate, 20.0, what)
 
 
 @pytest.fixture
@@ -40,26 +31,9 @@ async def service(tmp_path: Path) -> AsyncIterator[tuple[GitHubEmulator, int, st
     pr = emu.open_pull_request(REPO, head="feature", base="main", title="t", body="", user="alice")
     emu.add_user("writer")
     emu.set_permission(REPO, "writer", "write")
-    async with emu.serve(port=0) as base_url:
-        settings = Settings(
-            app_id=str(app_record.id),
-            private_key=app_record.private_key_pem,
-            webhook_secret=app_record.webhook_secret,
-            api_url=base_url,
-            database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
-            workers=2,
-        )
-        app = await create_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        emu.webhook_url = f"http://127.0.0.1:{port}/webhook"
-        try:
-            yield emu, pr, app_record.bot_login
-        finally:
-            await runner.cleanup()
+    database_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    async with bot_on_emulator(emu, app_record, database_url, workers=2):
+        yield emu, pr, app_record.bot_login
     assert emu.validation_errors == []
 
 

@@ -9,24 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
-from bot.cli.serve import start_service
-from bot.config import Settings
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
 from bot.service.app import STATE, ServiceState
+from bot.service.local import bot_on_emulator, until
 
 REPO = "python/cpython"
 __all__ = ["BASE_SOURCE", "HEAD_SOURCE", "MODULE_PATH", "REPO", "World", "make_world", "until"]
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if value := predicate():
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
 class World:
@@ -109,20 +98,8 @@ async def make_world(
     emu.create_repo(REPO)
     emu.commit(REPO, "main", {MODULE_PATH: BASE_SOURCE, "Lib/x.py": "x = 1\n"})
     installation = 0 if install_later else emu.install(app, "python")
-    async with emu.serve() as api_url:
-        settings = Settings(
-            app_id=str(app.id),
-            private_key=app.private_key_pem,
-            webhook_secret=app.webhook_secret,
-            api_url=api_url,
-            database_url=database_url,
-            host="127.0.0.1",
-            port=0,
-            workers=workers,
-            **settings_extra,
-        )
-        runner, url = await start_service(settings)
-        emu.webhook_url = f"{url}/webhook"
+    async with bot_on_emulator(emu, app, database_url, workers=workers, **settings_extra) as bot:
+        runner = bot.runner
         if install_later:
             installation = emu.install(app, "python")
         state = runner.app[STATE]
@@ -133,5 +110,4 @@ async def make_world(
             yield World(emu, state, installation)
         finally:
             emu.faults.clear()
-            await runner.cleanup()
     assert emu.validation_errors == [], emu.validation_errors

@@ -5,31 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
-from bot.cli.serve import start_service
-from bot.config import Settings
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
 from bot.render.pr_comment import MARKER
 from bot.service.app import STATE, ServiceState
+from bot.service.local import bot_on_emulator, until
 
 REPO = "python/cpython"
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if value := predicate():
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out: {predicate}")
 
 
 class World:
@@ -63,23 +52,8 @@ async def make_world(database_url: str) -> AsyncIterator[World]:
     emu.create_repo(REPO)
     emu.commit(REPO, "main", {MODULE_PATH: BASE_SOURCE, "Lib/x.py": "x = 1\n"})
     installation = emu.install(app, "python")
-    async with emu.serve() as api_url:
-        settings = Settings(
-            app_id=str(app.id),
-            private_key=app.private_key_pem,
-            webhook_secret=app.webhook_secret,
-            api_url=api_url,
-            database_url=database_url,
-            host="127.0.0.1",
-            port=0,
-            workers=2,
-        )
-        runner, url = await start_service(settings)
-        emu.webhook_url = f"{url}/webhook"
-        try:
-            yield World(emu, runner.app[STATE], installation)
-        finally:
-            await runner.cleanup()
+    async with bot_on_emulator(emu, app, database_url, workers=2) as bot:
+        yield World(emu, bot.runner.app[STATE], installation)
     assert emu.validation_errors == []
 
 

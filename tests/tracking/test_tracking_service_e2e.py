@@ -4,30 +4,22 @@ checklist and the merged PR its credit."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from tracktest_support import module_c
 
-from bot.config import MetaIssue, Settings
+from bot.config import MetaIssue
 from bot.emulator import GitHubEmulator
 from bot.render.checklist import START_MARKER
-from bot.service.app import create_app
+from bot.service.local import bot_on_emulator, until
 
 REPO = "python/cpython"
 
 
-async def wait_until(predicate: Callable[[], Any], what: str, limit: float = 30.0) -> None:
-    """Poll the emulator state (the worker runs asynchronously); bounded, not a timing assert."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+async def wait_until(predicate: Callable[[], Any], what: str) -> None:
+    await until(predicate, 30.0, what, interval=0.05)
 
 
 async def test_install_then_merged_pr_through_the_service(tmp_path: Path) -> None:
@@ -49,41 +41,24 @@ async def test_install_then_merged_pr_through_the_service(tmp_path: Path) -> Non
     def body() -> str:
         return str(emu.issue(REPO, meta)["body"])
 
-    async with emu.serve(port=0) as base_url:
-        settings = Settings(
-            app_id=str(app_record.id),
-            private_key=app_record.private_key_pem,
-            webhook_secret=app_record.webhook_secret,
-            api_url=base_url,
-            database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
-            workers=2,
-            meta_issue=MetaIssue(repo=REPO, number=meta),
-        )
-        app = await create_app(settings)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        emu.webhook_url = f"http://127.0.0.1:{port}/webhook"
-        try:
-            emu.install(app_record, account="python")
-            await emu.wait_for_deliveries()
-            await wait_until(lambda: START_MARKER in body(), "the checklist after installation")
-            assert body().startswith("People's text.\r\n")
-            assert "- [ ] `_abc`" in body() and "- [x] `_json`" in body()
+    database_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    meta_issue = MetaIssue(repo=REPO, number=meta)
+    async with bot_on_emulator(emu, app_record, database_url, workers=2, meta_issue=meta_issue):
+        emu.install(app_record, account="python")
+        await emu.wait_for_deliveries()
+        await wait_until(lambda: START_MARKER in body(), "the checklist after installation")
+        assert body().startswith("People's text.\r\n")
+        assert "- [ ] `_abc`" in body() and "- [x] `_json`" in body()
 
-            emu.create_branch(REPO, "isolate-abc", "main")
-            emu.commit(REPO, "isolate-abc", {"Modules/_abc.c": module_c("_abc")}, "Isolate")
-            pr = emu.open_pull_request(REPO, "isolate-abc", title="Isolate _abc", user="porter")
-            emu.merge_pull_request(REPO, pr, user="ericsnowcurrently")
-            await emu.wait_for_deliveries()
-            await wait_until(lambda: f"(#{pr})" in body(), "the merged PR's credit")
-            assert f"- [x] `_abc`: multi-phase, no static types, per-interpreter GIL (#{pr})" in (
-                body()
-            )
-            assert body().startswith("People's text.\r\n")
-            assert len(emu.issue_body_edits(REPO, meta)) == 2
-        finally:
-            await runner.cleanup()
+        emu.create_branch(REPO, "isolate-abc", "main")
+        emu.commit(REPO, "isolate-abc", {"Modules/_abc.c": module_c("_abc")}, "Isolate")
+        pr = emu.open_pull_request(REPO, "isolate-abc", title="Isolate _abc", user="porter")
+        emu.merge_pull_request(REPO, pr, user="ericsnowcurrently")
+        await emu.wait_for_deliveries()
+        await wait_until(lambda: f"(#{pr})" in body(), "the merged PR's credit")
+        assert f"- [x] `_abc`: multi-phase, no static types, per-interpreter GIL (#{pr})" in (
+            body()
+        )
+        assert body().startswith("People's text.\r\n")
+        assert len(emu.issue_body_edits(REPO, meta)) == 2
     assert emu.validation_errors == [], emu.validation_errors
