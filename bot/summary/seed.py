@@ -27,7 +27,7 @@ from bot.analysis.model import Finding, Metric, Ratio, Summary
 from bot.store.db import Database
 from bot.summary.model import OpenPullRequest
 from bot.summary.source import MemorySource
-from bot.tracking.events import ModuleEvent, event_id
+from bot.tracking.events import ModuleEvent, event_id, save_events
 from bot.tracking.state import ModuleState, Snapshot, format_time, parse_time
 
 
@@ -342,19 +342,4 @@ async def seed_store(db: Database, source: MemorySource) -> None:
         for snap in snaps:
             await save_snapshot(db, snap)
     for evs in source.events.values():
-        for e in evs:
-            await db.execute(
-                "INSERT INTO tracking_events (id, repo, module, kind, pr_number, sha, author, "
-                "at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    e.id,
-                    e.repo,
-                    e.module,
-                    e.kind,
-                    e.pr_number,
-                    e.sha,
-                    e.author,
-                    format_time(e.at),
-                    e.detail,
-                ),
-            )
+        await save_events(db, evs)

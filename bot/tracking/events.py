@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,8 +142,12 @@ async def record_events(
         )
         for c in changes
     ]
-    if not events:
-        return []
+    await save_events(db, events)
+    return events
+
+
+async def save_events(db: Database, events: Iterable[ModuleEvent]) -> None:
+    """Store events in one transaction; an event already stored (same id) is kept as it was."""
     async with db.transaction() as tx:
         for e in events:
             await tx.execute(
@@ -160,7 +165,6 @@ async def record_events(
                     e.detail,
                 ),
             )
-    return events
 
 
 async def module_events(
