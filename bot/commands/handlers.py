@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.analysis.paths import SOURCE_SUFFIXES
 from bot.commands import suppressions
 from bot.commands.grammar import COMMANDS, Command
 from bot.commands.status_source import StatusSource, TrackingStatusSource
@@ -166,7 +167,7 @@ async def do_status(ctx: JobContext, call: CommandCall, source: StatusSource) ->
     from bot.render import escape
 
     path = target.strip("/")
-    if "/" in path or path.endswith((".c", ".h")):
+    if "/" in path or path.endswith(SOURCE_SUFFIXES):
         matching = [f for f in snap.findings if f.path == path or f.path.startswith(path + "/")]
         known = matching or any(
             m.path == path or m.path.startswith(path + "/") for m in snap.modules

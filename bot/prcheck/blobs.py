@@ -21,6 +21,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.analysis import MAX_FILE_BYTES, timed_out
 from bot.analysis.model import FileReport
+from bot.analysis.paths import SOURCE_SUFFIXES
 
 BLOB_CACHE_BYTES = 64 * 1024 * 1024
 REPORT_CACHE_ENTRIES = 20_000
@@ -121,7 +122,7 @@ async def tree_blob_shas(gh: GitHubAPI, repo: str, tree_sha: str) -> dict[str, s
     shas = {
         str(e["path"]): str(e["sha"])
         for e in data.get("tree", [])
-        if e.get("type") == "blob" and str(e.get("path", "")).endswith((".c", ".h"))
+        if e.get("type") == "blob" and str(e.get("path", "")).endswith(SOURCE_SUFFIXES)
     }
     _trees[tree_sha] = shas
     return shas

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-C_SUFFIXES = (".c", ".h")
+from bot.analysis.paths import SOURCE_SUFFIXES
+
 # GitHub's pull-request files endpoint lists at most 3000 files.
 FILES_LIMIT = 3000
 
@@ -24,7 +25,7 @@ class ChangedFile:
 
 
 def is_checked(path: str | None, watched: Iterable[str]) -> bool:
-    if not path or not path.endswith(C_SUFFIXES):
+    if not path or not path.endswith(SOURCE_SUFFIXES):
         return False
     return any(path.startswith(w.rstrip("/") + "/") or path == w for w in watched)
 

@@ -19,11 +19,11 @@ from typing import Protocol
 import bot
 from bot.analysis import timed_out
 from bot.analysis.model import FileReport, TreeReport
+from bot.analysis.paths import SOURCE_SUFFIXES
 from bot.store.db import Database
 from bot.tracking.state import format_time
 
 SOURCE_DIRS = ("Modules/", "Objects/", "Python/", "PC/")
-SOURCE_SUFFIXES = (".c", ".h", ".cpp")
 TSV_DIR = "Tools/c-analyzer/cpython/"
 IGNORED_TSV = TSV_DIR + "ignored.tsv"
 GLOBALS_TO_FIX_TSV = TSV_DIR + "globals-to-fix.tsv"
