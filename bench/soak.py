@@ -116,8 +116,9 @@ class Driver:
         serial = self.open_prs[number]
         k = serial % MODULES
         t = time.perf_counter()
-        sha = self.emu.push(FORK, f"soak-{serial}", {module_path(k): self._source(k)},
-                            author=CONTRIBUTOR)
+        sha = self.emu.push(
+            FORK, f"soak-{serial}", {module_path(k): self._source(k)}, author=CONTRIBUTOR
+        )
         self.emitted_at[sha] = t
         self.triggers[sha] += 1
         self.actions["pr synchronize"] += 1
@@ -191,29 +192,43 @@ class FaultInjector:
 
     def inject(self) -> None:
         emu, rng = self.emu, self.rng
-        kinds = ["5xx burst", "outage", "secondary rate limit", "slow answers", "tokens expired",
-                 "comment POST fails"]
+        kinds = [
+            "5xx burst",
+            "outage",
+            "secondary rate limit",
+            "slow answers",
+            "tokens expired",
+            "comment POST fails",
+        ]
         if len(self.cluster.replicas) > 1:
             kinds.append("replica killed")
         kind = rng.choice(kinds)
         if kind == "5xx burst":
-            route = rng.choice([r"/pulls/\d+/files$", r"/git/blobs/", r"/compare/",
-                                r"/check-runs", r"/pulls/\d+$"])
-            emu.faults.add(path=route, status=rng.choice([500, 502, 503, 504]),
-                           times=rng.randint(1, 6))
+            route = rng.choice(
+                [r"/pulls/\d+/files$", r"/git/blobs/", r"/compare/", r"/check-runs", r"/pulls/\d+$"]
+            )
+            emu.faults.add(
+                path=route, status=rng.choice([500, 502, 503, 504]), times=rng.randint(1, 6)
+            )
         elif kind == "outage":
             emu.faults.add(path=".*", status=503, times=rng.randint(10, 40))
         elif kind == "secondary rate limit":
-            emu.faults.add(path=r"/issues/|/check-runs", status=403, retry_after=1,
-                           times=rng.randint(1, 3))
+            emu.faults.add(
+                path=r"/issues/|/check-runs", status=403, retry_after=1, times=rng.randint(1, 3)
+            )
         elif kind == "slow answers":
-            emu.faults.add(path=r"/git/trees/|/pulls/\d+/files$", status=None, delay=2.0,
-                           times=rng.randint(1, 4))
+            emu.faults.add(
+                path=r"/git/trees/|/pulls/\d+/files$",
+                status=None,
+                delay=2.0,
+                times=rng.randint(1, 4),
+            )
         elif kind == "tokens expired":
             emu.expire_tokens()
         elif kind == "comment POST fails":
-            emu.faults.add(method="POST", path=r"/issues/\d+/comments$", status=500,
-                           times=rng.randint(1, 3))
+            emu.faults.add(
+                method="POST", path=r"/issues/\d+/comments$", status=500, times=rng.randint(1, 3)
+            )
         else:
             victim = rng.choice([r for r in self.cluster.replicas if r.alive] or [None])
             if victim is None:
@@ -256,7 +271,8 @@ def make_world() -> tuple[GitHubEmulator, AppRecord, int]:
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(REPO)
     emu.commit(
-        REPO, "main",
+        REPO,
+        "main",
         {module_path(k): module_source(k, "base", False) for k in range(MODULES)},
     )
     emu.install(app, "python")
@@ -297,7 +313,12 @@ async def soak(args: argparse.Namespace) -> None:
         config.write_text(f'[meta_issue]\nrepo = "{REPO}"\nnumber = {meta}\n')
         async with database(args.database, tmp) as url, emu.serve() as api_url:
             cluster = BotCluster(
-                emu, app, api_url, url, replicas=args.replicas, log_dir=tmp / "logs",
+                emu,
+                app,
+                api_url,
+                url,
+                replicas=args.replicas,
+                log_dir=tmp / "logs",
                 env={
                     "ISOLATION_BOT_CONFIG": str(config),
                     "ISOLATION_BOT_LEASE_SECONDS": "10",
@@ -310,8 +331,11 @@ async def soak(args: argparse.Namespace) -> None:
             faults = FaultInjector(emu, cluster, rng)
             watcher = RunWatcher(emu)
             rss: list[list[int | None]] = [[r.rss_kib() for r in cluster.replicas]]
-            print(f"soak: {args.minutes} min, {args.replicas} replica(s) on {args.database}, "
-                  f"{args.rate:g} events/s, a fault every {args.fault_every:g}s", flush=True)
+            print(
+                f"soak: {args.minutes} min, {args.replicas} replica(s) on {args.database}, "
+                f"{args.rate:g} events/s, a fault every {args.fault_every:g}s",
+                flush=True,
+            )
             started = time.perf_counter()
             end = started + args.minutes * 60
             next_fault = started + args.fault_every
@@ -350,15 +374,40 @@ async def soak(args: argparse.Namespace) -> None:
                 "SELECT kind, event, last_error FROM jobs WHERE state = 'dead' LIMIT 5"
             )
             codes = await cluster.stop()
-            report(args, emu, app, driver, faults, watcher, cluster, rss, stats, jobs, dead,
-                   int(stored["n"]) if stored else 0, traffic_seconds, drain_seconds, codes)
+            report(
+                args,
+                emu,
+                app,
+                driver,
+                faults,
+                watcher,
+                cluster,
+                rss,
+                stats,
+                jobs,
+                dead,
+                int(stored["n"]) if stored else 0,
+                traffic_seconds,
+                drain_seconds,
+                codes,
+            )
 
 
 def report(
-    args: argparse.Namespace, emu: GitHubEmulator, app: AppRecord, driver: Driver,
-    faults: FaultInjector, watcher: RunWatcher, cluster: BotCluster,
-    rss: list[list[int | None]], stats: object, jobs: dict[tuple[str, str], int],
-    dead: list[dict[str, object]], stored: int, traffic_seconds: float, drain_seconds: float,
+    args: argparse.Namespace,
+    emu: GitHubEmulator,
+    app: AppRecord,
+    driver: Driver,
+    faults: FaultInjector,
+    watcher: RunWatcher,
+    cluster: BotCluster,
+    rss: list[list[int | None]],
+    stats: object,
+    jobs: dict[tuple[str, str], int],
+    dead: list[dict[str, object]],
+    stored: int,
+    traffic_seconds: float,
+    drain_seconds: float,
     codes: list[int | None],
 ) -> None:
     webhook_finished = jobs.get(("webhook", "done"), 0) + jobs.get(("webhook", "superseded"), 0)
@@ -394,42 +443,58 @@ def report(
         if len(done) > max(1, driver.triggers[head]):
             dup_runs.append(f"#{number}@{head[:8]}")
     pipeline = [
-        watcher.completed_at[sha] - t for sha, t in driver.emitted_at.items()
+        watcher.completed_at[sha] - t
+        for sha, t in driver.emitted_at.items()
         if sha in watcher.completed_at
     ]
     acks = cluster.balancer.ack_seconds
     calls = len(emu.requests)
 
-    print(f"\n== soak: {args.replicas} replica(s), {args.database}, {traffic_seconds / 60:.1f} min "
-          f"of traffic, drained in {drain_seconds:.1f}s ==")
+    print(
+        f"\n== soak: {args.replicas} replica(s), {args.database}, {traffic_seconds / 60:.1f} min "
+        f"of traffic, drained in {drain_seconds:.1f}s =="
+    )
     print("traffic:", ", ".join(f"{k} {v}" for k, v in sorted(driver.actions.items())))
     print("faults: ", ", ".join(f"{k} {v}" for k, v in sorted(faults.injected.items())) or "none")
-    print(f"webhooks posted {len(posted)} (acknowledged {len(posted) - len(unacked)}, "
-          f"balancer failovers {cluster.balancer.failovers})")
-    print(f"deliveries in (stored) {stored}   webhook jobs done {webhook_finished} "
-          f"({'equal' if stored == webhook_finished else 'NOT EQUAL'})   "
-          f"internal jobs {sum(internal.values())}   left pending/running {left}   dead {dead_n}")
+    print(
+        f"webhooks posted {len(posted)} (acknowledged {len(posted) - len(unacked)}, "
+        f"balancer failovers {cluster.balancer.failovers})"
+    )
+    print(
+        f"deliveries in (stored) {stored}   webhook jobs done {webhook_finished} "
+        f"({'equal' if stored == webhook_finished else 'NOT EQUAL'})   "
+        f"internal jobs {sum(internal.values())}   left pending/running {left}   dead {dead_n}"
+    )
     for row in dead:
         print(f"  dead: {row['kind']} {row['event']}: {str(row['last_error'])[:160]}")
-    print(f"duplicate side effects: {len(dup_status) + len(dup_replies) + len(dup_runs)} "
-          f"(PRs with >1 status comment {len(dup_status)}, command comments with >1 reply "
-          f"{len(dup_replies)}, heads with more completed runs than triggers {len(dup_runs)})")
-    print(f"lost events: {len(unacked) + len(missing_check) + len(no_reply)} "
-          f"(unacknowledged deliveries {len(unacked)}, open PRs without a completed check on "
-          f"their head {len(missing_check)}, command comments without a reply {len(no_reply)})")
+    print(
+        f"duplicate side effects: {len(dup_status) + len(dup_replies) + len(dup_runs)} "
+        f"(PRs with >1 status comment {len(dup_status)}, command comments with >1 reply "
+        f"{len(dup_replies)}, heads with more completed runs than triggers {len(dup_runs)})"
+    )
+    print(
+        f"lost events: {len(unacked) + len(missing_check) + len(no_reply)} "
+        f"(unacknowledged deliveries {len(unacked)}, open PRs without a completed check on "
+        f"their head {len(missing_check)}, command comments without a reply {len(no_reply)})"
+    )
     if missing_check or no_reply:
         print(f"  PRs {missing_check[:10]}  comments {no_reply[:10]}")
-    print(f"ack latency (balancer -> replica -> 202): p50 {pct(acks, 50) * 1000:.1f} ms  "
-          f"p99 {pct(acks, 99) * 1000:.1f} ms  ({len(acks)} answers)")
-    print(f"delivery-to-check-run: p50 {pct(pipeline, 50):.2f} s  p99 {pct(pipeline, 99):.2f} s "
-          f"({len(pipeline)} heads; superseded heads have no run)")
-    print("replica RSS (start, each minute, end; a killed and restarted replica starts again "
-          f"from a fresh process: {', '.join(faults.restarted) or 'none'}):")
+    print(
+        f"ack latency (balancer -> replica -> 202): p50 {pct(acks, 50) * 1000:.1f} ms  "
+        f"p99 {pct(acks, 99) * 1000:.1f} ms  ({len(acks)} answers)"
+    )
+    print(
+        f"delivery-to-check-run: p50 {pct(pipeline, 50):.2f} s  p99 {pct(pipeline, 99):.2f} s "
+        f"({len(pipeline)} heads; superseded heads have no run)"
+    )
+    print(
+        "replica RSS (start, each minute, end; a killed and restarted replica starts again "
+        f"from a fresh process: {', '.join(faults.restarted) or 'none'}):"
+    )
     for line in rss_line(rss):
         print(line)
     print(f"GitHub API calls: {calls} ({calls / max(1, stored):.2f} per stored delivery)")
-    print(f"emulator validation errors: {len(emu.validation_errors)}   "
-          f"replica exit codes: {codes}")
+    print(f"emulator validation errors: {len(emu.validation_errors)}   replica exit codes: {codes}")
 
 
 def main() -> None:

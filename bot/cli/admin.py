@@ -60,8 +60,11 @@ class Check:
 
 def label_specs(settings: Settings) -> list[LabelSpec]:
     labels = settings.labels
-    names = {"topic": labels.topic, "improvement": labels.improvement,
-             "regression": labels.regression}
+    names = {
+        "topic": labels.topic,
+        "improvement": labels.improvement,
+        "regression": labels.regression,
+    }
     return [LabelSpec(names[role], *LABEL_STYLE[role]) for role in LABEL_STYLE]
 
 
@@ -106,8 +109,13 @@ def _integration(settings: Settings, *, throttle: bool) -> Any:
     # Writes 1 s apart (PyGithub's default, GitHub's advice against secondary rate limits;
     # tests against the emulator turn it off); reads need no spacing for a handful of calls.
     return github.GithubIntegration(
-        auth=auth, base_url=settings.api_url, timeout=20, retry=3, api_version=API_VERSION,
-        seconds_between_requests=None, seconds_between_writes=1.0 if throttle else None,
+        auth=auth,
+        base_url=settings.api_url,
+        timeout=20,
+        retry=3,
+        api_version=API_VERSION,
+        seconds_between_requests=None,
+        seconds_between_writes=1.0 if throttle else None,
     )
 
 
@@ -134,12 +142,21 @@ def doctor_checks(settings: Settings, repo: str, *, throttle: bool = True) -> It
     """The checks in order; stops early when later ones cannot run (no App, no install)."""
     import github
 
-    missing = [n for n, v in (("GITHUB_APP_ID", settings.app_id),
-                              ("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH",
-                               settings.private_key)) if not v]
+    missing = [
+        n
+        for n, v in (
+            ("GITHUB_APP_ID", settings.app_id),
+            ("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH", settings.private_key),
+        )
+        if not v
+    ]
     if missing:
-        yield Check("credentials", False, f"{' and '.join(missing)} not set",
-                    "set them to the App's id and private key (App settings > General)")
+        yield Check(
+            "credentials",
+            False,
+            f"{' and '.join(missing)} not set",
+            "set them to the App's id and private key (App settings > General)",
+        )
         return
     yield Check("credentials", True, f"App id {settings.app_id}, API {settings.api_url}")
 
@@ -148,9 +165,11 @@ def doctor_checks(settings: Settings, repo: str, *, throttle: bool = True) -> It
         app = gi.get_app()
         slug = app.slug
     except (github.GithubException, OSError, ValueError) as exc:
-        fix = ("check GITHUB_APP_ID and that GITHUB_PRIVATE_KEY is a current key of that App"
-               if isinstance(exc, github.GithubException) and exc.status == 401
-               else "check GITHUB_API_URL and the network")
+        fix = (
+            "check GITHUB_APP_ID and that GITHUB_PRIVATE_KEY is a current key of that App"
+            if isinstance(exc, github.GithubException) and exc.status == 401
+            else "check GITHUB_API_URL and the network"
+        )
         yield Check("App reachable", False, _describe(exc), fix)
         return
     yield Check("App reachable", True, f"{slug} (id {app.id})")
@@ -161,21 +180,32 @@ def doctor_checks(settings: Settings, repo: str, *, throttle: bool = True) -> It
     try:
         installation = gi.get_repo_installation(owner, name)
     except github.GithubException as exc:
-        yield Check(f"installed on {repo}", False, _describe(exc),
-                    f"install the App on {repo}: {install_url}")
+        yield Check(
+            f"installed on {repo}",
+            False,
+            _describe(exc),
+            f"install the App on {repo}: {install_url}",
+        )
         return
     yield Check(f"installed on {repo}", True, f"installation {installation.id}")
 
     granted = dict(installation.permissions or {})
     app_perms = dict(app.permissions or {})
-    lacking = {p: lvl for p, lvl in REQUIRED_PERMISSIONS.items()
-               if _LEVEL.get(str(granted.get(p, "none")), 0) < _LEVEL[lvl]}
+    lacking = {
+        p: lvl
+        for p, lvl in REQUIRED_PERMISSIONS.items()
+        if _LEVEL.get(str(granted.get(p, "none")), 0) < _LEVEL[lvl]
+    }
     if lacking:
-        in_app = [p for p in lacking if _LEVEL.get(str(app_perms.get(p, "none")), 0)
-                  >= _LEVEL[lacking[p]]]
-        fix = (f"give the App {_fmt(lacking)} in {settings_url}" if len(in_app) < len(lacking)
-               else f"the App asks for them: accept the new permissions on the installation "
-                    f"({settings.html_url}/settings/installations/{installation.id})")
+        in_app = [
+            p for p in lacking if _LEVEL.get(str(app_perms.get(p, "none")), 0) >= _LEVEL[lacking[p]]
+        ]
+        fix = (
+            f"give the App {_fmt(lacking)} in {settings_url}"
+            if len(in_app) < len(lacking)
+            else f"the App asks for them: accept the new permissions on the installation "
+            f"({settings.html_url}/settings/installations/{installation.id})"
+        )
         yield Check("permissions", False, f"missing {_fmt(lacking)}", fix)
     else:
         yield Check("permissions", True, _fmt(REQUIRED_PERMISSIONS))
@@ -183,8 +213,12 @@ def doctor_checks(settings: Settings, repo: str, *, throttle: bool = True) -> It
     events = set(app.events or [])
     absent = [e for e in REQUIRED_EVENTS if e not in events]
     if absent:
-        yield Check("webhook events", False, f"not subscribed: {', '.join(absent)}",
-                    f"tick them under 'Subscribe to events' in {settings_url}")
+        yield Check(
+            "webhook events",
+            False,
+            f"not subscribed: {', '.join(absent)}",
+            f"tick them under 'Subscribe to events' in {settings_url}",
+        )
     else:
         yield Check("webhook events", True, ", ".join(REQUIRED_EVENTS))
 
@@ -193,8 +227,9 @@ def doctor_checks(settings: Settings, repo: str, *, throttle: bool = True) -> It
     yield from _label_check(gh, settings, repo)
 
 
-def _meta_issue_check(gi: Any, gh: Any, settings: Settings, repo: str, install_url: str
-                      ) -> Iterator[Check]:
+def _meta_issue_check(
+    gi: Any, gh: Any, settings: Settings, repo: str, install_url: str
+) -> Iterator[Check]:
     import github
 
     meta = settings.meta_issue
@@ -206,13 +241,19 @@ def _meta_issue_check(gi: Any, gh: Any, settings: Settings, repo: str, install_u
         issue = gh.get_repo(meta.repo).get_issue(meta.number)
         state, locked, is_pr = issue.state, issue.locked, issue.pull_request is not None
     except github.GithubException as exc:
-        fix = (f"create it, or set [meta_issue] repo/number in ISOLATION_BOT_CONFIG; "
-               f"if {meta.repo} is another repository, install the App there: {install_url}")
+        fix = (
+            f"create it, or set [meta_issue] repo/number in ISOLATION_BOT_CONFIG; "
+            f"if {meta.repo} is another repository, install the App there: {install_url}"
+        )
         yield Check(name, False, _describe(exc), fix)
         return
     if is_pr:
-        yield Check(name, False, "is a pull request, not an issue",
-                    "set [meta_issue] number to the tracking issue")
+        yield Check(
+            name,
+            False,
+            "is a pull request, not an issue",
+            "set [meta_issue] number to the tracking issue",
+        )
     elif state != "open":
         yield Check(name, False, "is closed", "reopen it (the bot only edits an open issue)")
     elif locked:
@@ -231,8 +272,12 @@ def _label_check(gh: Any, settings: Settings, repo: str) -> Iterator[Check]:
         return
     absent = [s.name for s in label_specs(settings) if s.name.lower() not in existing]
     if absent:
-        yield Check("labels", False, f"missing in {repo}: {', '.join(absent)}",
-                    f"run: isolation-bot setup-labels --repo {repo}")
+        yield Check(
+            "labels",
+            False,
+            f"missing in {repo}: {', '.join(absent)}",
+            f"run: isolation-bot setup-labels --repo {repo}",
+        )
     else:
         yield Check("labels", True, ", ".join(s.name for s in label_specs(settings)))
 
@@ -255,8 +300,9 @@ def run_doctor(settings: Settings, repo: str, out: TextIO, *, throttle: bool = T
 # -- setup-labels ----------------------------------------------------------------------------
 
 
-def setup_labels(settings: Settings, repo: str, out: TextIO, *, dry_run: bool = False,
-                 throttle: bool = True) -> int:
+def setup_labels(
+    settings: Settings, repo: str, out: TextIO, *, dry_run: bool = False, throttle: bool = True
+) -> int:
     """Create or update the configured labels; prints one line per label."""
     import github
 
@@ -269,8 +315,11 @@ def setup_labels(settings: Settings, repo: str, out: TextIO, *, dry_run: bool = 
         repository = gh.get_repo(repo)
         current = {lbl.name.lower(): lbl for lbl in repository.get_labels()}
     except github.GithubException as exc:
-        print(f"cannot read the labels of {repo}: {_describe(exc)} "
-              "(is the App installed there? run isolation-bot doctor)", file=out)
+        print(
+            f"cannot read the labels of {repo}: {_describe(exc)} "
+            "(is the App installed there? run isolation-bot doctor)",
+            file=out,
+        )
         return 1
     status = 0
     for spec in label_specs(settings):
@@ -302,20 +351,21 @@ def register(subparsers: Any) -> None:
     doctor = subparsers.add_parser(
         "doctor", help="check the App's installation, permissions, events, meta issue, labels"
     )
-    doctor.add_argument("--repo", metavar="OWNER/NAME",
-                        help="repository to check (default: the meta issue's)")
+    doctor.add_argument(
+        "--repo", metavar="OWNER/NAME", help="repository to check (default: the meta issue's)"
+    )
     doctor.set_defaults(handler=_cli(_doctor_main))
     labels = subparsers.add_parser(
         "setup-labels", help="create or update the configured labels in the repository"
     )
-    labels.add_argument("--repo", metavar="OWNER/NAME",
-                        help="repository (default: the meta issue's)")
+    labels.add_argument(
+        "--repo", metavar="OWNER/NAME", help="repository (default: the meta issue's)"
+    )
     labels.add_argument("--dry-run", action="store_true", help="print, change nothing")
     labels.set_defaults(handler=_cli(_labels_main))
 
 
-def _cli(fn: Callable[[Settings, argparse.Namespace], int]
-         ) -> Callable[[argparse.Namespace], int]:
+def _cli(fn: Callable[[Settings, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         return fn(from_env(), args)
 
@@ -327,5 +377,6 @@ def _doctor_main(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _labels_main(settings: Settings, args: argparse.Namespace) -> int:
-    return setup_labels(settings, args.repo or settings.meta_issue.repo, sys.stdout,
-                        dry_run=args.dry_run)
+    return setup_labels(
+        settings, args.repo or settings.meta_issue.repo, sys.stdout, dry_run=args.dry_run
+    )

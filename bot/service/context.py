@@ -31,5 +31,5 @@ class JobContext:
 
     @property
     def repo(self) -> str:
-        """"owner/name" of the repository the event is about."""
+        """ "owner/name" of the repository the event is about."""
         return str(self.payload["repository"]["full_name"])

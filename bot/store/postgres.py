@@ -173,7 +173,9 @@ class PostgresDatabase:
     async def _connect(self) -> AsyncConn:
         try:
             return await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, row_factory=dict_row,
+                self.url,
+                autocommit=True,
+                row_factory=dict_row,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
             )
         except (psycopg.Error, ValueError) as exc:
@@ -292,8 +294,9 @@ class PostgresDatabase:
         return applied
 
 
-async def open_postgres(url: str, *, migrate: bool = True, max_connections: int = 10
-                        ) -> PostgresDatabase:
+async def open_postgres(
+    url: str, *, migrate: bool = True, max_connections: int = 10
+) -> PostgresDatabase:
     db = PostgresDatabase(url, max_connections=max_connections)
     try:
         await db.open(migrate=migrate)

@@ -94,8 +94,17 @@ class Queue:
             if inserted != 1:
                 return False
             await self._insert_job(
-                tx, kind=WEBHOOK, delivery_id=delivery_id, event=event, action=action,
-                payload=None, key=key, repo=repo, not_before=now, dedup_id=None, now=now,
+                tx,
+                kind=WEBHOOK,
+                delivery_id=delivery_id,
+                event=event,
+                action=action,
+                payload=None,
+                key=key,
+                repo=repo,
+                not_before=now,
+                dedup_id=None,
+                now=now,
             )
         return True
 
@@ -113,15 +122,33 @@ class Queue:
         now = self._clock()
         async with self.db.transaction() as tx:
             return await self._insert_job(
-                tx, kind=kind, delivery_id=None, event=None, action=None, payload=payload,
-                key=key, repo=repo, not_before=now if not_before is None else not_before,
-                dedup_id=dedup_id, now=now,
+                tx,
+                kind=kind,
+                delivery_id=None,
+                event=None,
+                action=None,
+                payload=payload,
+                key=key,
+                repo=repo,
+                not_before=now if not_before is None else not_before,
+                dedup_id=dedup_id,
+                now=now,
             )
 
     async def _insert_job(
-        self, tx: Transaction, *, kind: str, delivery_id: str | None, event: str | None,
-        action: str | None, payload: str | None, key: str | None, repo: str | None,
-        not_before: float, dedup_id: str | None, now: float,
+        self,
+        tx: Transaction,
+        *,
+        kind: str,
+        delivery_id: str | None,
+        event: str | None,
+        action: str | None,
+        payload: str | None,
+        key: str | None,
+        repo: str | None,
+        not_before: float,
+        dedup_id: str | None,
+        now: float,
     ) -> str | None:
         job_id = new_id()
         inserted = await tx.execute(
@@ -129,8 +156,20 @@ class Queue:
             "dedup_id, state, attempts, not_before, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
             "ON CONFLICT (dedup_id) DO NOTHING",
-            (job_id, kind, delivery_id, event, action, payload, key, repo, dedup_id,
-             not_before, now, now),
+            (
+                job_id,
+                kind,
+                delivery_id,
+                event,
+                action,
+                payload,
+                key,
+                repo,
+                dedup_id,
+                not_before,
+                now,
+                now,
+            ),
         )
         return job_id if inserted == 1 else None
 
@@ -150,9 +189,10 @@ class Queue:
                     "SELECT id, job_key, state, attempts, created_at FROM jobs "
                     "WHERE state IN ('pending', 'running') "  # the jobs_active index
                     "AND ((state = 'pending' AND not_before <= ?) "
-                    "OR (state = 'running' AND lease_until < ?))" + exclude +
-                    " ORDER BY created_at, id LIMIT 1" +
-                    (" FOR UPDATE SKIP LOCKED" if postgres else ""),
+                    "OR (state = 'running' AND lease_until < ?))"
+                    + exclude
+                    + " ORDER BY created_at, id LIMIT 1"
+                    + (" FOR UPDATE SKIP LOCKED" if postgres else ""),
                     (now, now, *skipped),
                 )
                 if row is None:
@@ -302,9 +342,7 @@ class Queue:
     async def stats(self) -> QueueStats:
         counts = {
             r["state"]: int(r["n"])
-            for r in await self.db.fetchall(
-                "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"
-            )
+            for r in await self.db.fetchall("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
         }
         oldest = await self.db.fetchone(
             "SELECT MIN(created_at) AS t FROM jobs WHERE state = 'pending'"

@@ -142,7 +142,9 @@ class SqliteDatabase:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves; check_same_thread is moot
         # because only the executor's one thread ever touches the connection.
         conn = sqlite3.connect(
-            self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+            self.path,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_MS / 1000,
             check_same_thread=False,
         )
         conn.row_factory = _dict_factory

@@ -40,9 +40,7 @@ START_TIMEOUT = 30.0
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
 
 
-def replica_env(
-    app: AppRecord, api_url: str, database_url: str, **extra: str
-) -> dict[str, str]:
+def replica_env(app: AppRecord, api_url: str, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of one replica: the App's credentials, the emulator, the store, and
     short retry/backoff/lease settings so a test or a soak run recovers in seconds."""
     return {
@@ -86,8 +84,18 @@ class Replica:
     async def start(self) -> str:
         self._log_file = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", "0",
-            cwd=ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=self._log_file,
+            sys.executable,
+            "-m",
+            "bot.cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            cwd=ROOT,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log_file,
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
@@ -296,6 +304,7 @@ class BotCluster:
 
     async def stop(self) -> list[int | None]:
         """SIGTERM every live replica at once; exit codes (None for one killed before)."""
+
         async def one(r: Replica) -> int | None:
             if r.proc is None:
                 return None

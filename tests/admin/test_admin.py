@@ -33,8 +33,12 @@ def world() -> Iterator[World]:
     emu.install(app, account="python")
     number = emu.create_issue(REPO, "Meta issue: per-interpreter GIL")
     with emu.serve_in_thread() as url:
-        settings = Settings(app_id=str(app.id), private_key=app.private_key_pem, api_url=url,
-                            meta_issue=MetaIssue(REPO, number))
+        settings = Settings(
+            app_id=str(app.id),
+            private_key=app.private_key_pem,
+            api_url=url,
+            meta_issue=MetaIssue(REPO, number),
+        )
         yield World(emu, settings, number)
     assert emu.validation_errors == [], "the admin commands sent or got off-spec traffic"
 
@@ -52,8 +56,9 @@ def labels(settings: Settings, repo: str = REPO, *, dry_run: bool = False) -> tu
 
 
 def line(text: str, name: str) -> str:
-    found = [ln for ln in text.splitlines() if f" {name}" in ln and ln.split()[0] in
-             ("OK", "MISSING")]
+    found = [
+        ln for ln in text.splitlines() if f" {name}" in ln and ln.split()[0] in ("OK", "MISSING")
+    ]
     assert found, f"no check named {name!r} in:\n{text}"
     return found[0]
 
@@ -61,8 +66,14 @@ def line(text: str, name: str) -> str:
 def test_fresh_install_lacks_only_labels_then_setup_labels_fixes_it(world: World) -> None:
     status, text = doctor(world.settings)
     assert status == 1
-    for name in ("credentials", "App reachable", f"installed on {REPO}", "permissions",
-                 "webhook events", f"meta issue {REPO}#{world.meta_number}"):
+    for name in (
+        "credentials",
+        "App reachable",
+        f"installed on {REPO}",
+        "permissions",
+        "webhook events",
+        f"meta issue {REPO}#{world.meta_number}",
+    ):
         assert line(text, name).startswith("OK"), text
     assert line(text, "labels").startswith("MISSING")
     assert f"fix: run: isolation-bot setup-labels --repo {REPO}" in text
@@ -92,7 +103,9 @@ def test_setup_labels_updates_colour_and_description_and_is_idempotent(world: Wo
     assert "updated   isolation-regression" in text
     regression = r.labels["isolation-regression"]
     assert (regression.color, regression.description) == (
-        "d93f0b", "Makes C extension modules less isolated (isolation-bot)")
+        "d93f0b",
+        "Makes C extension modules less isolated (isolation-bot)",
+    )
     assert r.labels["unrelated"].color == "000000"
     assert {"topic-subinterpreters", "isolation-improved"} <= set(r.labels)
 
@@ -104,8 +117,9 @@ def test_setup_labels_updates_colour_and_description_and_is_idempotent(world: Wo
 
 
 def test_configured_label_names_are_used(world: World) -> None:
-    settings = replace(world.settings, labels=Labels(topic="topic-isolation",
-                                                     improvement="good", regression="bad"))
+    settings = replace(
+        world.settings, labels=Labels(topic="topic-isolation", improvement="good", regression="bad")
+    )
     assert labels(settings)[0] == 0
     assert {"topic-isolation", "good", "bad"} <= set(world.emu.repo_record(REPO).labels)
 
@@ -129,9 +143,15 @@ def test_wrong_private_key(world: World) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption()).decode()
+    other = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     status, text = doctor(replace(world.settings, private_key=other))
     assert status == 1
     assert line(text, "App reachable").startswith("MISSING")
@@ -175,8 +195,9 @@ def test_meta_issue_in_a_repository_without_the_app(world: World) -> None:
     assert "install the App there" in text
 
 
-def test_command_line(world: World, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     s = world.settings
     assert s.app_id and s.private_key
     monkeypatch.setenv("GITHUB_APP_ID", s.app_id)

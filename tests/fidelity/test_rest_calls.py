@@ -136,20 +136,35 @@ def test_request_is_valid_for_the_description(call: Call) -> None:
     assert check_request(call.method, call.example, call.query, _body(call), None) is None
     if full_spec() is not None:
         request = MockRequest(
-            "https://api.github.com", call.method.lower(), call.example, args=call.query,
-            data=_body(call) or None, content_type="application/json",
+            "https://api.github.com",
+            call.method.lower(),
+            call.example,
+            args=call.query,
+            data=_body(call) or None,
+            content_type="application/json",
         )
         full_openapi().validate_request(request)
 
 
 def _finding(i: int) -> Finding:
-    return Finding("ISO001", "static-type", "error", "Modules/_x.c", i + 1, 1, i + 1, 9,
-                   f"Type{i}", "a static type: *bold* <b>")
+    return Finding(
+        "ISO001",
+        "static-type",
+        "error",
+        "Modules/_x.c",
+        i + 1,
+        1,
+        i + 1,
+        9,
+        f"Type{i}",
+        "a static type: *bold* <b>",
+    )
 
 
 def test_check_run_batches_respect_the_50_annotation_limit() -> None:
-    result = CheckResult("python/cpython", 7, "a" * 40, "b" * 40,
-                         new=[_finding(i) for i in range(120)])
+    result = CheckResult(
+        "python/cpython", 7, "a" * 40, "b" * 40, new=[_finding(i) for i in range(120)]
+    )
     annotations = check_render.annotations_for(result)
     batches = check_render.batches(annotations)
     assert [len(b) for b in batches] == [50, 50, 20]
@@ -205,8 +220,7 @@ def _field(spec: dict[str, Any], schema: dict[str, Any], name: str) -> tuple[Any
 
 
 def _response_schema(spec: dict[str, Any], c: Call) -> dict[str, Any]:
-    response = _deref(spec, spec["paths"][c.template][c.method.lower()]["responses"][
-        str(c.status)])
+    response = _deref(spec, spec["paths"][c.template][c.method.lower()]["responses"][str(c.status)])
     schema: dict[str, Any] = response["content"]["application/json"]["schema"]
     return schema
 
@@ -221,7 +235,8 @@ def _audit(spec: dict[str, Any], c: Call) -> list[str]:
             name = step.rstrip("?")
             if name == "[]":
                 schema = _deref(spec, schema).get("items") or next(
-                    (v["items"] for v in _variants(spec, schema) if "items" in v), None)
+                    (v["items"] for v in _variants(spec, schema) if "items" in v), None
+                )
                 continue
             schema, required, nullable = _field(spec, schema, name)
             if schema is None:
@@ -235,8 +250,9 @@ def _audit(spec: dict[str, Any], c: Call) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("call", [c for c in CALLS if c.reads], ids=_ids(
-    tuple(c for c in CALLS if c.reads)))
+@pytest.mark.parametrize(
+    "call", [c for c in CALLS if c.reads], ids=_ids(tuple(c for c in CALLS if c.reads))
+)
 def test_fields_read_are_documented_and_guarded_where_optional(call: Call) -> None:
     assert _audit(load_spec(), call) == []
     spec = full_spec()
@@ -245,14 +261,21 @@ def test_fields_read_are_documented_and_guarded_where_optional(call: Call) -> No
 
 
 def test_the_audit_catches_an_unguarded_nullable_read() -> None:
-    unguarded = Call("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "", "",
-                     reads=("[].merge_commit_sha", "[].no_such_field"))
+    unguarded = Call(
+        "GET",
+        "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+        "",
+        "",
+        reads=("[].merge_commit_sha", "[].no_such_field"),
+    )
     problems = _audit(load_spec(), unguarded)
     assert len(problems) == 2 and "may be null" in problems[0] and "not documented" in problems[1]
 
 
 def test_docs_list_every_call() -> None:
     doc = (ROOT / "docs" / "github-api.md").read_text("utf-8")
-    rows = {(m, t) for m, t in re.findall(r"^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`]+)`", doc,
-                                          re.MULTILINE)}
+    rows = {
+        (m, t)
+        for m, t in re.findall(r"^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`]+)`", doc, re.MULTILINE)
+    }
     assert rows == {(c.method, c.template) for c in CALLS}

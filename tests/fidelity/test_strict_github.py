@@ -34,8 +34,14 @@ TOKEN = re.compile(r"^(token|Bearer) [^\s.]+$")
 APP_ROUTE = re.compile(r"^/(app(/|$)|repos/[^/]+/[^/]+/installation$)")
 # RFC 3986 pchar plus "/" and the query: anything else must be percent-encoded.
 SAFE_PATH = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
-HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive",
-       "content-encoding"}
+HOP = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "content-encoding",
+}
 
 
 @dataclass
@@ -84,8 +90,11 @@ class StrictProxy:
         assert self.session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
         async with self.session.request(
-            request.method, self.upstream + request.raw_path, headers=headers,
-            data=await request.read(), allow_redirects=False,
+            request.method,
+            self.upstream + request.raw_path,
+            headers=headers,
+            data=await request.read(),
+            allow_redirects=False,
         ) as resp:
             body = await resp.read()
             out = {k: v for k, v in resp.headers.items() if k.lower() not in HOP}
@@ -126,12 +135,20 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
         proxy_runner, proxy_url = await _serve(proxy_app)
         emu.api_url = proxy_url  # links and URLs in bodies lead back through the proxy
         settings = Settings(
-            app_id=str(app.id), private_key=app.private_key_pem,
-            webhook_secret=app.webhook_secret, api_url=proxy_url,
-            database_url=f"sqlite:///{tmp_path}/bot.sqlite3", host="127.0.0.1", port=0,
-            workers=2, default_branch="main",
-            labels=Labels(topic="topic-subinterpreters", improvement="isolation: improved",
-                          regression="isolation: regression"),
+            app_id=str(app.id),
+            private_key=app.private_key_pem,
+            webhook_secret=app.webhook_secret,
+            api_url=proxy_url,
+            database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+            host="127.0.0.1",
+            port=0,
+            workers=2,
+            default_branch="main",
+            labels=Labels(
+                topic="topic-subinterpreters",
+                improvement="isolation: improved",
+                regression="isolation: regression",
+            ),
             meta_issue=MetaIssue(REPO, meta),
         )
         runner, url = await start_service(settings)
@@ -176,8 +193,10 @@ async def test_the_service_works_against_a_strict_github(world: World) -> None:
     w.emu.push(REPO, "feature", {MODULE_PATH: BASE_SOURCE})
     await _idle(w)
     assert "isolation: regression" not in _labels(w, number)
-    assert any(s.startswith(f"DELETE /repos/{REPO}/issues/{number}/labels/isolation%3A%20")
-               for s in w.proxy.seen)
+    assert any(
+        s.startswith(f"DELETE /repos/{REPO}/issues/{number}/labels/isolation%3A%20")
+        for s in w.proxy.seen
+    )
 
     # A maintainer asks for help: permission check, reactions, reply.
     w.emu.set_permission(REPO, "maintainer", "maintain")
@@ -197,17 +216,22 @@ async def test_the_service_works_against_a_strict_github(world: World) -> None:
     assert any("per_page=100" in s for s in w.proxy.seen)
     failed = await w.state.db.fetchall(
         "SELECT kind, event, state, last_error FROM jobs WHERE state <> 'done' "
-        "AND state <> 'superseded'", ())
+        "AND state <> 'superseded'",
+        (),
+    )
     assert failed == []
 
 
 async def test_the_proxy_refuses_what_github_would(world: World) -> None:
     """The strict checks are live: gidgethub's defaults alone would be refused."""
     w = world
-    async with aiohttp.ClientSession() as session, session.get(
-        f"{w.emu.api_url}/repos/{REPO}/pulls?per_page=500",
-        headers={"Accept": "application/vnd.github.v3+json", "Authorization": "token x"},
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{w.emu.api_url}/repos/{REPO}/pulls?per_page=500",
+            headers={"Accept": "application/vnd.github.v3+json", "Authorization": "token x"},
+        ) as resp,
+    ):
         assert resp.status == 400
         message = (await resp.json())["message"]
     assert "Accept" in message and "Api-Version" in message and "per_page=500" in message
@@ -223,7 +247,9 @@ async def test_admin_commands_work_against_a_strict_github(world: World) -> None
     settings = w.state.settings
     out = io.StringIO()
     assert await asyncio.to_thread(setup_labels, settings, REPO, out, throttle=False) == 0, (
-        out.getvalue(), w.proxy.refused)
+        out.getvalue(),
+        w.proxy.refused,
+    )
     assert "created   isolation: regression" in out.getvalue()
     w.emu.create_label(REPO, "isolation: improved", color="000000")  # drifted: edited back
     out = io.StringIO()
@@ -232,6 +258,8 @@ async def test_admin_commands_work_against_a_strict_github(world: World) -> None
     report = io.StringIO()
     await asyncio.to_thread(run_doctor, settings, REPO, report, throttle=False)
     assert w.proxy.refused == []
-    assert any(s.startswith("PATCH /repos/python/cpython/labels/isolation%3A%20improved")
-               for s in w.proxy.seen), w.proxy.seen
+    assert any(
+        s.startswith("PATCH /repos/python/cpython/labels/isolation%3A%20improved")
+        for s in w.proxy.seen
+    ), w.proxy.seen
     assert any(s.startswith("GET /repos/python/cpython/installation") for s in w.proxy.seen)

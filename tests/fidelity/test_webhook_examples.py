@@ -33,17 +33,31 @@ from bot.service.app import STATE, ServiceState
 from bot.tracking.snapshots import latest_snapshot
 
 REPO = "python/cpython"
-EVENTS = ("pull_request", "check_run", "issue_comment", "push", "installation",
-          "installation_repositories", "ping")
+EVENTS = (
+    "pull_request",
+    "check_run",
+    "issue_comment",
+    "push",
+    "installation",
+    "installation_repositories",
+    "ping",
+)
 SHARED = Path("/work/shared/github/webhook-examples")
 VENDORED = Path(__file__).parent / "data"
 
 # (event, action) a handler runs for; every other example must be answered "ignored".
 HANDLED = {
-    ("pull_request", "opened"), ("pull_request", "synchronize"), ("pull_request", "reopened"),
-    ("pull_request", "ready_for_review"), ("pull_request", "edited"),
-    ("check_run", "rerequested"), ("issue_comment", "created"), ("issue_comment", "edited"),
-    ("push", None), ("installation", "created"), ("installation", "new_permissions_accepted"),
+    ("pull_request", "opened"),
+    ("pull_request", "synchronize"),
+    ("pull_request", "reopened"),
+    ("pull_request", "ready_for_review"),
+    ("pull_request", "edited"),
+    ("check_run", "rerequested"),
+    ("issue_comment", "created"),
+    ("issue_comment", "edited"),
+    ("push", None),
+    ("installation", "created"),
+    ("installation", "new_permissions_accepted"),
     ("installation_repositories", "added"),
 }
 
@@ -76,16 +90,19 @@ class World:
 
     async def send(self, event: str, payload: dict[str, Any], delivery: str) -> tuple[int, Any]:
         body = encode(payload)
-        headers = delivery_headers(event, delivery, body, self.secret,
-                                   installation_target_id=self.app_id)
-        async with aiohttp.ClientSession() as session, session.post(
-            f"{self.url}/webhook", data=body, headers=headers
-        ) as resp:
+        headers = delivery_headers(
+            event, delivery, body, self.secret, installation_target_id=self.app_id
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.url}/webhook", data=body, headers=headers) as resp,
+        ):
             return resp.status, await resp.json()
 
     async def jobs(self) -> list[dict[str, Any]]:
         return await self.state.db.fetchall(
-            "SELECT delivery_id, event, action, state, attempts, last_error FROM jobs", ())
+            "SELECT delivery_id, event, action, state, attempts, last_error FROM jobs", ()
+        )
 
     async def idle(self) -> list[dict[str, Any]]:
         import asyncio
@@ -115,15 +132,28 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     pr = emu.open_pull_request(REPO, "feature")
     async with emu.serve() as api_url:
         settings = Settings(
-            app_id=str(app.id), private_key=app.private_key_pem,
-            webhook_secret=app.webhook_secret, api_url=api_url,
-            database_url=f"sqlite:///{tmp_path}/bot.sqlite3", host="127.0.0.1", port=0,
+            app_id=str(app.id),
+            private_key=app.private_key_pem,
+            webhook_secret=app.webhook_secret,
+            api_url=api_url,
+            database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+            host="127.0.0.1",
+            port=0,
             workers=2,
         )
         runner, url = await start_service(settings)
         try:
-            yield World(emu, runner.app[STATE], url, app.id, app.webhook_secret, installation,
-                        pr, head_sha, base_sha)
+            yield World(
+                emu,
+                runner.app[STATE],
+                url,
+                app.id,
+                app.webhook_secret,
+                installation,
+                pr,
+                head_sha,
+                base_sha,
+            )
         finally:
             await runner.cleanup()
     assert emu.validation_errors == [], emu.validation_errors
@@ -170,8 +200,9 @@ def adapt(w: World, event: str, payload: dict[str, Any]) -> dict[str, Any]:
 def variants(w: World) -> list[tuple[str, str, dict[str, Any]]]:
     """Fields GitHub's schemas allow to be null or missing, in payloads the bot does act on."""
     ex = {(e, n): p for e, n, p in examples()}
-    opened = next(p for (e, n), p in ex.items() if e == "pull_request"
-                  and p.get("action") == "opened")
+    opened = next(
+        p for (e, n), p in ex.items() if e == "pull_request" and p.get("action") == "opened"
+    )
     out = []
     pr = adapt(w, "pull_request", opened)
     pr["pull_request"]["head"]["repo"] = None  # the fork was deleted
@@ -185,32 +216,39 @@ def variants(w: World) -> list[tuple[str, str, dict[str, Any]]]:
     title = adapt(w, "pull_request", opened)
     title.update(action="edited", changes={"title": {"from": "old"}})
     out.append(("pull_request", "edited: title only (derived from opened)", title))
-    comment = next(p for (e, n), p in ex.items() if e == "issue_comment"
-                   and p.get("action") == "created")
+    comment = next(
+        p for (e, n), p in ex.items() if e == "issue_comment" and p.get("action") == "created"
+    )
     for body in ("/isolation help", None):
         c = adapt(w, "issue_comment", comment)
         c["comment"]["body"] = body
         c["issue"]["body"] = None
         c["issue"]["pull_request"] = {"url": "", "html_url": "", "diff_url": "", "patch_url": ""}
         out.append(("issue_comment", f"created: comment body {body!r}, null issue body", c))
-    push = next(p for (e, n), p in ex.items() if e == "push"
-                and str(p.get("ref", "")).startswith("refs/heads/"))
+    push = next(
+        p
+        for (e, n), p in ex.items()
+        if e == "push" and str(p.get("ref", "")).startswith("refs/heads/")
+    )
     gone = adapt(w, "push", push)
-    gone.update(deleted=True, head_commit=None, commits=[],
-                after="0000000000000000000000000000000000000000")
+    gone.update(
+        deleted=True, head_commit=None, commits=[], after="0000000000000000000000000000000000000000"
+    )
     out.append(("push", "branch deleted: null head_commit", gone))
     bare = adapt(w, "push", push)
     bare["head_commit"] = None
     bare["pusher"] = {"name": "someone", "email": None}
     out.append(("push", "null head_commit, pusher without email", bare))
-    rerun = next(p for (e, n), p in ex.items() if e == "check_run"
-                 and p.get("action") == "rerequested")
+    rerun = next(
+        p for (e, n), p in ex.items() if e == "check_run" and p.get("action") == "rerequested"
+    )
     ours = adapt(w, "check_run", rerun)
     ours["check_run"].update(name="isolation", pull_requests=[])  # a fork PR: no list
     ours["check_run"]["app"] = {**(ours["check_run"].get("app") or {}), "id": w.app_id}
     out.append(("check_run", "rerequested: ours, fork PR (empty pull_requests)", ours))
-    install = next(p for (e, n), p in ex.items() if e == "installation"
-                   and p.get("action") == "created")
+    install = next(
+        p for (e, n), p in ex.items() if e == "installation" and p.get("action") == "created"
+    )
     no_list = adapt(w, "installation", install)
     no_list.pop("repositories", None)  # optional in the schema ("all repositories" installs)
     out.append(("installation", "created: no repositories list", no_list))

@@ -22,27 +22,56 @@ SUBSET = Path(__file__).resolve().parents[1] / "data" / "github" / "webhook-sche
 # bot/tracking/pipeline.py ("[]" steps into arrays, "?" marks a guarded read).
 READS: dict[str, tuple[str, ...]] = {
     "pull_request$opened": (
-        "action", "pull_request.number", "pull_request.state", "pull_request.head.sha",
-        "pull_request.base.sha", "pull_request.labels.[].name", "repository.full_name",
+        "action",
+        "pull_request.number",
+        "pull_request.state",
+        "pull_request.head.sha",
+        "pull_request.base.sha",
+        "pull_request.labels.[].name",
+        "repository.full_name",
         "installation?.id",
     ),
     "pull_request$edited": ("changes.base?",),
     "check_run$rerequested": (
-        "check_run.name", "check_run.app.id", "check_run.head_sha",
-        "check_run.pull_requests.[].number", "repository.full_name", "installation?.id",
+        "check_run.name",
+        "check_run.app.id",
+        "check_run.head_sha",
+        "check_run.pull_requests.[].number",
+        "repository.full_name",
+        "installation?.id",
     ),
     "issue_comment$created": (
-        "comment.id", "comment.body", "comment.user.login", "comment.user.type",
-        "comment.created_at", "comment.updated_at", "issue.number", "issue.pull_request?",
-        "sender.login", "repository.full_name", "installation?.id",
+        "comment.id",
+        "comment.body",
+        "comment.user.login",
+        "comment.user.type",
+        "comment.created_at",
+        "comment.updated_at",
+        "issue.number",
+        "issue.pull_request?",
+        "sender.login",
+        "repository.full_name",
+        "installation?.id",
     ),
     "issue_comment$edited": ("changes.body?.from",),
     "push$event": (
-        "ref", "before", "after", "deleted", "forced", "head_commit?.id",
-        "head_commit?.timestamp", "head_commit?.message", "head_commit?.author.name",
-        "head_commit?.author.username?", "commits.[].id", "commits.[].message",
-        "commits.[].timestamp", "commits.[].author.username?", "repository.default_branch",
-        "repository.master_branch?", "repository.full_name",
+        "ref",
+        "before",
+        "after",
+        "deleted",
+        "forced",
+        "head_commit?.id",
+        "head_commit?.timestamp",
+        "head_commit?.message",
+        "head_commit?.author.name",
+        "head_commit?.author.username?",
+        "commits.[].id",
+        "commits.[].message",
+        "commits.[].timestamp",
+        "commits.[].author.username?",
+        "repository.default_branch",
+        "repository.master_branch?",
+        "repository.full_name",
     ),
     "installation$created": ("repositories?.[].full_name",),
     "installation$new_permissions_accepted": ("repositories?.[].full_name",),
@@ -89,8 +118,14 @@ def audit(definition: str, read: str) -> str | None:
             if node is None:
                 return f"{definition}: {read}: not an array"
             continue
-        found = next(((v["properties"][name], name in v.get("required", []))
-                      for v in _variants(node) if name in v.get("properties", {})), None)
+        found = next(
+            (
+                (v["properties"][name], name in v.get("required", []))
+                for v in _variants(node)
+                if name in v.get("properties", {})
+            ),
+            None,
+        )
         if found is None:
             return f"{definition}: {read}: {name} is not documented"
         node, required = found

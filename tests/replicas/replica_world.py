@@ -55,7 +55,9 @@ def open_pr(emu: GitHubEmulator, pr: int) -> int:
 def push_pr(emu: GitHubEmulator, pr: int, revision: int) -> str:
     k = pr % MODULES
     return emu.push(
-        FORK, f"feature-{pr}", {module_path(k): module_source(k, pr, revision)},
+        FORK,
+        f"feature-{pr}",
+        {module_path(k): module_source(k, pr, revision)},
         author=CONTRIBUTOR,
     )
 
@@ -65,7 +67,8 @@ def problems_of_pr(emu: GitHubEmulator, app: AppRecord, number: int) -> list[str
     one completed `isolation` run for its last head, or a run of that head still spinning."""
     problems = []
     comments = [
-        c for c in emu.issue_comments(REPO, number)
+        c
+        for c in emu.issue_comments(REPO, number)
         if c["user"]["login"] == app.bot_login and MARKER in str(c["body"])
     ]
     if len(comments) != 1:
@@ -111,8 +114,10 @@ def job_lines_without_context(replicas: list[Replica]) -> list[dict[str, Any]]:
             logger = str(rec.get("logger", ""))
             in_job = logger.startswith(("bot.prcheck", "bot.service.routers", "bot.commands"))
             in_job = in_job or str(rec.get("msg", "")).startswith("job ")
-            if in_job and rec.get("event") not in ("pr_check",) and not (
-                rec.get("delivery_id") and rec.get("repo")
+            if (
+                in_job
+                and rec.get("event") not in ("pr_check",)
+                and not (rec.get("delivery_id") and rec.get("repo"))
             ):
                 bad.append(rec)
     return bad

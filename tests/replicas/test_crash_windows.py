@@ -54,14 +54,20 @@ async def test_a_run_created_by_a_killed_try_is_reused(tmp_path: Path) -> None:
     db = await open_database(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
     async with emu.serve() as api_url, aiohttp.ClientSession() as session:
         settings = Settings(
-            app_id=str(app.id), private_key=app.private_key_pem, api_url=api_url,
+            app_id=str(app.id),
+            private_key=app.private_key_pem,
+            api_url=api_url,
             database_url="sqlite:///unused",
         )
         github = GitHubApp(settings, session)
         gh = github.client(installation)
         with pytest.raises(asyncio.CancelledError):
             await run_pr_check(
-                DiesAfterCreatingTheRun(gh), db, settings, repo=REPO, number=number,  # type: ignore[arg-type]
+                DiesAfterCreatingTheRun(gh),
+                db,
+                settings,
+                repo=REPO,
+                number=number,  # type: ignore[arg-type]
                 bot_login=app.bot_login,
             )
         (orphan,) = emu.check_runs(REPO, head)

@@ -54,7 +54,12 @@ async def test_replicas_operate_together(pg_url: str, tmp_path: Path) -> None:
     config.write_text(f'[meta_issue]\nrepo = "{REPO}"\nnumber = {meta}\n')
     async with emu.serve() as api_url, aiohttp.ClientSession() as http:
         cluster = BotCluster(
-            emu, app, api_url, pg_url, replicas=2, log_dir=tmp_path / "logs",
+            emu,
+            app,
+            api_url,
+            pg_url,
+            replicas=2,
+            log_dir=tmp_path / "logs",
             env={"ISOLATION_BOT_CONFIG": str(config)},
         )
         await cluster.start()  # both at once: their migrations race on the fresh schema
@@ -62,9 +67,7 @@ async def test_replicas_operate_together(pg_url: str, tmp_path: Path) -> None:
         try:
             db = await cluster.db()
             applied = await db.fetchall("SELECT id FROM schema_migrations ORDER BY id")
-            assert [r["id"] for r in applied] == sorted(
-                m.id for m in load_migrations("postgresql")
-            )
+            assert [r["id"] for r in applied] == sorted(m.id for m in load_migrations("postgresql"))
 
             # Traffic: PRs, and pushes to the default branch that both replicas track into
             # the meta issue (its writer holds an advisory lock across replicas).
@@ -107,8 +110,9 @@ async def test_replicas_operate_together(pg_url: str, tmp_path: Path) -> None:
 
             # Graceful SIGTERM with a job in flight on the first replica: it stops claiming,
             # finishes the job within the grace period and exits 0; nothing is lost.
-            emu.faults.add(method="PATCH", path=r"/check-runs/\d+$", status=None, delay=1.5,
-                           times=None)
+            emu.faults.add(
+                method="PATCH", path=r"/check-runs/\d+$", status=None, delay=1.5, times=None
+            )
             late = [open_pr(emu, pr) for pr in range(4, 8)]
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:

@@ -39,7 +39,8 @@ pytestmark = pytest.mark.postgres  # skipped (or failed under CI's flag) without
 def _driven(emu: Any) -> list[Any]:
     """The deliveries this test made (the bot's own actions emit webhooks too)."""
     return [
-        d for d in emu.deliveries
+        d
+        for d in emu.deliveries
         if d.event == "pull_request" and d.action in ("opened", "synchronize")
     ]
 

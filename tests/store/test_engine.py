@@ -163,9 +163,7 @@ async def test_migrations_recorded_once_and_reopen_is_a_noop(db_url: str, db: Da
         await again.close()
 
 
-async def test_concurrent_migration_runs_apply_each_file_once(
-    db: Database, db_url: str
-) -> None:
+async def test_concurrent_migration_runs_apply_each_file_once(db: Database, db_url: str) -> None:
     # Not idempotent on purpose: a second application would fail with "table exists".
     extra = [
         Migration("9001_test_a", "CREATE TABLE mig_a (id TEXT PRIMARY KEY);", "a"),
@@ -201,8 +199,11 @@ def test_dialect_variants_win_over_the_generic_file(tmp_path: Path) -> None:
     pg = {m.id: m.sql for m in load_migrations("postgresql", tmp_path)}
     lite = {m.id: m.sql for m in load_migrations("sqlite", tmp_path)}
     assert pg == {"0001_a": "CREATE TABLE a (x TEXT);", "0002_b": "pg only", "0003_c": ""}
-    assert lite == {"0001_a": "CREATE TABLE a (x TEXT);", "0002_b": "generic",
-                    "0003_c": "sqlite only"}
+    assert lite == {
+        "0001_a": "CREATE TABLE a (x TEXT);",
+        "0002_b": "generic",
+        "0003_c": "sqlite only",
+    }
 
 
 def test_badly_named_migration_is_a_clear_error(tmp_path: Path) -> None:
@@ -235,8 +236,9 @@ async def test_unreachable_postgres_is_a_clear_error_without_the_password() -> N
     assert "s3cret" not in text
 
 
-async def test_sqlite_memory_and_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                ) -> None:
+async def test_sqlite_memory_and_relative_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mem = await open_database("sqlite:///:memory:")
     try:
         assert await mem.fetchone("SELECT COUNT(*) AS n FROM jobs") == {"n": 0}
@@ -294,7 +296,12 @@ async def test_aggregates_have_the_same_python_types_on_both_engines(db: Databas
     )
     assert row == {"c": 3, "s": 7, "m": 4, "sx": 3.0, "a": pytest.approx(7 / 3)}
     assert (type(row["c"]), type(row["s"]), type(row["m"]), type(row["sx"]), type(row["a"])) == (
-        int, int, int, float, float)
+        int,
+        int,
+        int,
+        float,
+        float,
+    )
     empty = await db.fetchone("SELECT SUM(n) AS s FROM kv WHERE k = 'none'")
     assert empty == {"s": None}
 
@@ -303,5 +310,6 @@ async def test_bools_are_stored_as_integers_on_both_engines(db: Database) -> Non
     await _make_table(db)
     await db.execute("INSERT INTO kv (k, n) VALUES (?, ?), (?, ?)", ("yes", True, "no", False))
     assert await db.fetchall("SELECT k, n FROM kv WHERE n = ? ORDER BY k", (True,)) == [
-        {"k": "yes", "n": 1}]
+        {"k": "yes", "n": 1}
+    ]
     assert await db.fetchone("SELECT n FROM kv WHERE k = 'no'") == {"n": 0}

@@ -45,12 +45,20 @@ async def test_two_processes_share_the_queue_without_overlap(db_url: str, db: Da
         job_id = await queue.enqueue("sync", "{}", dedup_id=f"job-{i}")
         assert job_id is not None
         expected.add(job_id)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
-        "PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-c", CLAIMER, db_url, f"proc-{n}", env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            "-c",
+            CLAIMER,
+            db_url,
+            f"proc-{n}",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for n in range(2)
     ]

@@ -22,12 +22,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def deliver(q: Queue, clock: FakeClock, delivery_id: str, *, key: str | None = None,
-                  sha: str = "a") -> bool:
+async def deliver(
+    q: Queue, clock: FakeClock, delivery_id: str, *, key: str | None = None, sha: str = "a"
+) -> bool:
     clock.advance(1)  # deliveries arrive one after another
     payload = json.dumps({"pull_request": {"head": {"sha": sha}}})
-    return await q.record_delivery(delivery_id, "pull_request", "synchronize", payload,
-                                   key=key, repo="python/cpython")
+    return await q.record_delivery(
+        delivery_id, "pull_request", "synchronize", payload, key=key, repo="python/cpython"
+    )
 
 
 async def claim(q: Queue, worker: str = "w1") -> Job:
@@ -40,15 +42,22 @@ async def test_delivery_becomes_a_job_with_its_payload(queue: Queue, clock: Fake
     assert await deliver(queue, clock, "d-1", key="pr:python/cpython#1", sha="abc")
     job = await claim(queue)
     assert (job.kind, job.delivery_id, job.event, job.action, job.key, job.repo) == (
-        "webhook", "d-1", "pull_request", "synchronize", "pr:python/cpython#1", "python/cpython")
+        "webhook",
+        "d-1",
+        "pull_request",
+        "synchronize",
+        "pr:python/cpython#1",
+        "python/cpython",
+    )
     assert json.loads(job.payload)["pull_request"]["head"]["sha"] == "abc"
     assert job.attempts == 1
     assert job.created_at == clock.now
     assert await queue.claim("w2") is None  # nothing else to do
 
 
-async def test_duplicate_delivery_is_stored_once(queue: Queue, db: Database,
-                                                 clock: FakeClock) -> None:
+async def test_duplicate_delivery_is_stored_once(
+    queue: Queue, db: Database, clock: FakeClock
+) -> None:
     assert await deliver(queue, clock, "dup") is True
     assert await deliver(queue, clock, "dup", sha="other") is False
     assert await db.fetchone("SELECT COUNT(*) AS n FROM jobs") == {"n": 1}
@@ -183,7 +192,12 @@ async def test_enqueue_internal_jobs_with_dedup_and_not_before(
     later = await queue.enqueue("sync", "{}", not_before=clock.now + 100)
     job = await claim(queue)
     assert (job.id, job.kind, job.payload, job.delivery_id, job.event) == (
-        first, "recheck", '{"pr": 5}', None, None)
+        first,
+        "recheck",
+        '{"pr": 5}',
+        None,
+        None,
+    )
     assert await queue.claim("w1") is None
     await queue.complete(job.id, "w1")
     clock.advance(101)
@@ -205,8 +219,7 @@ async def test_stats_counts_states_and_oldest_pending_age(queue: Queue, clock: F
     assert stats.oldest_pending_age == pytest.approx(10)
 
 
-async def test_once_is_true_the_first_time_only(queue: Queue, db: Database, db2: Database
-                                               ) -> None:
+async def test_once_is_true_the_first_time_only(queue: Queue, db: Database, db2: Database) -> None:
     other = Queue(db2)
     assert await queue.once("weekly:2026-W48") is True
     assert await queue.once("weekly:2026-W48") is False
@@ -222,8 +235,9 @@ async def test_concurrent_once_has_one_winner(db: Database, db2: Database) -> No
     assert sorted(wins) == [False] * 7 + [True]
 
 
-async def test_prune_removes_old_finished_work_only(queue: Queue, db: Database,
-                                                   clock: FakeClock) -> None:
+async def test_prune_removes_old_finished_work_only(
+    queue: Queue, db: Database, clock: FakeClock
+) -> None:
     await deliver(queue, clock, "old-done")
     await deliver(queue, clock, "old-dead")
     done = await claim(queue)
@@ -242,8 +256,7 @@ async def test_concurrent_claimers_never_share_a_job(db: Database, db2: Database
     for i in range(40):
         # Half the jobs share 5 keys, so supersede and per-key waits happen under load.
         key = f"pr:o/r#{(i // 2) % 5}" if i % 2 else None
-        await producer.record_delivery(f"d{i}", "pull_request", "opened", "{}", key=key,
-                                       repo="o/r")
+        await producer.record_delivery(f"d{i}", "pull_request", "opened", "{}", key=key, repo="o/r")
     claimed: list[str] = []
     running_keys: set[str] = set()
 
@@ -265,9 +278,7 @@ async def test_concurrent_claimers_never_share_a_job(db: Database, db2: Database
             await q.complete(job.id, name)
 
     queues = [Queue(db), Queue(db2)]
-    await asyncio.wait_for(
-        asyncio.gather(*(worker(queues[i % 2], f"w{i}") for i in range(6))), 60
-    )
+    await asyncio.wait_for(asyncio.gather(*(worker(queues[i % 2], f"w{i}") for i in range(6))), 60)
     assert len(claimed) == len(set(claimed)), "a job was handed to two workers"
     stats = await producer.stats()
     assert stats.done == len(claimed)

@@ -29,9 +29,11 @@ def test_missing_postgres_skips_unless_required(monkeypatch: pytest.MonkeyPatch)
 
 def test_search_path_option_is_url_encoded() -> None:
     assert with_search_path("postgresql://h/db", "test_ab") == (
-        "postgresql://h/db?options=-csearch_path%3Dtest_ab")
+        "postgresql://h/db?options=-csearch_path%3Dtest_ab"
+    )
     assert with_search_path("postgresql://h/db?sslmode=disable", "s").endswith(
-        "?sslmode=disable&options=-csearch_path%3Ds")
+        "?sslmode=disable&options=-csearch_path%3Ds"
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,8 +74,10 @@ def test_split_statements() -> None:
     assert split_statements("-- only a comment\n") == []
 
 
-@pytest.mark.parametrize(("required", "expect_rc", "expect_text"),
-                         [("0", 0, "1 skipped"), ("1", 1, "ISOLATION_BOT_REQUIRE_POSTGRES=1")])
+@pytest.mark.parametrize(
+    ("required", "expect_rc", "expect_text"),
+    [("0", 0, "1 skipped"), ("1", 1, "ISOLATION_BOT_REQUIRE_POSTGRES=1")],
+)
 def test_store_suite_skips_or_fails_without_postgres(
     required: str, expect_rc: int, expect_text: str
 ) -> None:
@@ -85,12 +89,29 @@ def test_store_suite_skips_or_fails_without_postgres(
     from pathlib import Path
 
     here = Path(__file__).resolve().parent
-    env = {**os.environ, "ISOLATION_BOT_REQUIRE_POSTGRES": required,
-           "ISOLATION_BOT_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:1/test"}
+    env = {
+        **os.environ,
+        "ISOLATION_BOT_REQUIRE_POSTGRES": required,
+        "ISOLATION_BOT_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:1/test",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
-         str(here / "test_engine.py"), "-k", "rows_are_dicts"],
-        capture_output=True, text=True, env=env, cwd=here.parents[1], timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rs",
+            str(here / "test_engine.py"),
+            "-k",
+            "rows_are_dicts",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=here.parents[1],
+        timeout=120,
     )
     output = result.stdout + result.stderr
     assert result.returncode == expect_rc, output
