@@ -22,6 +22,7 @@ from cachetools import LRUCache
 
 from bot.github import BotGitHubAPI, RetryPolicy
 from bot.github.client import API_VERSION, _retry_after_seconds
+from bot.testing.http import serve_handler
 
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.002, rate_limit_max_wait=5.0, timeout=2.0)
 
@@ -44,16 +45,8 @@ class Recorder:
 @pytest.fixture
 async def gh_server() -> AsyncIterator[tuple[Recorder, str, aiohttp.ClientSession]]:
     rec = Recorder()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", rec.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    async with aiohttp.ClientSession() as session:
-        yield rec, f"http://127.0.0.1:{port}", session
-    await runner.cleanup()
+    async with serve_handler(rec.handle) as base, aiohttp.ClientSession() as session:
+        yield rec, base, session
 
 
 def _client(session: aiohttp.ClientSession, base: str, **kw: Any) -> BotGitHubAPI:

@@ -23,6 +23,7 @@ from gidgethub import InvalidField
 
 from bot.github import BotGitHubAPI, RetryPolicy
 from bot.github.client import _retry_after_seconds
+from bot.testing.http import serve_handler
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "github" / "recorded-subset.json"
 # All five pages (the shared subset keeps the first only).
@@ -62,21 +63,13 @@ class Replay:
 async def replay() -> AsyncIterator[tuple[Replay, BotGitHubAPI]]:
     everything = [x for xs in recorded().values() for x in xs]
     rep = Replay(everything)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", rep.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    rep.base = f"http://127.0.0.1:{port}"
 
     async def token(force: bool) -> str:
         return "ghs_x"
 
-    async with aiohttp.ClientSession() as session:
+    async with serve_handler(rep.handle) as base, aiohttp.ClientSession() as session:
+        rep.base = base
         yield rep, BotGitHubAPI(session, base_url=rep.base, token_provider=token, policy=FAST)
-    await runner.cleanup()
 
 
 async def test_five_real_pages_are_followed_through_their_link_urls(replay: Any) -> None:

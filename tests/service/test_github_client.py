@@ -23,6 +23,7 @@ from bot.github import (
     RetryPolicy,
     app_jwt,
 )
+from bot.testing.http import serve_handler
 
 FAST = RetryPolicy(
     backoff_base=0.001,
@@ -58,16 +59,8 @@ def ok(body: Any, status: int = 200, **headers: str) -> Callable[[web.Request], 
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[Scripted, str, aiohttp.ClientSession]]:
     scripted = Scripted()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", scripted.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    async with aiohttp.ClientSession() as session:
-        yield scripted, f"http://127.0.0.1:{port}", session
-    await runner.cleanup()
+    async with serve_handler(scripted.handle) as base, aiohttp.ClientSession() as session:
+        yield scripted, base, session
 
 
 def client(session: aiohttp.ClientSession, base: str, **kw: Any) -> BotGitHubAPI:
