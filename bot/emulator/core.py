@@ -350,21 +350,14 @@ class GitHubEmulator:
             return c.sha, before
 
     def _move_pull_heads(self, r: Repo, branch: str, sha: str) -> list[tuple[Repo, Issue]]:
-        moved = []
-        for base in self._repos.values():
-            for issue in base.issues.values():
-                p = issue.pull
-                if (
-                    p
-                    and issue.state == "open"
-                    and p.head_repo.lower() == r.full_name.lower()
-                    and p.head_ref == branch
-                ):
-                    p.head_sha = sha
-                    issue.updated_at = self.now()
-                    moved.append((base, issue))
-                if p and issue.state == "open" and base is r and p.base_ref == branch:
-                    p.base_sha = sha
+        moved = self._pulls_with_head(r, branch)
+        for _, issue in moved:
+            assert issue.pull is not None
+            issue.pull.head_sha = sha
+            issue.updated_at = self.now()
+        for issue in r.issues.values():
+            if issue.pull and issue.state == "open" and issue.pull.base_ref == branch:
+                issue.pull.base_sha = sha
         return moved
 
     def create_branch(self, repo: str, branch: str, from_ref: str | None = None) -> str:
