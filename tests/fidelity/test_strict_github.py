@@ -23,10 +23,11 @@ from aiohttp import web
 
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.cli.serve import start_service
-from bot.config import Labels, MetaIssue, Settings
+from bot.config import Labels, MetaIssue
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
 from bot.service.app import STATE, ServiceState
+from bot.service.local import emulated_app_settings
 
 REPO = "python/cpython"
 JWT = re.compile(r"^Bearer [\w-]+\.[\w-]+\.[\w-]+$")
@@ -134,14 +135,10 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
         proxy_app.router.add_route("*", "/{tail:.*}", proxy.handle)
         proxy_runner, proxy_url = await _serve(proxy_app)
         emu.api_url = proxy_url  # links and URLs in bodies lead back through the proxy
-        settings = Settings(
-            app_id=str(app.id),
-            private_key=app.private_key_pem,
-            webhook_secret=app.webhook_secret,
-            api_url=proxy_url,
-            database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
-            host="127.0.0.1",
-            port=0,
+        settings = emulated_app_settings(
+            app,
+            proxy_url,
+            f"sqlite:///{tmp_path}/bot.sqlite3",
             workers=2,
             default_branch="main",
             labels=Labels(

@@ -25,11 +25,11 @@ import pytest
 
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.cli.serve import start_service
-from bot.config import Settings
 from bot.emulator import GitHubEmulator
 from bot.emulator.webhooks import delivery_headers, encode
 from bot.prcheck import blobs
 from bot.service.app import STATE, ServiceState
+from bot.service.local import emulated_app_settings
 from bot.tracking.snapshots import latest_snapshot
 
 REPO = "python/cpython"
@@ -131,15 +131,8 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     head_sha = emu.commit(REPO, "feature", {MODULE_PATH: HEAD_SOURCE})
     pr = emu.open_pull_request(REPO, "feature")
     async with emu.serve() as api_url:
-        settings = Settings(
-            app_id=str(app.id),
-            private_key=app.private_key_pem,
-            webhook_secret=app.webhook_secret,
-            api_url=api_url,
-            database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
-            host="127.0.0.1",
-            port=0,
-            workers=2,
+        settings = emulated_app_settings(
+            app, api_url, f"sqlite:///{tmp_path}/bot.sqlite3", workers=2
         )
         runner, url = await start_service(settings)
         try:
