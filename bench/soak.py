@@ -6,7 +6,7 @@
 The GitHub emulator (in this process) drives a repository: pull requests opened, pushed to,
 closed and reopened; pushes to the default branch; comments with `/isolation` commands from
 many users; redeliveries of earlier deliveries. Its webhooks go through a round-robin loopback
-load balancer to the replicas (bot.testing.cluster). Every ``--fault-every`` seconds one fault
+load balancer to the replicas (tests.support.cluster). Every ``--fault-every`` seconds one fault
 is injected at random through the emulator's fault API (5xx bursts, a short GitHub outage,
 secondary rate limits, slow answers, expired tokens) and, with several replicas, a replica is
 SIGKILLed and restarted. Then the traffic stops, the faults are cleared, the queue drains, and
@@ -42,12 +42,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE
+from bot.commands.reply import MARKER_PREFIX
 from bot.emulator import GitHubEmulator
 from bot.emulator.state import AppRecord
-from bot.render.check_run import CHECK_NAME
-from bot.render.command_reply import MARKER_PREFIX
-from bot.render.pr_comment import MARKER
-from bot.testing.cluster import BotCluster
+from bot.prcheck.check_run import CHECK_NAME
+from bot.prcheck.comment import MARKER
+from tests.support.cluster import BotCluster
 
 REPO = "python/cpython"
 CONTRIBUTOR = "contributor"
@@ -286,7 +286,7 @@ async def database(kind: str, tmp: Path) -> AsyncIterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'soak.sqlite3'}"
         return
-    from bot.store.testing import postgres_unavailable_reason, temporary_postgres_url
+    from tests.support.store import postgres_unavailable_reason, temporary_postgres_url
 
     reason = await postgres_unavailable_reason()
     if reason:

@@ -54,7 +54,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     """Error types whose message is meant for the user (imported lazily: keep startup light)."""
     errors: list[type[BaseException]] = [CLIError, OSError]
     for module, name in (
-        ("bot.catalog", "CatalogError"),
+        ("bot.analysis.catalog", "CatalogError"),
         ("bot.config", "ConfigError"),
         ("bot.scanner", "ScanError"),
         ("bot.store.db", "StoreError"),

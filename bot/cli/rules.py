@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from bot.catalog import Catalog, catalog_summary, load_catalog, rules_index_markdown
+from bot.analysis.catalog import Catalog, catalog_summary, load_catalog, rules_index_markdown
 from bot.cli.main import EXIT_OK, CLIError
 
 

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bot.analysis.catalog import Catalog, CatalogError, load_catalog
 from bot.analysis.model import Finding, TreeReport
-from bot.catalog import Catalog, CatalogError, load_catalog
 from bot.cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
 
 FORMATS = ("text", "json", "sarif")

@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
 
 
 def _configure_logging() -> None:
-    from bot import logs
+    from bot.telemetry import logs
 
     logs.configure()  # JSON lines on stderr, secrets redacted (ISOLATION_BOT_LOG_FORMAT=text)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.analysis.paths import SOURCE_SUFFIXES
-from bot.commands import suppressions
+from bot.commands import reply as render
 from bot.commands.grammar import COMMANDS, Command
 from bot.commands.status_source import StatusSource, TrackingStatusSource
-from bot.render import command_reply as render
+from bot.prcheck import suppressions
 
 if TYPE_CHECKING:
     from bot.service.context import JobContext
@@ -53,7 +53,7 @@ def resolve_rule(name: str) -> Any | None:
     break the other commands.
     """
     try:
-        from bot.catalog import load_catalog
+        from bot.analysis.catalog import load_catalog
     except ImportError:
         return None
     try:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import gidgethub
 
+from bot.commands import reply as render
 from bot.commands.grammar import (
     Command,
     CommandError,
@@ -36,7 +37,6 @@ from bot.commands.handlers import HANDLERS, CommandCall, default_source
 from bot.commands.permissions import NEEDED, checker_for
 from bot.commands.ratelimit import RateLimiter
 from bot.commands.status_source import StatusSource
-from bot.render import command_reply as render
 
 if TYPE_CHECKING:
     from bot.service.context import JobContext

@@ -118,7 +118,7 @@ async def api_modules(request: web.Request) -> web.Response:
 
 
 async def badge(request: web.Request) -> web.Response:
-    from bot.render.charts import badge_svg
+    from bot.dashboard.charts import badge_svg
 
     settings = _settings(request)
     slug = request.match_info["metric"]

@@ -9,8 +9,7 @@ from urllib.parse import quote
 
 from bot.analysis.model import METRIC_NAMES, Summary
 from bot.config import Settings
-from bot.render.charts import line_chart_svg, progress_color
-from bot.render.summary import METRIC_LABELS
+from bot.dashboard.charts import line_chart_svg, progress_color
 from bot.summary.assemble import tracked_repo, weekly_trend
 from bot.summary.model import ModuleRow, PullRequestChange, TrendPoint, direction_of
 from bot.summary.progress import (
@@ -21,6 +20,7 @@ from bot.summary.progress import (
     module_rows,
     sort_rows,
 )
+from bot.summary.render import METRIC_LABELS
 from bot.summary.source import ProgressSource
 from bot.summary.weeks import IsoWeek, due_week
 from bot.tracking.state import format_time

@@ -14,7 +14,7 @@ place every HTTP attempt goes through:
 - ETags: gidgethub's own conditional-request cache (If-None-Match, 304 -> cached body), given
   a bounded ``cachetools.LRUCache`` shared per installation;
 - every attempt is counted in the ``CallCounter`` the worker reads, and in Prometheus
-  (bot.service.metrics ``isolation_bot_github_api_calls_total``, rate limit remaining).
+  (bot.telemetry.metrics ``isolation_bot_github_api_calls_total``, rate limit remaining).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from gidgethub import aiohttp as gh_aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from bot.service import metrics
+from bot.telemetry import metrics
 
 USER_AGENT = "isolation-bot"
 # GitHub's documented media type and the REST API version the bot was written against: a

@@ -81,7 +81,7 @@ async def report(gh: GitHubAPI, repo: str, sha: str, path: str) -> FileReport:
     if cached is not None:
         return cached
     from bot.analysis import analyze_file
-    from bot.service import metrics
+    from bot.telemetry import metrics
 
     data = await blob(gh, repo, sha)
     started = time.perf_counter()

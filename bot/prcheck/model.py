@@ -1,4 +1,4 @@
-"""Values describing one pull-request check result; rendered by bot.render.pr_comment/check_run."""
+"""Values describing one pull-request check result; rendered by bot.prcheck.comment/check_run."""
 
 from __future__ import annotations
 

@@ -29,12 +29,12 @@ from bot.analysis import compare
 from bot.analysis.model import FileReport, Finding
 from bot.config import Settings
 from bot.prcheck import blobs
+from bot.prcheck import check_run as check_render
+from bot.prcheck import comment as pr_comment
+from bot.prcheck import store as pr_state
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
 from bot.prcheck.model import CheckResult, SuppressedFinding
 from bot.prcheck.modules import describe_all
-from bot.render import check_run as check_render
-from bot.render import pr_comment
-from bot.store import pr_state
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ async def _analyse(
 
 async def _suppressions(db: Database, repo: str, number: int) -> list[Any]:
     try:
-        from bot.commands.suppressions import list_suppressions
+        from bot.prcheck.suppressions import list_suppressions
     except ImportError:
         return []
     return list(await list_suppressions(db, repo, number))

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 from bot import __version__
+from bot.analysis.catalog import Catalog, Rule
 from bot.analysis.model import Finding, TreeReport
-from bot.catalog import Catalog, Rule
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

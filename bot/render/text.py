@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from itertools import groupby
 
+from bot.analysis.catalog import SEVERITIES
 from bot.analysis.model import Finding, Metric, TreeReport
-from bot.catalog import SEVERITIES
 
 METRIC_LABELS = {
     "multi_phase": "Multi-phase init",

@@ -26,11 +26,12 @@ from bot.config import ConfigError, Settings
 from bot.github.app import GitHubApp
 from bot.github.client import BotGitHubAPI, CallCounter, RetryPolicy
 from bot.github.health import github_reachable
-from bot.service import metrics, redelivery, upkeep
+from bot.service import redelivery, upkeep
 from bot.service.intake import MAX_BODY_BYTES, handle_webhook
 from bot.service.worker import WorkerPool
 from bot.store import Database, open_database
 from bot.store.queue import Queue
+from bot.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

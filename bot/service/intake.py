@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
-from bot import logs
-from bot.service import metrics
+from bot.prcheck.router import coalescing_key
 from bot.service.routers import handles
-from bot.service.routers.pull_request import coalescing_key
+from bot.telemetry import logs, metrics
 
 if TYPE_CHECKING:
     from bot.service.app import ServiceState

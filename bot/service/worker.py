@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from gidgethub import sansio
 
-from bot import logs
 from bot.github.client import BotGitHubAPI, CallCounter
-from bot.service import faults, metrics
+from bot.service import faults
 from bot.service.context import JobContext
 from bot.store.queue import WEBHOOK, Job
+from bot.telemetry import logs, metrics
 
 if TYPE_CHECKING:
     from bot.service.app import ServiceState

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.render.summary import render_weekly_summary
 from bot.store.db import Database
 from bot.summary.assemble import weekly_data
+from bot.summary.render import render_weekly_summary
 from bot.summary.source import ProgressSource, StoreSource
 from bot.summary.weeks import IsoWeek, due_week
 

@@ -1,4 +1,4 @@
-"""Open PRs with isolation changes, from the PR check's state table (bot/store/pr_state.py).
+"""Open PRs with isolation changes, from the PR check's state table (bot/prcheck/store.py).
 
 pr_state keeps one row per checked PR with the last result (``result`` JSON: "improvements" and
 "regressions" lists), but not whether the PR is still open, nor its title or author. So:

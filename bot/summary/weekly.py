@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from bot.config import Settings
-from bot.render.summary import marker, render_weekly_summary
 from bot.store.db import Database
 from bot.summary.assemble import tracked_repo, weekly_data
 from bot.summary.model import OpenPullRequest
 from bot.summary.open_prs import confirm_open
+from bot.summary.render import marker, render_weekly_summary
 from bot.summary.source import ProgressSource
 from bot.summary.weeks import IsoWeek, WeekError, as_utc, due_week
 from bot.tracking.state import format_time, parse_time

@@ -7,5 +7,5 @@
 - ``events``: module state changes and the PR credited for them (module_events).
 - ``pipeline``: one commit end to end (push router, installation, ``isolation-bot sync``).
 - ``history``: the metrics over a local clone's history (``isolation-bot history``).
-- ``meta_issue``: the writer of the checklist section (rendered by bot.render.checklist).
+- ``meta_issue``: the writer of the checklist section (rendered by bot.tracking.checklist).
 """

@@ -25,8 +25,8 @@ from typing import Literal
 from gidgethub import BadRequest, GitHubException, RedirectionException
 from gidgethub.abc import GitHubAPI
 
-from bot.render.checklist import END_MARKER, START_MARKER
 from bot.store.db import Database
+from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.state import format_time
 
 log = logging.getLogger(__name__)

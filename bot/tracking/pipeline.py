@@ -17,9 +17,9 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.config import Settings
-from bot.render.checklist import render_checklist
 from bot.store.db import Database
 from bot.tracking.analysis_cache import Analyzer
+from bot.tracking.checklist import render_checklist
 from bot.tracking.events import (
     Attribution,
     Change,

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis.rules.registry import RULES
-from bot.catalog import (
+from bot.analysis.catalog import (
     Catalog,
     CatalogError,
     catalog_dir,
@@ -17,6 +16,7 @@ from bot.catalog import (
     parse_rule,
     rules_index_markdown,
 )
+from bot.analysis.rules.registry import RULES
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.analysis import analyze_file
+from bot.analysis.catalog import Rule, load_catalog
 from bot.analysis.rules.registry import RULES
-from bot.catalog import Rule, load_catalog
 
 CATALOG = load_catalog()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot import __version__
-from bot.catalog import load_catalog, rules_index_markdown
+from bot.analysis.catalog import load_catalog, rules_index_markdown
 from bot.cli import main as cli_main
 from bot.cli.main import CLIError, main
 
@@ -150,7 +150,7 @@ def test_explain_unknown_rule(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_broken_catalog_is_a_message_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.catalog import CatalogError
+    from bot.analysis.catalog import CatalogError
     from bot.cli import rules as rules_cli
     from bot.cli import scan as scan_cli
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from bot.analysis.catalog import load_catalog
 from bot.analysis.model import Finding
-from bot.catalog import load_catalog
 from bot.cli.main import main
 from bot.cli.scan import exit_status
 

@@ -33,7 +33,7 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/commands.sqlite3"
         return
-    from bot.store.testing import (
+    from tests.support.store import (
         postgres_unavailable_reason,
         skip_or_fail,
         temporary_postgres_url,

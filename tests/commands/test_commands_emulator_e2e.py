@@ -15,11 +15,11 @@ import pytest
 from gidgethub import sansio
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.commands.suppressions import list_suppressions
+from bot.commands.router import router
 from bot.config import CommandSettings, Settings
 from bot.emulator import GitHubEmulator
+from bot.prcheck.suppressions import list_suppressions
 from bot.service.context import JobContext
-from bot.service.routers.commands import router
 from bot.store import Database
 
 REPO = "python/cpython"

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands.grammar import new_commands, parse_commands
-from bot.render.command_reply import (
+from bot.commands.reply import (
     TOO_LONG,
     ReplySection,
     has_marker,

@@ -17,8 +17,8 @@ from bot.analysis.model import Finding, Metric, Ratio, Summary
 from bot.commands import handlers
 from bot.commands.runner import handle_comment_event
 from bot.commands.status_source import BranchSnapshot, ModuleChange, ModuleView
-from bot.commands.suppressions import list_suppressions
 from bot.config import CommandSettings
+from bot.prcheck.suppressions import list_suppressions
 from bot.store import Database
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.commands.ratelimit import RateLimiter
-from bot.commands.suppressions import add_suppression, list_suppressions, remove_suppression
+from bot.prcheck.suppressions import add_suppression, list_suppressions, remove_suppression
 from bot.store import Database
 
 

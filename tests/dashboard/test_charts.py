@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bot.render.charts import badge_svg, line_chart_svg, progress_color
+from bot.dashboard.charts import badge_svg, line_chart_svg, progress_color
 
 NS = "{http://www.w3.org/2000/svg}"
 

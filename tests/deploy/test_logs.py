@@ -1,4 +1,4 @@
-"""bot.logs: JSON lines with the job's context, secrets never written."""
+"""bot.telemetry.logs: JSON lines with the job's context, secrets never written."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import REDACTED, RedactSecrets, bind, configure_logging, log_context
+from bot.telemetry.logs import REDACTED, RedactSecrets, bind, configure_logging, log_context
 
 WEBHOOK_SECRET = "whsec-correct-horse-battery"
 TOKEN = "ghs_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
@@ -142,7 +142,7 @@ def test_text_format_and_bad_level() -> None:
 def test_configure_from_environment_redacts_the_webhook_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.logs import configure
+    from bot.telemetry.logs import configure
 
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "env-secret-value-123")
     monkeypatch.setenv("ISOLATION_BOT_LOG_LEVEL", "warning")

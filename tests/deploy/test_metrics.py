@@ -1,11 +1,11 @@
-"""bot.service.metrics: the /metrics exposition."""
+"""bot.telemetry.metrics: the /metrics exposition."""
 
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.service import metrics
 from bot.store.queue import QueueStats
+from bot.telemetry import metrics
 
 
 def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

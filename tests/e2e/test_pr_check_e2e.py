@@ -9,7 +9,7 @@ import pytest
 from e2e_harness import REPO, completed_runs, wait_until
 
 from bot.cli.demo import HEAD_SOURCE, MODULE_PATH
-from bot.render.pr_comment import MARKER
+from bot.prcheck.comment import MARKER
 
 pytestmark = pytest.mark.slow
 

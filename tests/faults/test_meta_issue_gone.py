@@ -147,7 +147,7 @@ async def test_checklist_writer_through_the_service(
     done on their first try with a clear log line; a locked one still gets its checklist."""
     from faults_support import HEAD_SOURCE, MODULE_PATH, make_world
 
-    from bot.render.checklist import START_MARKER
+    from bot.tracking.checklist import START_MARKER
 
     meta = 1  # the repository's first issue, created once the service runs
     async with make_world(

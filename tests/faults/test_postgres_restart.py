@@ -18,7 +18,7 @@ from faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
 import bot.store.postgres as postgres_engine
 from bot.service import worker
-from bot.store.testing import (
+from tests.support.store import (
     postgres_test_server_url,
     postgres_unavailable_reason,
     skip_or_fail,

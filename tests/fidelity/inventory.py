@@ -83,7 +83,7 @@ CALLS: tuple[Call, ...] = (
         "GET",
         "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
         f"/repos/python/cpython/commits/{SHA}/pulls",
-        "tracking/pipeline.py, service/routers/pull_request.py",
+        "tracking/pipeline.py, prcheck/router.py",
         reads=("[].number", "[].state", "[].merged_at?", "[].merge_commit_sha?", "[].user?.login"),
     ),
     Call(

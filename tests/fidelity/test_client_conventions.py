@@ -22,7 +22,7 @@ from cachetools import LRUCache
 
 from bot.github import BotGitHubAPI, RetryPolicy
 from bot.github.client import API_VERSION, _retry_after_seconds
-from bot.testing.http import serve_handler
+from tests.support.http import serve_handler
 
 FAST = RetryPolicy(backoff_base=0.001, backoff_cap=0.002, rate_limit_max_wait=5.0, timeout=2.0)
 

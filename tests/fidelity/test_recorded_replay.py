@@ -23,7 +23,7 @@ from gidgethub import InvalidField
 
 from bot.github import BotGitHubAPI, RetryPolicy
 from bot.github.client import _retry_after_seconds
-from bot.testing.http import serve_handler
+from tests.support.http import serve_handler
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "github" / "recorded-subset.json"
 # All five pages (the shared subset keeps the first only).

@@ -25,8 +25,8 @@ from openapi_core.testing import MockRequest
 from bot.analysis.model import Finding
 from bot.emulator.tools.make_openapi_subset import OPERATIONS, make_subset
 from bot.emulator.validation import check_request, load_spec
+from bot.prcheck import check_run as check_render
 from bot.prcheck.model import CheckResult
-from bot.render import check_run as check_render
 
 from .inventory import CALLS, PYGITHUB_CALLS, Call
 

@@ -24,7 +24,7 @@ from bot.analysis.cparse import parse
 from bot.analysis.deadline import AnalysisTimeout, Deadline
 from bot.cli.demo import HEAD_SOURCE, MODULE_PATH
 from bot.prcheck import blobs
-from bot.render.pr_comment import MARKER
+from bot.prcheck.comment import MARKER
 from tests.hardening.test_regex_backtracking import work_bound
 from tests.service.test_pr_check import REPO, make_world, open_pr, until
 

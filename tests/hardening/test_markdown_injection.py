@@ -26,13 +26,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.analysis.model import Finding, Metric, Ratio, Summary
+from bot.commands import reply as command_reply
+from bot.commands.reply import ReplySection
 from bot.commands.status_source import ModuleChange as StatusChange
 from bot.commands.status_source import ModuleView
 from bot.dashboard.standalone import make_app
+from bot.prcheck import check_run
+from bot.prcheck import comment as pr_comment
 from bot.prcheck.model import CheckResult, ModuleChange, SuppressedFinding
-from bot.render import check_run, checklist, command_reply, pr_comment
-from bot.render import summary as weekly
-from bot.render.command_reply import ReplySection
+from bot.summary import render as weekly
 from bot.summary.model import (
     CompletedModule,
     ModuleRow,
@@ -43,6 +45,7 @@ from bot.summary.model import (
 )
 from bot.summary.seed import make_event, make_snapshot
 from bot.summary.source import MemorySource
+from bot.tracking import checklist
 from bot.tracking.events import ModuleEvent
 from bot.tracking.state import ModuleState, Snapshot
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import glob_match, load_catalog
+from bot.analysis.catalog import glob_match, load_catalog
 from tests.hardening.regex_inventory import (
     BOT_ROOT,
     Probe,
@@ -166,7 +166,7 @@ def _var_cases(key: str, call: bytes) -> Cases:
 
 
 def _glob_cases() -> Cases:
-    from bot.catalog import _glob_regex
+    from bot.analysis.catalog import _glob_regex
 
     globs = {"**/*.c", "**/*.h", "Modules/**/_test*.c", "**/a*b*c*d*e*.c", "*/*/*/*/*.h"}
     for rule in load_catalog().values():
@@ -193,7 +193,7 @@ DYNAMIC_CASES: dict[str, tuple[int, Callable[[], Cases]]] = {
     # Module-level patterns built by concatenation (_CAST): probed with the globals above.
     "bot/analysis/rules/heap_type_rules.py::<module>": (3, list),
     # Globs of the rule catalog (applies_to / exempt / info_paths) against PR file paths.
-    "bot/catalog.py::_glob_regex": (1, _glob_cases),
+    "bot/analysis/catalog.py::_glob_regex": (1, _glob_cases),
     # The emulator's fault rules: a pattern the test author writes, matched against URL paths
     # the bot builds; never fed from outside.
     "bot/emulator/faults.py::add": (1, list),

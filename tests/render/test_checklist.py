@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.analysis.model import Metric, Ratio, Summary
-from bot.render.checklist import END_MARKER, START_MARKER, module_line, percent, render_checklist
+from bot.tracking.checklist import END_MARKER, START_MARKER, module_line, percent, render_checklist
 from bot.tracking.events import ModuleEvent
 from bot.tracking.state import ModuleState, Snapshot
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bot.analysis.model import FileReport, Finding, ModuleInfo, TypeInfo
+from bot.prcheck import check_run
+from bot.prcheck import comment as pr_comment
 from bot.prcheck.changes import added_lines, select_files
 from bot.prcheck.model import CheckResult, ModuleChange, SuppressedFinding
 from bot.prcheck.modules import module_changes
-from bot.render import check_run, pr_comment
 
 
 def finding(

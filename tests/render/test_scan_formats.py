@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.analysis import analyze_file, build_tree_report
+from bot.analysis.catalog import load_catalog
 from bot.analysis.model import Finding, Metric, ModuleInfo, Ratio, Summary, TreeReport, TypeInfo
-from bot.catalog import load_catalog
 from bot.render.json_report import render_json
 from bot.render.sarif import SRCROOT, build_sarif, render_sarif
 from bot.render.text import render_text

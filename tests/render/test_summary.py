@@ -12,7 +12,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.analysis.model import Finding, Metric, Ratio, Summary
-from bot.render.summary import MAX_CHARS, marker, render_weekly_summary
 from bot.summary.model import (
     CompletedModule,
     ModuleRow,
@@ -21,6 +20,7 @@ from bot.summary.model import (
     TrendPoint,
     WeeklyData,
 )
+from bot.summary.render import MAX_CHARS, marker, render_weekly_summary
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

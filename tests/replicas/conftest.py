@@ -1,4 +1,4 @@
-"""Several `isolation-bot serve` processes on one PostgreSQL store (bot.testing.cluster).
+"""Several `isolation-bot serve` processes on one PostgreSQL store (tests.support.cluster).
 
 Without PostgreSQL at 127.0.0.1:5432 these tests skip with the reason, or fail when
 ISOLATION_BOT_REQUIRE_POSTGRES=1 (CI)."""
@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.store.testing import postgres_unavailable_reason, skip_or_fail, temporary_postgres_url
+from tests.support.store import postgres_unavailable_reason, skip_or_fail, temporary_postgres_url
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE
 from bot.emulator import GitHubEmulator
 from bot.emulator.state import AppRecord
-from bot.render.check_run import CHECK_NAME
-from bot.render.pr_comment import MARKER
-from bot.testing.cluster import Replica
+from bot.prcheck.check_run import CHECK_NAME
+from bot.prcheck.comment import MARKER
+from tests.support.cluster import Replica
 
 REPO = "python/cpython"
 CONTRIBUTOR = "contributor"
@@ -112,7 +112,7 @@ def job_lines_without_context(replicas: list[Replica]) -> list[dict[str, Any]]:
                 bad.append(rec)
                 continue
             logger = str(rec.get("logger", ""))
-            in_job = logger.startswith(("bot.prcheck", "bot.service.routers", "bot.commands"))
+            in_job = logger.startswith(("bot.prcheck", "bot.tracking.router", "bot.commands"))
             in_job = in_job or str(rec.get("msg", "")).startswith("job ")
             if (
                 in_job

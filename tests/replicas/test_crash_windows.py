@@ -17,8 +17,8 @@ from bot.config import Settings
 from bot.emulator import GitHubEmulator
 from bot.github.app import GitHubApp
 from bot.prcheck import blobs
+from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.run import run_pr_check
-from bot.render.check_run import CHECK_NAME
 from bot.store import open_database
 
 REPO = "python/cpython"

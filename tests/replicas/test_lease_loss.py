@@ -12,7 +12,7 @@ from bot.github.client import CallCounter
 from bot.service.worker import WorkerPool
 from bot.store import open_database
 from bot.store.queue import Job, Queue
-from bot.store.testing import FakeClock
+from tests.support.store import FakeClock
 
 
 class SlowPool(WorkerPool):

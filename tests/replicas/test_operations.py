@@ -23,9 +23,9 @@ from replica_world import (
     secrets_in_logs,
 )
 
-from bot.render.checklist import END_MARKER, START_MARKER
 from bot.store.migrate import load_migrations
-from bot.testing.cluster import BotCluster
+from bot.tracking.checklist import END_MARKER, START_MARKER
+from tests.support.cluster import BotCluster
 
 METRICS = (
     "isolation_bot_deliveries_total",

@@ -1,6 +1,6 @@
 """Three replicas on one PostgreSQL store, 500 deliveries, one replica SIGKILLed mid-run.
 
-The emulator delivers through a round-robin load balancer (bot.testing.cluster); the killed
+The emulator delivers through a round-robin load balancer (tests.support.cluster); the killed
 replica's leased jobs are reclaimed by the others once the (short) lease expires. Afterwards
 every PR has exactly one status comment and exactly one completed check run for its last
 head, no job is left pending, running or dead, and every delivery was acknowledged.
@@ -26,7 +26,7 @@ from replica_world import (
 )
 
 from bot.store.queue import Queue
-from bot.testing.cluster import BotCluster
+from tests.support.cluster import BotCluster
 
 PRS = 80
 PUSHES_PER_PR = 4  # synchronize events after the opening one

@@ -23,7 +23,7 @@ from bot.github import (
     RetryPolicy,
     app_jwt,
 )
-from bot.testing.http import serve_handler
+from tests.support.http import serve_handler
 
 FAST = RetryPolicy(
     backoff_base=0.001,

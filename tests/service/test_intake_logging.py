@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import logs
 from bot.config import Settings
 from bot.service.app import STATE, create_app
+from bot.telemetry import logs
 from tests.service.test_intake import SECRET, headers, pr_payload
 
 

@@ -14,7 +14,7 @@ import pytest
 from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
-from bot.render.pr_comment import MARKER
+from bot.prcheck.comment import MARKER
 from bot.service.app import STATE, ServiceState
 from bot.service.local import bot_on_emulator, until
 
@@ -114,7 +114,7 @@ async def test_check_run_rerequested_and_recheck_job(world: World) -> None:
 
 
 async def test_rerequest_of_another_apps_check_run_is_ignored(world: World) -> None:
-    from bot.service.routers.pull_request import _is_ours
+    from bot.prcheck.router import _is_ours
 
     assert not _is_ours({"name": "isolation", "app": {"id": 1}}, "2")
     assert not _is_ours({"name": "lint", "app": {"id": 2}}, "2")
@@ -217,7 +217,7 @@ async def test_malformed_job_is_dead_at_once_with_its_error_kept(world: World) -
 
 
 async def test_suppression_recorded_by_a_command_is_honoured(world: World) -> None:
-    from bot.commands.suppressions import add_suppression
+    from bot.prcheck.suppressions import add_suppression
 
     emu = world.emu
     number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
@@ -244,7 +244,11 @@ async def test_suppression_recorded_by_a_command_is_honoured(world: World) -> No
 
 @pytest.mark.postgres
 async def test_check_and_push_on_postgresql() -> None:
-    from bot.store.testing import postgres_unavailable_reason, skip_or_fail, temporary_postgres_url
+    from tests.support.store import (
+        postgres_unavailable_reason,
+        skip_or_fail,
+        temporary_postgres_url,
+    )
 
     reason = await postgres_unavailable_reason()
     if reason is not None:

@@ -8,9 +8,9 @@ import pytest
 from gidgethub import sansio
 
 from bot.config import Settings
+from bot.prcheck import router as pr_router
+from bot.prcheck.router import coalescing_key, triggers_check
 from bot.service.context import JobContext
-from bot.service.routers import pull_request as pr_router
-from bot.service.routers.pull_request import coalescing_key, triggers_check
 
 
 class FakeGH:

@@ -9,7 +9,7 @@ import pytest
 from bot.service import upkeep
 from bot.store import open_database
 from bot.store.queue import Queue
-from bot.store.testing import FakeClock
+from tests.support.store import FakeClock
 
 DAY = 86400.0
 

@@ -2,7 +2,7 @@
 
 ``db_url`` is parametrised: a SQLite file in tmp_path, and PostgreSQL on a schema of the test
 server created for this test run (``CREATE SCHEMA test_<random>``, migrated once, emptied after
-each test, dropped at the end; bot.store.testing.ReusableSchema), which skips with the reason
+each test, dropped at the end; tests.support.store.ReusableSchema), which skips with the reason
 when the server is unreachable, or fails when ISOLATION_BOT_REQUIRE_POSTGRES=1 (CI).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Database, open_database
-from bot.store.testing import FakeClock, ReusableSchema, postgres_unavailable_reason, skip_or_fail
+from tests.support.store import FakeClock, ReusableSchema, postgres_unavailable_reason, skip_or_fail
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 
 from bot.store import Database
 from bot.store.queue import Job, Queue
-from bot.store.testing import FakeClock
+from tests.support.store import FakeClock
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""bot.store.testing: the skip-or-fail rule for PostgreSQL, the placeholder translation."""
+"""tests.support.store: the skip-or-fail rule for PostgreSQL, the placeholder translation."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.store.sqltext import count_placeholders, split_statements, to_pyformat
-from bot.store.testing import postgres_unavailable_reason, skip_or_fail, with_search_path
+from tests.support.store import postgres_unavailable_reason, skip_or_fail, with_search_path
 
 
 async def test_unreachable_server_gives_a_reason_without_password() -> None:

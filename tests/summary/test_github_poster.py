@@ -16,9 +16,9 @@ from sumtest_support import REPO, mod
 
 from bot.config import Settings
 from bot.emulator import GitHubEmulator
-from bot.render.summary import marker
 from bot.store import Database
 from bot.summary.model import OpenPullRequest
+from bot.summary.render import marker
 from bot.summary.seed import make_snapshot, seed_store
 from bot.summary.source import MemorySource, StoreSource
 from bot.summary.weekly import GitHubIssuePoster, post_weekly_if_due

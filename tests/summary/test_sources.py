@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sumtest_support import REPO, mod
 
+from bot.prcheck.store import PrState, save
 from bot.store import Database
-from bot.store.pr_state import PrState, save
 from bot.summary.open_prs import RECENT_SECONDS, candidate_prs
 from bot.summary.seed import (
     SeedError,

@@ -13,9 +13,9 @@ import pytest
 from sumtest_support import REPO, FakeIssue, FakePoster, mod
 
 from bot.config import Settings
-from bot.render.summary import marker
 from bot.service.scheduler import WeeklySummaryScheduler
 from bot.store import Database, open_database
+from bot.summary.render import marker
 from bot.summary.seed import make_event, make_snapshot, seed_store
 from bot.summary.source import MemorySource
 from bot.summary.weekly import Outcome
@@ -222,7 +222,11 @@ async def test_summary_content_for_the_week(db: Database) -> None:
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    from bot.store.testing import postgres_unavailable_reason, skip_or_fail, temporary_postgres_url
+    from tests.support.store import (
+        postgres_unavailable_reason,
+        skip_or_fail,
+        temporary_postgres_url,
+    )
 
     reason = await postgres_unavailable_reason()
     if reason:

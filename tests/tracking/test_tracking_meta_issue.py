@@ -15,8 +15,8 @@ import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.emulator import GitHubEmulator
-from bot.render.checklist import END_MARKER, START_MARKER
 from bot.store import Database
+from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.meta_issue import find_section, write_section
 
 REPO = "python/cpython"

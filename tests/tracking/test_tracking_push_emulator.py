@@ -18,11 +18,11 @@ from tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 from bot.config import MetaIssue, Settings
 from bot.emulator import AppRecord, GitHubEmulator
-from bot.render.checklist import END_MARKER, START_MARKER
 from bot.service.context import JobContext
-from bot.service.routers import push as push_router
 from bot.store import Database
 from bot.tracking import pipeline
+from bot.tracking import router as push_router
+from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.events import module_events
 from bot.tracking.snapshots import latest_snapshot, module_history, snapshots_between
 from bot.tracking.tree_sync import update_repository

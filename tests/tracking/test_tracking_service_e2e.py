@@ -12,8 +12,8 @@ from tracktest_support import module_c
 
 from bot.config import MetaIssue
 from bot.emulator import GitHubEmulator
-from bot.render.checklist import START_MARKER
 from bot.service.local import bot_on_emulator, until
+from bot.tracking.checklist import START_MARKER
 
 REPO = "python/cpython"
 

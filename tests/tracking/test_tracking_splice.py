@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render.checklist import END_MARKER, START_MARKER
+from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.meta_issue import find_section, splice
 
 SECTION = f"{START_MARKER}\nnew\nlines\n{END_MARKER}\n"

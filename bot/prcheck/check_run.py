@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.analysis.model import Finding
+from bot.prcheck.comment import DEFAULT_RULES_URL, render, rule_url
 from bot.prcheck.model import CheckResult
 from bot.render import escape
-from bot.render.pr_comment import DEFAULT_RULES_URL, render, rule_url
 
 CHECK_NAME = "isolation"
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per create/update call

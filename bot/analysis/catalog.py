@@ -343,7 +343,7 @@ def catalog_dir() -> tuple[Traversable, str]:
     packaged = resources.files("bot").joinpath("_rules")
     if packaged.is_dir():
         return packaged, "bot/_rules"
-    source_tree = Path(__file__).resolve().parent.parent / "rules"
+    source_tree = Path(__file__).resolve().parents[2] / "rules"
     if source_tree.is_dir():
         return source_tree, str(source_tree)
     raise CatalogError(

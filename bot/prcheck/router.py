@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from gidgethub import routing, sansio
 
+from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.run import StaleResult, run_pr_check
-from bot.render.check_run import CHECK_NAME
 from bot.service.context import JobContext
 
 log = logging.getLogger(__name__)

@@ -1,1 +1,0 @@
-"""Helpers shared by the tests and the bench scripts (not used by the service itself)."""
