@@ -18,23 +18,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from bot.analysis import compare
-from bot.analysis.model import FileReport, Finding
+from bot.analysis.model import FileReport
 from bot.config import Settings
 from bot.prcheck import blobs
 from bot.prcheck import check_run as check_render
 from bot.prcheck import comment as pr_comment
 from bot.prcheck import store as pr_state
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
-from bot.prcheck.model import CheckResult, SuppressedFinding
-from bot.prcheck.modules import describe_all
+from bot.prcheck.model import CheckResult
+from bot.prcheck.modules import assess
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -133,26 +132,6 @@ async def _suppressions(db: Database, repo: str, number: int) -> list[Any]:
     return list(await list_suppressions(db, repo, number))
 
 
-def _apply_suppressions(
-    new: list[Finding], suppressions: Iterable[Any]
-) -> tuple[list[Finding], list[SuppressedFinding]]:
-    rules: dict[tuple[str, str | None], Any] = {}
-    for s in suppressions:
-        rules[(str(getattr(s, "rule", "")).upper(), getattr(s, "symbol", None) or None)] = s
-    kept: list[Finding] = []
-    dropped: list[SuppressedFinding] = []
-    for f in new:
-        rule = f.rule.upper()
-        s = rules.get((rule, f.symbol)) or rules.get((rule, None))
-        if s is None:
-            kept.append(f)
-        else:
-            dropped.append(
-                SuppressedFinding(f, str(getattr(s, "reason", "")), str(getattr(s, "user", "")))
-            )
-    return kept, dropped
-
-
 async def compute(
     gh: GitHubAPI, db: Database, settings: Any, repo: str, pr: dict[str, Any]
 ) -> tuple[CheckResult, list[ChangedFile]]:
@@ -180,26 +159,7 @@ async def compute(
     base_shas = await _base_shas(gh, repo, base_sha, head_sha, files)
     with _retry_404(gh):  # blobs of a just-pushed head can 404 for a moment
         base, head, notes = await _analyse(gh, repo, files, base_shas)
-    renames = {f.base_path: f.path for f in files if f.base_path and f.base_path != f.path}
-    diff = compare(base, head, renames)
-    new, fixed, remaining = list(diff.new), list(diff.fixed), list(diff.remaining)
-    new, suppressed = _apply_suppressions(new, await _suppressions(db, repo, number))
-    result.new, result.fixed, result.remaining, result.suppressed = (
-        new,
-        fixed,
-        remaining,
-        suppressed,
-    )
-    result.module_changes = describe_all(diff.module_changes)
-    result.modules_by_path = {m.path: m.name for r in [*base, *head] for m in r.modules}
-    # Skipped files first: the comment shows the first notes only, and "this file was not
-    # checked at all (too large, over the time limit)" matters more than a partial parse.
-    skipped = [r for r in head if r.skipped]
-    result.notes += [f"{r.path}: not analysed: {r.skipped}" for r in skipped]
-    result.notes += notes
-    for r in head:
-        if not r.skipped:
-            result.notes += [f"{r.path}: {n}" for n in r.notes]
+    assess(result, files, base, head, await _suppressions(db, repo, number), notes=notes)
     return result, files
 
 
