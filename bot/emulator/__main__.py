@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from bot.emulator.core import GitHubEmulator
-from bot.emulator.seed import SEEDS
+from .seed import SEEDS
+from .serving import GitHubEmulator
 
 
 async def _run(args: argparse.Namespace) -> None:

@@ -1,5 +1,6 @@
-"""GitHubEmulator: the state machine (repositories, pull requests, issues, checks) and its
-driver API for tests and the demo. The HTTP side lives in bot.emulator.server."""
+"""EmulatorCore: the state machine (repositories, pull requests, issues, checks), its driver
+API for tests and the demo, and webhook delivery. It knows nothing of HTTP serving: server.py
+builds the REST routes over it and serving.py adds ``serve()`` (GitHubEmulator)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,20 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from multidict import CIMultiDict
 
-from bot.emulator import webhooks
-from bot.emulator.faults import FaultSet
-from bot.emulator.gitobjects import FileChange, ObjectStore, diff_files
-from bot.emulator.shapes import Shapes, node_id
-from bot.emulator.state import (
+from . import validation, webhooks
+from .faults import FaultSet
+from .gitobjects import FileChange, ObjectStore, diff_files
+from .shapes import Shapes, node_id
+from .state import (
     PERMISSION_LEVELS,
     AppRecord,
     CheckRun,
@@ -76,10 +76,13 @@ def _private_key() -> _Key:
     return _KEY_CACHE[0]
 
 
-class GitHubEmulator:
-    """A stateful GitHub: drive it from tests, serve it over HTTP, read what the bot did."""
+class EmulatorCore:
+    """A stateful GitHub: drive it from tests, read what the bot did. Serving it over HTTP is
+    GitHubEmulator's part (serving.py)."""
 
     def __init__(self, *, validate: bool = True, clock: Callable[[], float] = time.time) -> None:
+        if validate:
+            validation.require()  # ValidationUnavailable now, not a 500 at the first request
         self.validate = validate
         self.clock = clock
         self.api_url = "https://api.github.com"
@@ -1172,20 +1175,11 @@ class GitHubEmulator:
             await self.wait_for_deliveries()
         return d
 
-    # --- serving --------------------------------------------------------------------------
+    # --- delivery loop (serving.py starts and stops it with the HTTP server) ---------------
 
-    @contextlib.asynccontextmanager
-    async def serve(self, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[str]:
-        """Serve the REST API (and deliver webhooks) in the running event loop."""
-        from bot.emulator.server import make_app  # here: server.py imports this module
-
-        runner = web.AppRunner(make_app(self), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound = runner.addresses[0][1] if runner.addresses else port
-        base_url = f"http://{host}:{bound}"
-        self.api_url = base_url
+    def start_delivering(self) -> asyncio.Task[None]:
+        """Deliver webhooks from the running event loop, the ones queued so far first, until
+        ``stop_delivering`` is given the returned task."""
         self._queue = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -1195,44 +1189,11 @@ class GitHubEmulator:
             for d in pending:
                 if d.status is None:
                     self._queue.put_nowait(d)
-        try:
-            yield base_url
-        finally:
-            with self.lock:
-                self._loop, self._queue = None, None
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            await runner.cleanup()
+        return worker
 
-    @contextlib.contextmanager
-    def serve_in_thread(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
-        """Serve from a thread with its own event loop (for synchronous callers)."""
-        ready = threading.Event()
-        box: dict[str, Any] = {}
-
-        async def main() -> None:
-            stop = asyncio.Event()
-            box["stop"] = stop
-            box["loop"] = asyncio.get_running_loop()
-            try:
-                async with self.serve(port, host) as url:
-                    box["url"] = url
-                    ready.set()
-                    await stop.wait()
-            except BaseException as exc:  # report start-up failures to the caller
-                box["error"] = exc
-                ready.set()
-
-        thread = threading.Thread(
-            target=asyncio.run, args=(main(),), daemon=True, name="github-emulator"
-        )
-        thread.start()
-        ready.wait(30)
-        if "error" in box:
-            raise box["error"]
-        try:
-            yield box["url"]
-        finally:
-            box["loop"].call_soon_threadsafe(box["stop"].set)
-            thread.join(30)
+    async def stop_delivering(self, worker: asyncio.Task[None]) -> None:
+        with self.lock:
+            self._loop, self._queue = None, None
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker

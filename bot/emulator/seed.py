@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.emulator.core import GitHubEmulator
-from bot.emulator.state import AppRecord
+from .core import EmulatorCore
+from .state import AppRecord
 
 DEMO_REPO = "python/cpython"
 
@@ -33,7 +33,7 @@ PyInit_spam(void)
 """
 
 
-def seed_demo(emu: GitHubEmulator, slug: str = "isolation-bot") -> tuple[AppRecord, int]:
+def seed_demo(emu: EmulatorCore, slug: str = "isolation-bot") -> tuple[AppRecord, int]:
     """An App installed on python/cpython, a main branch with one module, people with roles."""
     app = emu.register_app(slug=slug)
     emu.create_repo(DEMO_REPO, default_branch="main")

@@ -1,4 +1,4 @@
-"""The emulator's HTTP side: GitHub's REST routes over the GitHubEmulator state.
+"""The emulator's HTTP side: GitHub's REST routes over the EmulatorCore state.
 
 Every request goes through ``_serve``: faults, authentication, request validation against the
 OpenAPI description, the route handler (under the state lock), response validation, ETag/304,
@@ -21,12 +21,12 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from bot.emulator import validation
-from bot.emulator.core import MAX_PR_FILES, GitHubEmulator, RequestRecord
-from bot.emulator.faults import error_body
-from bot.emulator.pagination import paginate
-from bot.emulator.shapes import APP_PERMISSIONS, REACTION_CONTENTS, iso
-from bot.emulator.state import CheckRun, Comment, Issue, Repo
+from . import validation
+from .core import MAX_PR_FILES, EmulatorCore, RequestRecord
+from .faults import error_body
+from .pagination import paginate
+from .shapes import APP_PERMISSIONS, REACTION_CONTENTS, iso
+from .state import CheckRun, Comment, Issue, Repo
 
 MAX_COMMENT = 65536
 MAX_ANNOTATIONS = 50  # per create/update request
@@ -54,7 +54,7 @@ class ApiError(Exception):
 
 @dataclass
 class Ctx:
-    emu: GitHubEmulator
+    emu: EmulatorCore
     method: str
     path: str
     params: dict[str, str]
@@ -1139,7 +1139,7 @@ def _aiohttp_path(template: str) -> str:
 
 
 def _authenticate(
-    emu: GitHubEmulator, request: web.Request, kind: str
+    emu: EmulatorCore, request: web.Request, kind: str
 ) -> tuple[int | None, int | None]:
     """(installation id, app id) of the caller; raises 401 when the route needs more."""
     header = request.headers.get("Authorization", "")
@@ -1164,7 +1164,7 @@ def _authenticate(
     return token.installation_id, None
 
 
-def _verify_jwt(emu: GitHubEmulator, credential: str) -> int:
+def _verify_jwt(emu: EmulatorCore, credential: str) -> int:
     try:
         claims = jwt.decode(credential, options={"verify_signature": False})
         iss = str(claims.get("iss", ""))
@@ -1194,7 +1194,7 @@ def _verify_jwt(emu: GitHubEmulator, credential: str) -> int:
     return app.id
 
 
-def _rate_headers(emu: GitHubEmulator, inst_id: int | None, *, count: bool) -> dict[str, str]:
+def _rate_headers(emu: EmulatorCore, inst_id: int | None, *, count: bool) -> dict[str, str]:
     used = emu.rate_used(inst_id)
     if count:
         used, _ = emu.count_rate(inst_id)
@@ -1220,7 +1220,7 @@ def _json_response(status: int, body: Any, headers: dict[str, str]) -> web.Respo
     )
 
 
-def make_app(emu: GitHubEmulator) -> web.Application:
+def make_app(emu: EmulatorCore) -> web.Application:
     app = web.Application(client_max_size=50 * 1024**2)
 
     def endpoint(rt: Route) -> Callable[[web.Request], Any]:
@@ -1254,7 +1254,7 @@ def make_app(emu: GitHubEmulator) -> web.Application:
 _REPO_PREFIX = "/repos/{owner}/{repo}"
 
 
-def _canonical(emu: GitHubEmulator, request: web.Request, params: dict[str, str]) -> str:
+def _canonical(emu: EmulatorCore, request: web.Request, params: dict[str, str]) -> str:
     """/repositories/{id}/rest -> /repos/{owner}/{repo}/rest (params gain owner and repo)."""
     repo_id = params.pop("repo_id", None)
     if repo_id is None:
@@ -1267,7 +1267,7 @@ def _canonical(emu: GitHubEmulator, request: web.Request, params: dict[str, str]
     return f"/repos/{repo.owner}/{repo.name}" + (f"/{rest}" if rest else "")
 
 
-async def _serve(emu: GitHubEmulator, rt: Route, request: web.Request) -> web.StreamResponse:
+async def _serve(emu: EmulatorCore, rt: Route, request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     query = {k: v for k, v in request.query.items()}
     params = dict(request.match_info)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from bot.emulator.state import CheckRun, Comment, Installation, Issue, Label, Reaction, Repo
-
-if TYPE_CHECKING:
-    from bot.emulator.core import GitHubEmulator
+from .gitobjects import FileChange, ObjectStore
+from .state import AppRecord, CheckRun, Comment, Installation, Issue, Label, Reaction, Repo, User
 
 HTML = "https://github.com"
 
@@ -35,8 +33,25 @@ CONTENTS_INLINE_LIMIT = 1024 * 1024
 REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 
 
+class ShapeSource(Protocol):
+    """What shaping needs from the emulator's state (EmulatorCore provides it); a protocol, so
+    this module does not import core.py, which imports it."""
+
+    api_url: str
+    store: ObjectStore
+
+    def now(self) -> int: ...
+    def user_record(self, login: str) -> User: ...
+    def repo_record(self, full_name: str) -> Repo: ...
+    def app_record(self, app_id: int) -> AppRecord: ...
+    def installations_of(self, app_id: int) -> list[Installation]: ...
+    def pull_changes(self, repo: str, number: int) -> list[FileChange]: ...
+    def pull_commit_count(self, repo: str, number: int) -> int: ...
+    def diff_commits(self, old: str | None, new: str) -> list[FileChange]: ...
+
+
 class Shapes:
-    def __init__(self, emu: GitHubEmulator) -> None:
+    def __init__(self, emu: ShapeSource) -> None:
         self.emu = emu
 
     def iso_now(self) -> str:
