@@ -26,6 +26,24 @@ class SuppressedFinding:
     user: str
 
 
+@dataclass(frozen=True)
+class ModuleSide:
+    """One module on one side of the PR: what the comment's module table shows."""
+
+    init: str  # "single-phase" / "multi-phase"
+    slot: str | None  # its Py_mod_multiple_interpreters value (None: single-phase, no slots)
+    static_types: int
+    heap_types: int
+
+
+@dataclass(frozen=True)
+class ModuleRow:
+    module: str
+    path: str
+    before: ModuleSide | None  # None: the module is new in the PR
+    after: ModuleSide | None  # None: the PR removes it
+
+
 @dataclass
 class CheckResult:
     repo: str
@@ -44,6 +62,8 @@ class CheckResult:
     modules_by_path: dict[str, str] = field(default_factory=dict)
     # path -> head line numbers the PR added or changed (annotations go only there)
     changed_lines: dict[str, frozenset[int]] = field(default_factory=dict)
+    # one row per module of the changed files, base and head side by side
+    module_rows: list[ModuleRow] = field(default_factory=list)
 
     def module_of(self, path: str) -> str:
         return self.modules_by_path.get(path, path)

@@ -21,6 +21,7 @@ from bot.analysis.model import FileReport, Finding
 from bot.analysis.tsv import parse_tsv, row_index
 from bot.prcheck.changes import ChangedFile
 from bot.prcheck.model import ChangeKind, CheckResult, ModuleChange, SuppressedFinding
+from bot.prcheck.table import module_rows
 
 _SLOT_TEXT = {
     "not-supported": "Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED",
@@ -137,6 +138,7 @@ def assess(
     result.suppressed = [*in_tree, *by_command]
     result.module_changes = describe_all(diff.module_changes)
     result.modules_by_path = {m.path: m.name for r in [*base, *head] for m in r.modules}
+    result.module_rows = module_rows(base, head)
     # Skipped files first: the comment shows the first notes only, and "this file was not
     # checked at all (too large, over the time limit)" matters more than a partial parse.
     skipped = [r for r in head if r.skipped]
