@@ -41,13 +41,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE
 from bot.commands.reply import MARKER_PREFIX
 from bot.emulator import GitHubEmulator
 from bot.emulator.state import AppRecord
 from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.comment import MARKER
 from tests.support.cluster import BotCluster
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE
 
 REPO = "python/cpython"
 CONTRIBUTOR = "contributor"

@@ -28,8 +28,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE
 from bot.config import Settings
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE
 
 
 def pct(values: list[float], p: float) -> float:

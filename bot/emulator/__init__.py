@@ -9,6 +9,7 @@ from .core import EmulatorCore, EmulatorError, RequestRecord
 from .faults import Fault, FaultSet
 from .serving import GitHubEmulator
 from .state import AppRecord
+from .validation import ValidationUnavailable
 from .webhooks import Delivery
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "FaultSet",
     "GitHubEmulator",
     "RequestRecord",
+    "ValidationUnavailable",
 ]

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from e2e_harness import BotProcess, setup_repo
 
-from bot.cli.demo import BASE_SOURCE, MODULE_PATH
 from bot.emulator import GitHubEmulator
+from tests.support.samples import BASE_SOURCE, MODULE_PATH
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from e2e_harness import REPO, completed_runs, wait_until
 
-from bot.cli.demo import HEAD_SOURCE, MODULE_PATH
 from bot.prcheck.comment import MARKER
+from tests.support.samples import HEAD_SOURCE, MODULE_PATH
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
 from bot.service.app import STATE, ServiceState
 from bot.service.local import bot_on_emulator, until
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 REPO = "python/cpython"
 __all__ = ["BASE_SOURCE", "HEAD_SOURCE", "MODULE_PATH", "REPO", "World", "make_world", "until"]

@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 from e2e_harness import REPO, BotProcess, setup_repo, wait_until
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.emulator import GitHubEmulator
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 
 @pytest.fixture

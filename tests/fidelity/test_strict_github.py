@@ -21,13 +21,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.cli.serve import start_service
 from bot.config import Labels, MetaIssue
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
 from bot.service.app import STATE, ServiceState
 from bot.service.local import emulated_app_settings
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 REPO = "python/cpython"
 JWT = re.compile(r"^Bearer [\w-]+\.[\w-]+\.[\w-]+$")

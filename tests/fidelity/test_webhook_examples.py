@@ -23,7 +23,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.cli.serve import start_service
 from bot.emulator import GitHubEmulator
 from bot.emulator.webhooks import delivery_headers, encode
@@ -31,6 +30,7 @@ from bot.prcheck import blobs
 from bot.service.app import STATE, ServiceState
 from bot.service.local import emulated_app_settings
 from bot.tracking.snapshots import latest_snapshot
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 REPO = "python/cpython"
 EVENTS = (

@@ -22,11 +22,11 @@ import bot.analysis
 from bot.analysis import MAX_FILE_BYTES, FileReport, analyze_file, timed_out
 from bot.analysis.cparse import parse
 from bot.analysis.deadline import AnalysisTimeout, Deadline
-from bot.cli.demo import HEAD_SOURCE, MODULE_PATH
 from bot.prcheck import blobs
 from bot.prcheck.comment import MARKER
 from tests.hardening.test_regex_backtracking import work_bound
 from tests.service.test_pr_check import REPO, make_world, open_pr, until
+from tests.support.samples import HEAD_SOURCE, MODULE_PATH
 
 DEEP = 100_000
 GOOD = b"static PyObject *cache;\n"  # one ISO005-style global: proves analysis went on

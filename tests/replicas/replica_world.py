@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE
 from bot.emulator import GitHubEmulator
 from bot.emulator.state import AppRecord
 from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.comment import MARKER
 from tests.support.cluster import Replica
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE
 
 REPO = "python/cpython"
 CONTRIBUTOR = "contributor"

@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.config import Settings
 from bot.emulator import GitHubEmulator
 from bot.github.app import GitHubApp
@@ -20,6 +19,7 @@ from bot.prcheck import blobs
 from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.run import run_pr_check
 from bot.store import open_database
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 REPO = "python/cpython"
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.cli.demo import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 from bot.emulator import GitHubEmulator
 from bot.prcheck import blobs
 from bot.prcheck.comment import MARKER
 from bot.service.app import STATE, ServiceState
 from bot.service.local import bot_on_emulator, until
+from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 REPO = "python/cpython"
 
