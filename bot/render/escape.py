@@ -38,7 +38,15 @@ _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _REFERENCE = re.compile(r"#(?=\d)")
 _GH_REF = re.compile(r"\b(gh|GH|bpo|BPO)(\\?-)(?=\d)", re.IGNORECASE)
 
+# A named character reference: "&" + name + ";" (numeric ones start with "#", escaped above).
+_ENTITY = re.compile(r"&(?=[A-Za-z0-9]+;)")
+
 MAX_LEN = 500
+
+
+def utf16_len(s: str) -> int:
+    """Length as GitHub counts it (UTF-16 code units): its 65,536 limit is in these."""
+    return len(s.encode("utf-16-le")) // 2
 
 
 def _flatten(value: object, limit: int) -> str:
@@ -59,8 +67,10 @@ def _defuse_mentions(s: str) -> str:
 def text(value: object, *, limit: int = MAX_LEN) -> str:
     """Plain text: no markdown, HTML, mentions or references survive."""
     s = _flatten(value, limit)
-    s = s.replace("&", "&amp;")  # before the others so entities we add are not re-escaped
     s = _MARKDOWN_SPECIAL.sub(r"\\\1", s)
+    # "&" stays "&" (it renders as itself) unless it starts an entity reference ("&lt;",
+    # "&amp;"; "&#64;" is already broken by the escaped "#"): a backslash keeps it literal.
+    s = _ENTITY.sub(r"\\&", s)
     s = _LINE_START.sub(r"\\\1", s)
     s = re.sub(r"^(\d+)([.)])", r"\1\\\2", s)  # "1." / "1)" would start an ordered list
     # Autolinks: "www." and "scheme://" would become links even with punctuation escaped.

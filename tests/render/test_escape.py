@@ -6,6 +6,7 @@ import re
 
 from hypothesis import given
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from bot.render import escape
 
@@ -60,3 +61,32 @@ def test_code_span_contains_the_text_literally(s: str) -> None:
     assert fence is not None
     inner = out[len(fence.group()) : -len(fence.group())]
     assert fence.group() not in inner
+
+
+_md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def _rendered_text(markdown: str) -> str:
+    """The text a CommonMark renderer shows for ``markdown`` (one paragraph's inline text)."""
+    tokens = _md.parseInline(markdown)
+    return "".join(
+        t.content
+        for tok in tokens
+        for t in (tok.children or [])
+        if t.type in ("text", "code_inline")
+    )
+
+
+def test_ampersands_render_as_themselves() -> None:
+    # "&" needs no escape in markdown: the source stays readable ("&def", "a && b") ...
+    assert escape.text("return PyModuleDef_Init(&def);") == r"return PyModuleDef\_Init(&def);"
+    assert escape.text("a && b") == "a && b"
+    # ... and what looks like an entity is kept literal, not decoded.
+    for s in ("&lt;b&gt; &amp;", "&copy; &#64;x &#x40;", "PyModuleDef_Init(&def)"):
+        assert _rendered_text(escape.text(s)).replace(escape.ZWJ, "") == s
+
+
+@given(st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=80))
+def test_text_renders_as_the_original(s: str) -> None:
+    shown = _rendered_text(escape.text(s)).replace(escape.ZWJ, "")
+    assert shown.strip(" ") == s.strip(" ")
