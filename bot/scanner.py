@@ -4,17 +4,25 @@ Paths in the report are relative to the scan root: the enclosing CPython checkou
 paths are inside one (so `scan Modules/` still reports `Modules/...` and path rules apply),
 else the scanned folder (or a single file's folder). The tree's own c-analyzer lists
 (Tools/c-analyzer/cpython/{ignored,globals-to-fix}.tsv) are applied when present.
+
+A ``ResultCache`` keeps each file's analysis on disk between runs, keyed by the analyser's
+version, the file's path in the report and its content: a second scan of an unchanged tree
+reads every file once to hash it and analyses none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_all_start_methods, get_context
+from typing import Any
 
 from bot.analysis import (
     FileReport,
@@ -41,6 +49,95 @@ _CACHE_MAX = 20_000
 
 class ScanError(Exception):
     """A path given to the scanner cannot be scanned (missing, unreadable, not C)."""
+
+
+def default_cache_dir() -> str:
+    """$XDG_CACHE_HOME/isolation-bot, else ~/.cache/isolation-bot (the XDG default)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "isolation-bot")
+
+
+_CACHE_FORMAT = "isolation-bot-result/1"
+_CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by isolation-bot.\n"
+)
+
+
+class ResultCache:
+    """File analyses on disk: one small JSON file per (analyser version, path, content).
+
+    Entries are immutable and written to a temporary file then renamed into place, so runs
+    sharing a cache never see half an entry and the last writer of equal content wins. An
+    entry that cannot be read or is not ours (corrupt, truncated, another format, another
+    key) counts as a miss and is written again. Write failures (read-only, full disk) only
+    lose the caching, never the scan. ``hits`` and ``misses`` count this object's lookups.
+    """
+
+    def __init__(self, directory: str, version: str) -> None:
+        self.root = directory
+        self.version = version
+        safe = re.sub(r"[^A-Za-z0-9._+-]", "_", version)
+        self.directory = os.path.join(directory, "results", safe)
+        self.hits = 0
+        self.misses = 0
+        self._prepared = False
+
+    def key(self, rel: str, data: bytes) -> str:
+        h = hashlib.blake2b(digest_size=20)
+        for part in (self.version.encode(), rel.encode("utf-8", "surrogateescape"), data):
+            h.update(len(part).to_bytes(8, "little"))
+            h.update(part)
+        return h.hexdigest()
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.directory, key[:2], key + ".json")
+
+    def get(self, key: str) -> FileReport | None:
+        try:
+            with open(self._path(key), "rb") as fh:
+                entry = json.loads(fh.read())
+            if entry.get("format") != _CACHE_FORMAT or entry.get("key") != key:
+                raise ValueError("not an entry for this key")
+            report = FileReport.from_dict(entry["report"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return report
+
+    def put(self, key: str, report: FileReport) -> None:
+        if timed_out(report):
+            return  # about this moment's load, not the content
+        entry = {"format": _CACHE_FORMAT, "key": key, "report": report.to_dict()}
+        path = self._path(key)
+        try:
+            self._prepare()
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(entry, fh, separators=(",", ":"))
+            os.replace(tmp, path)
+        except (OSError, TypeError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def _prepare(self) -> None:
+        # Like ruff's: a CACHEDIR.TAG (backup tools skip the folder) and a .gitignore of "*"
+        # (a cache inside a checkout is never committed).
+        if self._prepared:
+            return
+        os.makedirs(self.root, exist_ok=True)
+        for name, text in (("CACHEDIR.TAG", _CACHEDIR_TAG), (".gitignore", "*\n")):
+            target = os.path.join(self.root, name)
+            if not os.path.exists(target):
+                with contextlib.suppress(OSError), open(target, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+        self._prepared = True
 
 
 def analyze_cached(rel: str, data: bytes) -> FileReport:
@@ -79,19 +176,36 @@ def scan_root(paths: Sequence[str]) -> str:
     return os.path.commonpath(dirs)
 
 
-def _walk(path: str) -> Iterator[str]:
+Exclude = Callable[[str], bool]  # absolute path of a file or folder -> leave it out
+
+
+def _walk(path: str, exclude: Exclude | None = None) -> Iterator[str]:
     if os.path.isfile(path):
         yield os.path.abspath(path)
         return
     for dirpath, dirnames, filenames in os.walk(path, onerror=None):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in _SKIP_DIRS
+            and not d.startswith(".")
+            and not (exclude and exclude(os.path.abspath(os.path.join(dirpath, d))))
+        )
         for name in sorted(filenames):
             if name.endswith(SOURCE_SUFFIXES):
-                yield os.path.abspath(os.path.join(dirpath, name))
+                abspath = os.path.abspath(os.path.join(dirpath, name))
+                if not (exclude and exclude(abspath)):
+                    yield abspath
 
 
-def collect_files(paths: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
-    """(root, [(absolute path, path relative to root)]); ScanError for bad paths."""
+def collect_files(
+    paths: Sequence[str], *, exclude: Exclude | None = None, force_exclude: bool = False
+) -> tuple[str, list[tuple[str, str]]]:
+    """(root, [(absolute path, path relative to root)]); ScanError for bad paths.
+
+    ``exclude`` leaves out files and folders met while walking a folder; a file named in
+    ``paths`` is scanned anyway unless ``force_exclude`` (as ruff does: pre-commit and
+    editors name files one by one)."""
     if not paths:
         raise ScanError("no path to scan")
     for p in paths:
@@ -113,7 +227,9 @@ def collect_files(paths: Sequence[str]) -> tuple[str, list[tuple[str, str]]]:
         else:
             targets.append(p)
     for p in targets:
-        for abspath in _walk(p):
+        if force_exclude and exclude is not None and exclude(os.path.abspath(p)):
+            continue
+        for abspath in _walk(p, exclude):
             if abspath in seen:
                 continue
             seen.add(abspath)
@@ -140,17 +256,36 @@ def _analyze_chunk(chunk: list[tuple[str, str]]) -> list[FileReport]:
     return [_analyze_one(a, r) for a, r in chunk]
 
 
-def _chunks(files: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
-    """Balanced chunks: biggest files first, dealt round-robin."""
+def _analyze_data_chunk(chunk: list[tuple[str, bytes]]) -> list[FileReport]:
+    return [analyze_cached(r, d) for r, d in chunk]
 
-    def size(item: tuple[str, str]) -> int:
-        try:
-            return os.path.getsize(item[0])
-        except OSError:
-            return 0
 
-    ordered = sorted(files, key=size, reverse=True)
+def _read(abspath: str, rel: str) -> bytes | FileReport:
+    """The file's bytes, or the report of a file that is not read (excluded, unreadable)."""
+    if classify_path(rel).excluded:
+        return analyze_file(rel, b"")  # never reported: do not even read it
+    try:
+        with open(abspath, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        return FileReport(
+            path=rel,
+            skipped=f"unreadable: {exc.strerror or exc}",
+            notes=[f"could not analyse fully: unreadable ({exc})"],
+        )
+
+
+def _chunks(items: list[Any], n: int, size: Callable[[Any], int]) -> list[list[Any]]:
+    """Balanced chunks: biggest items first, dealt round-robin."""
+    ordered = sorted(items, key=size, reverse=True)
     return [c for c in (ordered[i::n] for i in range(n)) if c]
+
+
+def _file_size(item: tuple[str, str]) -> int:
+    try:
+        return os.path.getsize(item[0])
+    except OSError:
+        return 0
 
 
 def _read_tsv(root: str, name: str) -> bytes | None:
@@ -182,47 +317,85 @@ def _pool(jobs: int) -> Executor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
 
 
-def scan_paths(
-    paths: Sequence[str],
-    *,
-    jobs: int | None = None,
-    stdlib_only: bool = False,
-    progress: bool = False,
-) -> TreeReport:
-    """Scan a CPython checkout, folders or single files into one TreeReport."""
-    root, files = collect_files(paths)
-    jobs = max(1, jobs or os.cpu_count() or 1)
+def _analyze_all(
+    items: list[Any],
+    chunk_worker: Callable[[list[Any]], list[FileReport]],
+    size: Callable[[Any], int],
+    jobs: int,
+    bar: Any,
+) -> list[FileReport]:
+    """Reports of ``items`` (one per item, any order), on a process pool when worth it."""
     reports: list[FileReport] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(files), unit="file", desc="scanning", leave=False)
-    parallel = jobs > 1 and len(files) >= _PARALLEL_MIN_FILES
-    if parallel:
+    if jobs > 1 and len(items) >= _PARALLEL_MIN_FILES:
         try:
             # A few chunks per worker: balanced load, little pickling overhead.
             with _pool(jobs) as pool:
-                futures = [pool.submit(_analyze_chunk, c) for c in _chunks(files, jobs * 4)]
+                futures = [pool.submit(chunk_worker, c) for c in _chunks(items, jobs * 4, size)]
                 for fut in as_completed(futures):
                     done = fut.result()
                     reports.extend(done)
                     if bar is not None:
                         bar.update(len(done))
+            return reports
         except (OSError, BrokenProcessPool):
             # No process pool here (sandbox without /dev/shm, a killed worker): go serial,
             # losing nothing (the per-process cache keeps what this process already did).
+            if bar is not None:
+                bar.update(-len(reports))
             reports.clear()
-            if bar is not None:
-                bar.reset()
-            parallel = False
-    if not parallel:
-        for a, r in files:
-            reports.append(_analyze_one(a, r))
-            if bar is not None:
-                bar.update(1)
-    if bar is not None:
-        bar.close()
+    for item in items:
+        reports.extend(chunk_worker([item]))
+        if bar is not None:
+            bar.update(1)
+    return reports
+
+
+def analyze_files(
+    files: list[tuple[str, str]],
+    *,
+    jobs: int | None = None,
+    progress: bool = False,
+    cache: ResultCache | None = None,
+) -> list[FileReport]:
+    """One report per (absolute path, path in the report); ``cache`` answers for unchanged
+    content and keeps what had to be analysed."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), unit="file", desc="scanning", leave=False)
+    try:
+        if cache is None:
+            return _analyze_all(files, _analyze_chunk, _file_size, jobs, bar)
+        reports: list[FileReport] = []
+        todo: list[tuple[str, bytes]] = []
+        keys: dict[str, str] = {}
+        for abspath, rel in files:
+            data = _read(abspath, rel)
+            if isinstance(data, FileReport):
+                reports.append(data)
+                continue
+            key = cache.key(rel, data)
+            hit = cache.get(key)
+            if hit is not None:
+                reports.append(hit)
+            else:
+                keys[rel] = key
+                todo.append((rel, data))
+        if bar is not None:
+            bar.update(len(reports))
+        fresh = _analyze_all(todo, _analyze_data_chunk, lambda item: len(item[1]), jobs, bar)
+        for report in fresh:
+            cache.put(keys[report.path], report)
+        return reports + fresh
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def tree_report(root: str, reports: list[FileReport], *, stdlib_only: bool = False) -> TreeReport:
+    """The TreeReport of ``reports`` with the tree's TSVs and Python version at ``root``."""
     display_root = os.path.relpath(root)
     if display_root.startswith(".."):
         display_root = root
@@ -234,3 +407,44 @@ def scan_paths(
         stdlib_only=stdlib_only,
         python_version=python_version(root),
     )
+
+
+def scan_paths(
+    paths: Sequence[str],
+    *,
+    jobs: int | None = None,
+    stdlib_only: bool = False,
+    progress: bool = False,
+    cache: ResultCache | None = None,
+    exclude: Exclude | None = None,
+    force_exclude: bool = False,
+) -> TreeReport:
+    """Scan a CPython checkout, folders or single files into one TreeReport."""
+    root, files = collect_files(paths, exclude=exclude, force_exclude=force_exclude)
+    reports = analyze_files(files, jobs=jobs, progress=progress, cache=cache)
+    return tree_report(root, reports, stdlib_only=stdlib_only)
+
+
+def scan_source(
+    rel: str,
+    data: bytes,
+    *,
+    root: str,
+    stdlib_only: bool = False,
+    cache: ResultCache | None = None,
+) -> TreeReport:
+    """Scan ``data`` as the file ``rel`` of the tree at ``root`` (standard input: the file
+    need not exist; the tree's TSVs apply when ``root`` has them)."""
+    if not rel.endswith(SOURCE_SUFFIXES):
+        raise ScanError(f"{rel}: not a C source file ({', '.join(SOURCE_SUFFIXES)})")
+    if classify_path(rel).excluded:
+        report = analyze_file(rel, b"")
+    elif cache is None:
+        report = analyze_cached(rel, data)
+    else:
+        key = cache.key(rel, data)
+        hit = cache.get(key)
+        report = hit if hit is not None else analyze_cached(rel, data)
+        if hit is None:
+            cache.put(key, report)
+    return tree_report(root, [report], stdlib_only=stdlib_only)
