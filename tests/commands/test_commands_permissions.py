@@ -7,9 +7,9 @@ from typing import Any
 
 import gidgethub
 import pytest
-from cmdtest_support import FakeGitHub
 
 from bot.commands.permissions import PermissionChecker, is_maintainer_answer
+from tests.commands.cmdtest_support import FakeGitHub
 
 # (role_name, permission) as GitHub answers for each base role.
 MATRIX = [

@@ -11,7 +11,6 @@ from typing import Any
 
 import gidgethub
 import pytest
-from cmdtest_support import BOT, FakeGitHub, comment_payload, make_ctx
 
 from bot.analysis.model import Finding, Metric, Ratio, Summary
 from bot.commands import handlers
@@ -20,6 +19,7 @@ from bot.commands.status_source import BranchSnapshot, ModuleChange, ModuleView
 from bot.config import CommandSettings
 from bot.prcheck.suppressions import list_suppressions
 from bot.store import Database
+from tests.commands.cmdtest_support import BOT, FakeGitHub, comment_payload, make_ctx
 
 
 async def run(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cmdtest_support import FakeGitHub, comment_payload, make_ctx
-
 from bot.analysis.model import Finding, Metric, Ratio, Summary
 from bot.commands.handlers import resolve_rule
 from bot.commands.runner import handle_comment_event
@@ -14,6 +12,7 @@ from bot.store import Database
 from bot.tracking.events import Attribution, Change, record_events
 from bot.tracking.snapshots import save_snapshot
 from bot.tracking.state import ModuleState, Snapshot
+from tests.commands.cmdtest_support import FakeGitHub, comment_payload, make_ctx
 
 
 def test_resolve_rule_by_id_and_name() -> None:

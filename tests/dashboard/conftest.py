@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from dashtest_support import NOW, seeded_source
 
 from bot.dashboard.standalone import make_app
+from tests.dashboard.dashtest_support import NOW, seeded_source
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from dashtest_support import NOW, seeded_source
 
 from bot.dashboard.routes import CLOCK_KEY, setup_routes
 from bot.store import open_database
 from bot.summary.seed import seed_store
+from tests.dashboard.dashtest_support import NOW, seeded_source
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from dashtest_support import NOW, seeded_source
 
 from bot.dashboard.routes import CLOCK_KEY, setup_routes
 from bot.dashboard.standalone import make_app
 from bot.store import open_database
 from bot.summary.seed import seed_store
 from bot.summary.source import MemorySource
+from tests.dashboard.dashtest_support import NOW, seeded_source
 
 Client = TestClient[Any, Any]
 

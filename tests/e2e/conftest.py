@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import BotProcess, setup_repo
 
 from bot.emulator import GitHubEmulator
+from tests.support.bot_process import BotProcess, setup_repo
 from tests.support.samples import BASE_SOURCE, MODULE_PATH
 
 

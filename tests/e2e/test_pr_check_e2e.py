@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from e2e_harness import REPO, completed_runs, wait_until
 
 from bot.prcheck.comment import MARKER
+from tests.support.bot_process import REPO, completed_runs, wait_until
 from tests.support.samples import HEAD_SOURCE, MODULE_PATH
 
 pytestmark = pytest.mark.slow

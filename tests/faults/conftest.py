@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from faults_support import World, make_world
+
+from tests.faults.faults_support import World, make_world
 
 
 @pytest.fixture(autouse=True)

@@ -145,9 +145,8 @@ async def test_checklist_writer_through_the_service(
 ) -> None:
     """Tracking jobs (installation, then a merged PR's push) with the meta issue deleted end
     done on their first try with a clear log line; a locked one still gets its checklist."""
-    from faults_support import HEAD_SOURCE, MODULE_PATH, make_world
-
     from bot.tracking.checklist import START_MARKER
+    from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, make_world
 
     meta = 1  # the repository's first issue, created once the service runs
     async with make_world(

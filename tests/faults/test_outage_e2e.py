@@ -4,18 +4,14 @@ once GitHub is back (the e2e harness runs ``isolation-bot serve``)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-
-from e2e_harness import REPO, BotProcess, setup_repo, wait_until
-
 from bot.emulator import GitHubEmulator
+from tests.support.bot_process import REPO, BotProcess, setup_repo, wait_until
 from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 

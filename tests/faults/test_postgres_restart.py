@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-from faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
 import bot.store.postgres as postgres_engine
 from bot.service import worker
+from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 from tests.support.store import (
     postgres_test_server_url,
     postgres_unavailable_reason,

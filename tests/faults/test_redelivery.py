@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
 from bot.service import redelivery
+from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
 UNLIMITED_PAGES = 1_073_741_823
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from faults_support import HEAD_SOURCE, MODULE_PATH, World, until
 
 import bot.store.sqlite as sqlite_engine
+from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, until
 
 UNLIMITED_PAGES = 1_073_741_823
 

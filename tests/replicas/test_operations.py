@@ -12,7 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from replica_world import (
+
+from bot.store.migrate import load_migrations
+from bot.tracking.checklist import END_MARKER, START_MARKER
+from tests.replicas.replica_world import (
     REPO,
     job_lines_without_context,
     make_world,
@@ -22,9 +25,6 @@ from replica_world import (
     problems_of_pr,
     secrets_in_logs,
 )
-
-from bot.store.migrate import load_migrations
-from bot.tracking.checklist import END_MARKER, START_MARKER
 from tests.support.cluster import BotCluster
 
 METRICS = (

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from replica_world import (
+
+from bot.store.queue import Queue
+from tests.replicas.replica_world import (
     REPO,
     job_lines_without_context,
     make_world,
@@ -24,8 +26,6 @@ from replica_world import (
     push_pr,
     secrets_in_logs,
 )
-
-from bot.store.queue import Queue
 from tests.support.cluster import BotCluster
 
 PRS = 80

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sumtest_support import REPO, mod
 
 from bot.cli.main import main
 from bot.cli.summary import render_current_summary
@@ -16,6 +15,7 @@ from bot.store import Database, open_database
 from bot.summary.compose import render_summary_now
 from bot.summary.seed import make_event, make_snapshot, seed_store
 from bot.summary.source import MemorySource
+from tests.summary.sumtest_support import REPO, mod
 
 T0 = datetime(2026, 11, 10, 12, tzinfo=UTC)  # Tuesday of 2026-W46
 

@@ -12,7 +12,6 @@ import aiohttp
 import jwt
 import pytest
 from gidgethub.aiohttp import GitHubAPI
-from sumtest_support import REPO, mod
 
 from bot.config import Settings
 from bot.emulator import GitHubEmulator
@@ -22,6 +21,7 @@ from bot.summary.render import marker
 from bot.summary.seed import make_snapshot, seed_store
 from bot.summary.source import MemorySource, StoreSource
 from bot.summary.weekly import GitHubIssuePoster, post_weekly_if_due
+from tests.summary.sumtest_support import REPO, mod
 
 SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

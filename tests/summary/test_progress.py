@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sumtest_support import REPO, mod
 
 from bot.analysis.model import Finding
 from bot.summary.progress import (
@@ -18,6 +17,7 @@ from bot.summary.progress import (
     sort_rows,
 )
 from bot.summary.seed import make_event, make_snapshot, summary_of
+from tests.summary.sumtest_support import REPO, mod
 
 T = datetime(2026, 11, 20, tzinfo=UTC)
 

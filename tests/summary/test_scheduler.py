@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sumtest_support import REPO, FakeIssue, FakePoster, mod
 
 from bot.config import Settings
 from bot.service import scheduler as sched
 from bot.store import Database
 from bot.summary.seed import make_snapshot, seed_store
 from bot.summary.source import MemorySource
+from tests.summary.sumtest_support import REPO, FakeIssue, FakePoster, mod
 
 SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

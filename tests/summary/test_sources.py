@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sumtest_support import REPO, mod
 
 from bot.prcheck.store import PrState, save
 from bot.store import Database
@@ -22,6 +21,7 @@ from bot.summary.seed import (
     seed_store,
 )
 from bot.summary.source import MemorySource, StoreSource
+from tests.summary.sumtest_support import REPO, mod
 
 T = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sumtest_support import REPO, FakeIssue, FakePoster, mod
 
 from bot.config import Settings
 from bot.service.scheduler import WeeklySummaryScheduler
@@ -19,6 +18,7 @@ from bot.summary.render import marker
 from bot.summary.seed import make_event, make_snapshot, seed_store
 from bot.summary.source import MemorySource
 from bot.summary.weekly import Outcome
+from tests.summary.sumtest_support import REPO, FakeIssue, FakePoster, mod
 
 W48_SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday of 2026-W48, 09:00 UTC
 

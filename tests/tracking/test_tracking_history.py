@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 from bot.cli import history as history_cli
 from bot.store import open_database
@@ -19,6 +18,7 @@ from bot.tracking.analysis_cache import CoreAnalyzer
 from bot.tracking.events import module_events
 from bot.tracking.history import HistoryError, list_commits, select_points, walk_history
 from bot.tracking.snapshots import latest_snapshot, snapshots_between
+from tests.tracking.tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 
 def git(repo: Path, *args: str, when: str | None = None) -> str:

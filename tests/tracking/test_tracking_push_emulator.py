@@ -14,7 +14,6 @@ import jwt
 import pytest
 from gidgethub import sansio
 from gidgethub.aiohttp import GitHubAPI
-from tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 from bot.config import MetaIssue, Settings
 from bot.emulator import AppRecord, GitHubEmulator
@@ -26,6 +25,7 @@ from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.events import module_events
 from bot.tracking.snapshots import latest_snapshot, module_history, snapshots_between
 from bot.tracking.tree_sync import update_repository
+from tests.tracking.tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 REPO = "python/cpython"
 META_BODY = "Tracking issue.\r\n\r\n* keep this  \r\n* and this\t\r\n"

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tracktest_support import module_c
-
 from bot.config import MetaIssue
 from bot.emulator import GitHubEmulator
 from bot.service.local import bot_on_emulator, until
 from bot.tracking.checklist import START_MARKER
+from tests.tracking.tracktest_support import module_c
 
 REPO = "python/cpython"
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tracktest_support import ToyAnalyzer, module_c
-
 from bot.store import Database
 from bot.tracking.events import (
     Attribution,
@@ -22,6 +20,7 @@ from bot.tracking.snapshots import (
     snapshots_between,
 )
 from bot.tracking.state import Snapshot, snapshot_from_tree
+from tests.tracking.tracktest_support import ToyAnalyzer, module_c
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 REPO = "python/cpython"

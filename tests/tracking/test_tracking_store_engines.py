@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tracktest_support import ToyAnalyzer, module_c
 
 from bot.store import Database, open_database
 from bot.tracking.analysis_cache import load_cached, store_cached
@@ -17,6 +16,7 @@ from bot.tracking.meta_issue import _remember, _state
 from bot.tracking.snapshots import latest_snapshot, module_history, save_snapshot, snapshot_at
 from bot.tracking.state import snapshot_from_tree
 from tests.support.store import postgres_unavailable_reason, skip_or_fail, temporary_postgres_url
+from tests.tracking.tracktest_support import ToyAnalyzer, module_c
 
 REPO = "python/cpython"
 T0 = datetime(2026, 2, 2, 9, 30, tzinfo=UTC)

@@ -16,7 +16,7 @@ from bot.emulator import GitHubEmulator
 from bot.emulator.state import AppRecord
 
 REPO = "python/cpython"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the repository root
 
 
 class BotProcess:
