@@ -108,8 +108,8 @@ class ResultCache:
         return report
 
     def put(self, key: str, report: FileReport) -> None:
-        if timed_out(report):
-            return  # about this moment's load, not the content
+        if timed_out(report) or any("internal error (" in n for n in report.notes):
+            return  # about this moment (load, memory), or a bug the next version may fix
         entry = {"format": _CACHE_FORMAT, "key": key, "report": report.to_dict()}
         path = self._path(key)
         try:
@@ -260,6 +260,12 @@ def _analyze_data_chunk(chunk: list[tuple[str, bytes]]) -> list[FileReport]:
     return [analyze_cached(r, d) for r, d in chunk]
 
 
+def _analyze_indexed_chunk(
+    chunk: list[tuple[int, str, bytes]],
+) -> list[tuple[int, FileReport]]:
+    return [(i, analyze_cached(r, d)) for i, r, d in chunk]
+
+
 def _read(abspath: str, rel: str) -> bytes | FileReport:
     """The file's bytes, or the report of a file that is not read (excluded, unreadable)."""
     if classify_path(rel).excluded:
@@ -319,13 +325,14 @@ def _pool(jobs: int) -> Executor:
 
 def _analyze_all(
     items: list[Any],
-    chunk_worker: Callable[[list[Any]], list[FileReport]],
+    chunk_worker: Callable[[list[Any]], list[Any]],
     size: Callable[[Any], int],
     jobs: int,
     bar: Any,
-) -> list[FileReport]:
-    """Reports of ``items`` (one per item, any order), on a process pool when worth it."""
-    reports: list[FileReport] = []
+) -> list[Any]:
+    """``chunk_worker``'s results for ``items`` (one per item, any order), on a process pool
+    when worth it."""
+    reports: list[Any] = []
     if jobs > 1 and len(items) >= _PARALLEL_MIN_FILES:
         try:
             # A few chunks per worker: balanced load, little pickling overhead.
@@ -392,6 +399,37 @@ def analyze_files(
     finally:
         if bar is not None:
             bar.close()
+
+
+def analyze_sources(
+    sources: list[tuple[str, bytes]], *, jobs: int | None = None, cache: ResultCache | None = None
+) -> list[FileReport]:
+    """One report per (path in the report, content), in order: contents read elsewhere (git
+    blobs, standard input), through ``cache`` when given."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    found: dict[int, FileReport] = {}
+    todo: list[tuple[str, bytes]] = []
+    slots: list[int] = []
+    for i, (rel, data) in enumerate(sources):
+        if classify_path(rel).excluded:
+            found[i] = analyze_file(rel, b"")
+            continue
+        hit = cache.get(cache.key(rel, data)) if cache is not None else None
+        if hit is not None:
+            found[i] = hit
+        else:
+            todo.append((rel, data))
+            slots.append(i)
+    # The pool answers in any order, and one path may come twice (a file's base and head).
+    indexed = [(i, rel, data) for i, (rel, data) in zip(slots, todo, strict=True)]
+    for i, report in _analyze_all(
+        indexed, _analyze_indexed_chunk, lambda item: len(item[2]), jobs, None
+    ):
+        rel, data = sources[i]
+        if cache is not None:
+            cache.put(cache.key(rel, data), report)
+        found[i] = report
+    return [found[i] for i in range(len(sources))]
 
 
 def tree_report(root: str, reports: list[FileReport], *, stdlib_only: bool = False) -> TreeReport:

@@ -27,7 +27,17 @@ from bot import __version__
 
 PROG = "isolation-bot"
 # Fixed list, in help order; modules that do not exist (yet) are skipped silently.
-SUBCOMMAND_MODULES = ("scan", "rules", "serve", "demo", "history", "sync", "summary", "admin")
+SUBCOMMAND_MODULES = (
+    "scan",
+    "diff",
+    "rules",
+    "serve",
+    "demo",
+    "history",
+    "sync",
+    "summary",
+    "admin",
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

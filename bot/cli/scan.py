@@ -132,7 +132,7 @@ def open_cache(args: argparse.Namespace) -> Any:
     if args.no_cache:
         return None
     from bot.scanner import ResultCache, default_cache_dir
-    from bot.tracking.analysis_cache import core_version
+    from bot.store.analysis_cache import core_version
 
     return ResultCache(args.cache_dir or default_cache_dir(), core_version())
 
