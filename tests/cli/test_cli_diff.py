@@ -239,7 +239,7 @@ def test_no_default_branch_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = make_repo(tmp_path, {"src/example.c": CLEAN}, branch="trunk")
-    code, out, err = run_diff(capsys, repo, monkeypatch=monkeypatch)
+    code, _out, err = run_diff(capsys, repo, monkeypatch=monkeypatch)
     assert code == 2
     assert "--base" in err and "Traceback" not in err
 
@@ -261,7 +261,7 @@ def test_not_a_git_checkout_is_a_usage_error(
     folder = tmp_path / "plain"
     folder.mkdir()
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    code, out, err = run_diff(capsys, folder, monkeypatch=monkeypatch)
+    code, _out, err = run_diff(capsys, folder, monkeypatch=monkeypatch)
     assert code == 2
     assert "not a git checkout" in err and "Traceback" not in err
 
