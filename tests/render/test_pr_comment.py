@@ -55,12 +55,17 @@ def test_comment_groups_by_module_and_links_rules() -> None:
     )
     body = pr_comment.render(r, rules_url="https://docs.example/rules/{rule}")
     assert body.startswith(pr_comment.MARKER)
-    assert "#### `foo`" in body
-    assert ":white_check_mark: converted to multi-phase init" in body
-    assert "[ISO001](https://docs.example/rules/ISO001)" in body
-    assert ":x: new [ISO002]" in body
+    assert "| `foo` | converted to multi-phase init |" in body  # the module's table row
+    assert "Improves `foo`" in body
+    assert ":x: [ISO002 static-type](https://docs.example/rules/ISO002)" in body
+    assert "`Modules/foo.c:10`](https://github.com/o/r/blob/" + "a" * 40 in body
+    assert "- `foo`: 1 (ISO001 ×1)" in body  # fixed: counted per module and rule ...
+    assert "<details><summary>The 1 fixed finding</summary>" in body  # ... listed folded
     assert r.conclusion == "failure"
-    assert "a" * 12 not in body  # no SHA: unchanged results render identically
+    # The head SHA only in links to new findings: otherwise unchanged results (another head,
+    # same findings) render identically and the comment is not edited.
+    assert "a" * 12 not in body.replace("/blob/" + "a" * 40, "")
+    assert "a" * 12 not in pr_comment.render(result(fixed=[finding()]))
 
 
 def test_comment_escapes_hostile_names() -> None:
@@ -71,7 +76,8 @@ def test_comment_escapes_hostile_names() -> None:
     body = pr_comment.render(r)
     assert "@admin" not in body.replace("`@admin <script>`", "")
     assert "<script>" not in body.replace("`@admin <script>`", "")
-    assert "](http://evil)" not in body.replace("`Modules/x](http://evil).c`", "")
+    in_code = ("`Modules/x](http://evil).c:10`", "`Modules/x](http://evil).c`")
+    assert "](http://evil)" not in body.replace(in_code[0], "").replace(in_code[1], "")
 
 
 def test_skipped_and_empty_results() -> None:
