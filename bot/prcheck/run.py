@@ -34,6 +34,7 @@ from bot.prcheck import store as pr_state
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
 from bot.prcheck.model import CheckResult
 from bot.prcheck.modules import assess
+from bot.render.links import rules_url_template
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,9 @@ class StaleResult(Exception):
 
 
 def rules_url(settings: Settings) -> str:
-    """Where rule docs live: Settings.rules_url (ISOLATION_BOT_RULES_URL), else the project's
-    rules/ folder."""
-    return settings.rules_url or pr_comment.DEFAULT_RULES_URL
+    """Where rule links point: the service's /rules pages when its public URL is known, else
+    Settings.rules_url (ISOLATION_BOT_RULES_URL), else the project's rule reference."""
+    return rules_url_template(settings.public_url, settings.rules_url)
 
 
 async def _files(gh: GitHubAPI, repo: str, number: int) -> list[dict[str, Any]]:
@@ -164,12 +165,14 @@ async def compute(
 
 
 async def _complete_check_run(
-    gh: GitHubAPI, repo: str, run_id: int, result: CheckResult, url: str
+    gh: GitHubAPI, repo: str, run_id: int, result: CheckResult, url: str, html_url: str
 ) -> None:
     annotations = check_render.annotations_for(result, rules_url=url)
     batches = check_render.batches(annotations) or [[]]
     for i, batch in enumerate(batches):
-        body: dict[str, Any] = {"output": check_render.output(result, batch, rules_url=url)}
+        body: dict[str, Any] = {
+            "output": check_render.output(result, batch, rules_url=url, html_url=html_url)
+        }
         if i == 0:
             body.update(status="completed", conclusion=result.conclusion)
         await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data=body)
@@ -203,8 +206,9 @@ async def _report_comment(
     result: CheckResult,
     bot_login: str,
     url: str,
+    html_url: str,
 ) -> None:
-    body = pr_comment.render(result, rules_url=url)
+    body = pr_comment.render(result, rules_url=url, html_url=html_url)
     digest = hashlib.sha256(body.encode()).hexdigest()
     if state.comment_id is not None and state.comment_hash == digest:
         return  # unchanged: no edit, no notification
@@ -363,8 +367,8 @@ async def run_pr_check(
         state.conclusion = conclusion
         await pr_state.save(db, state)
         raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
-    await _complete_check_run(gh, repo, run_id, result, url)
-    await _report_comment(gh, repo, state, result, bot_login, url)
+    await _complete_check_run(gh, repo, run_id, result, url, settings.html_url)
+    await _report_comment(gh, repo, state, result, bot_login, url, settings.html_url)
     current = {str(label.get("name")) for label in latest.get("labels") or []}
     await _report_labels(gh, repo, state, result, settings, current)
     state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, result.conclusion
