@@ -199,13 +199,13 @@ def _walk(path: str, exclude: Exclude | None = None) -> Iterator[str]:
 
 
 def collect_files(
-    paths: Sequence[str], *, exclude: Exclude | None = None, force_exclude: bool = False
+    paths: Sequence[str], *, exclude: Exclude | None = None, force_exclude: Exclude | None = None
 ) -> tuple[str, list[tuple[str, str]]]:
     """(root, [(absolute path, path relative to root)]); ScanError for bad paths.
 
-    ``exclude`` leaves out files and folders met while walking a folder; a file named in
-    ``paths`` is scanned anyway unless ``force_exclude`` (as ruff does: pre-commit and
-    editors name files one by one)."""
+    ``exclude`` leaves out files and folders met while walking a folder; a path named in
+    ``paths`` is scanned anyway unless ``force_exclude`` says otherwise (as ruff does:
+    pre-commit and editors name files one by one, and ask for the exclusions)."""
     if not paths:
         raise ScanError("no path to scan")
     for p in paths:
@@ -227,7 +227,7 @@ def collect_files(
         else:
             targets.append(p)
     for p in targets:
-        if force_exclude and exclude is not None and exclude(os.path.abspath(p)):
+        if force_exclude is not None and force_exclude(os.path.abspath(p)):
             continue
         for abspath in _walk(p, exclude):
             if abspath in seen:
@@ -455,7 +455,7 @@ def scan_paths(
     progress: bool = False,
     cache: ResultCache | None = None,
     exclude: Exclude | None = None,
-    force_exclude: bool = False,
+    force_exclude: Exclude | None = None,
 ) -> TreeReport:
     """Scan a CPython checkout, folders or single files into one TreeReport."""
     root, files = collect_files(paths, exclude=exclude, force_exclude=force_exclude)

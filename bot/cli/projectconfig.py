@@ -72,7 +72,7 @@ def _table(path: str, *, check: bool) -> dict[str, Any] | None:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        if not check:
+        if not check and not _mentions_table(path):
             return None  # someone else's broken file: not ours to judge while searching
         raise ProjectConfigError(f"{path}: cannot read: {exc}") from exc
     tool = data.get("tool")
@@ -82,6 +82,14 @@ def _table(path: str, *, check: bool) -> dict[str, Any] | None:
     if not isinstance(table, dict):
         raise ProjectConfigError(f"{path}: [tool.{SECTION}] must be a table")
     return table
+
+
+def _mentions_table(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return f"[tool.{SECTION}".encode() in fh.read()
+    except OSError:
+        return False
 
 
 def _strings(path: str, key: str, value: Any) -> tuple[str, ...]:

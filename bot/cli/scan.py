@@ -306,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             cache=cache,
             exclude=excluded.matches if excluded else None,
-            force_exclude=args.force_exclude,
+            force_exclude=excluded.matches_or_inside if args.force_exclude else None,
         )
     findings = report.findings
     if select or ignore:
