@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
+from bot.dashboard import rules as rule_pages
 from bot.dashboard import views
 from bot.dashboard.templating import STATIC_DIR, STATIC_PREFIX, render
 from bot.store.db import Database
@@ -136,6 +137,14 @@ async def badge(request: web.Request) -> web.Response:
     )
 
 
+async def rules_index(request: web.Request) -> web.Response:
+    return rule_pages.rules_index(tracked_repo(_settings(request)))
+
+
+async def rule_page(request: web.Request) -> web.Response:
+    return rule_pages.rule_page(request.match_info["rule"], tracked_repo(_settings(request)))
+
+
 def setup_routes(app: web.Application, db: Database | None = None) -> None:
     """Mount the dashboard on ``app`` (the service's, or a standalone one). ``db``: the store
     to read (the service passes its own); without it, ``app[SOURCE_KEY]`` or ``app["db"]``."""
@@ -146,4 +155,6 @@ def setup_routes(app: web.Application, db: Database | None = None) -> None:
     app.router.add_get("/api/progress", api_progress, name="api-progress")
     app.router.add_get("/api/modules", api_modules, name="api-modules")
     app.router.add_get("/badge/{metric}.svg", badge, name="dashboard-badge")
+    app.router.add_get("/rules", rules_index, name="rules-index")
+    app.router.add_get("/rules/{rule}", rule_page, name="rules-page")
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="dashboard-static")
