@@ -9,11 +9,14 @@ Public API (everything else in the project goes through these):
   to modules spanning several files, apply TSV suppressions, compute the metrics.
 - ``compare(base, head, renames=None) -> PullDiff``: new / fixed / remaining findings and
   module changes.
-- ``RULES``: the registry of rule ids, names and default severities.
-- ``classify_path(path) -> PathClass``: excluded / test / builtin-area classification.
+- ``RULES``: the rule catalog (rules/*.toml) by id: name, default severity, summary, docs;
+  ``RULES.get_rule(id_or_name)`` looks a rule up by id or name.
+- ``classify_path(path) -> PathClass``: excluded / test / builtin-area classification (the path
+  policy, bot.analysis.paths).
 """
 
 from bot.analysis.analyzer import MAX_FILE_BYTES, TIME_LIMIT_SECONDS, analyze_file, timed_out
+from bot.analysis.catalog import Catalog, Rule, load_catalog
 from bot.analysis.diff import ModuleChange, PullDiff, compare
 from bot.analysis.metrics import compute_summary
 from bot.analysis.model import (
@@ -27,14 +30,16 @@ from bot.analysis.model import (
     TypeInfo,
 )
 from bot.analysis.paths import PathClass, classify_path
-from bot.analysis.rules.registry import RULES, RuleMeta, lookup
 from bot.analysis.tree import build_tree_report
 from bot.analysis.tsv import TsvRow, parse_tsv
+
+RULES: Catalog = load_catalog()
 
 __all__ = [
     "MAX_FILE_BYTES",
     "RULES",
     "TIME_LIMIT_SECONDS",
+    "Catalog",
     "FileReport",
     "Finding",
     "Metric",
@@ -43,7 +48,7 @@ __all__ = [
     "PathClass",
     "PullDiff",
     "Ratio",
-    "RuleMeta",
+    "Rule",
     "Summary",
     "TreeReport",
     "TsvRow",
@@ -53,7 +58,6 @@ __all__ = [
     "classify_path",
     "compare",
     "compute_summary",
-    "lookup",
     "parse_tsv",
     "timed_out",
 ]

@@ -6,15 +6,28 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
+from bot.analysis.catalog import load_catalog
 from bot.analysis.context import FileContext
 from bot.analysis.cparse import parse
 from bot.analysis.deadline import TIMEOUT_REASON_PREFIX, AnalysisTimeout, Deadline
 from bot.analysis.inventory import build_inventory, is_cython_output
 from bot.analysis.model import FileReport, Finding
-from bot.analysis.paths import classify_path
-from bot.analysis.rules import ALL_DETECTORS, RULES, Hit
+from bot.analysis.paths import (
+    CYTHON_REASON,
+    PLAIN_C_REASON,
+    classify_path,
+    rule_exempt,
+    rule_info,
+)
+from bot.analysis.rules import ALL_DETECTORS, Hit
 from bot.analysis.source import Source
-from bot.analysis.suppressions import Suppression, by_line, find_suppressions, suppression_for
+from bot.analysis.suppressions import (
+    SUPPRESSION_RULE,
+    Suppression,
+    by_line,
+    find_suppressions,
+    suppression_for,
+)
 
 # Larger files are skipped: generated or data, never hand-written code. CPython's largest C
 # file is Parser/parser.c (1.5 MB); the worst input measured (one 4 MB line of `1+1+...`)
@@ -92,26 +105,28 @@ def _analyze(path: str, data: bytes, deadline: Deadline) -> FileReport:
     inv = build_inventory(ctx)
     deadline.check("inventory")
 
-    hits: list[Hit] = []
+    hits: list[tuple[str, Hit]] = []
     for detector in ALL_DETECTORS:
-        for hit in detector(ctx, inv):
-            hits.append(hit)
+        if rule_exempt(detector.rule, path):
+            continue
+        for hit in detector.find(ctx, inv):
+            hits.append((detector.rule, hit))
             if len(hits) % _CHECK_EVERY == 0:
-                deadline.check(f"rule {hit.rule}")
-        deadline.check(detector.__name__)
+                deadline.check(f"rule {detector.rule}")
+        deadline.check(detector.name)
 
     sups = find_suppressions(data, lambda off: src.line_col(off)[0])
     findings: list[Finding] = []
     sups_by_line = by_line(sups)  # one lookup per finding: a list scan was quadratic
-    for h in hits:
-        findings.append(_finding(ctx, h, sups_by_line, relaxed))
+    for rule, h in hits:
+        findings.append(_finding(ctx, rule, h, sups_by_line, relaxed))
         if len(findings) % _CHECK_EVERY == 0:
             deadline.check("findings")
     for s in sups:
         if not s.reason:
             line, col = src.line_col(s.offset)
             end_line, end_col = src.line_col(s.end)
-            meta = RULES["ISO900"]
+            meta = load_catalog()[SUPPRESSION_RULE]
             findings.append(
                 Finding(
                     rule=meta.id,
@@ -147,20 +162,23 @@ def _relaxed_reason(cpython_area: bool, data: bytes, flat: bytes) -> str | None:
     zstandard's zstd/, pycryptodome's ciphers): its statics hold no Python objects.
     """
     if is_cython_output(data):
-        return "Cython-generated code: fix it in the .pyx source or by upgrading Cython"
+        return CYTHON_REASON
     if not cpython_area and not _PY_API_NAME.search(flat) and not _PY_INCLUDE.search(data):
-        return "plain C library code: the file uses no Python C API"
+        return PLAIN_C_REASON
     return None
 
 
 def _finding(
     ctx: FileContext,
+    rule: str,
     h: Hit,
     sups: Mapping[int, list[Suppression]],
     relaxed: str | None = None,
 ) -> Finding:
-    meta = RULES[h.rule]
+    meta = load_catalog()[rule]
     severity = h.severity or meta.severity
+    if rule_info(rule, ctx.path):
+        severity = "info"  # the path policy lowers this rule here (Objects/ and Python/ ...)
     message = h.message
     if ctx.pclass.is_test:
         severity = "info"  # test and demo modules: deliberate or irrelevant
@@ -170,7 +188,7 @@ def _finding(
     line, col = ctx.src.line_col(h.offset)
     end_line, end_col = ctx.src.line_col(max(h.offset, h.end))
     f = Finding(
-        rule=h.rule,
+        rule=rule,
         name=meta.name,
         severity=severity,
         path=ctx.path,
@@ -181,7 +199,7 @@ def _finding(
         symbol=h.symbol,
         message=message,
     )
-    s = suppression_for(sups, h.rule, line)
+    s = suppression_for(sups, rule, line)
     if s is not None:
         f = replace(f, status="suppressed", status_reason=s.reason or None)
     return f

@@ -1,9 +1,11 @@
 """The rule catalog: one TOML file per rule (rules/ISO001-static-type.toml ...).
 
-The catalog is documentation and test data: for each rule, its id, kebab-case name, default
-severity, the paths where it applies, is exempt or is reported as info only, a summary, why the
-pattern breaks isolation, a bad and a fixed C example (the tests run the analyser on both), how
-to fix it and links. The detection itself lives in bot.analysis; tests keep the two in agreement.
+The catalog is the only place that names a rule: its id, kebab-case name, default severity,
+summary, why the pattern breaks isolation, a bad and a fixed C example (the tests run the
+analyser on both), how to fix it, its known problems (what the heuristic misses or
+over-reports) and links. The engine reads it at import (bot.analysis.RULES); its detectors
+declare only the id they emit. Where a rule applies is not written here: the rule pages print
+the path policy the engine applies (bot.analysis.paths).
 
 Where the files are found: an installed wheel carries them as the package data ``bot/_rules``
 (pyproject force-includes ``rules/`` there); an editable install or a source checkout reads the
@@ -22,7 +24,17 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
-Severity = Literal["error", "warning", "info"]
+from bot.analysis.model import Severity
+from bot.analysis.paths import (
+    SOURCE_SUFFIXES,
+    classify_path,
+    normalize,
+    policy_markdown,
+    rule_exempt,
+    rule_info,
+    rule_paths_markdown,
+)
+
 PathStatus = Literal["applies", "exempt", "info", "not-applicable"]
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -45,15 +57,13 @@ class Rule:
     id: str
     name: str
     severity: Severity
-    applies_to: tuple[str, ...]
-    exempt: tuple[str, ...]
-    info_paths: tuple[str, ...]
     example_path: str
     summary: str
     why: str
     bad_example: str
     fixed_example: str
     how_to_fix: str
+    known_problems: str
     links: tuple[Link, ...]
     source: str  # the file it was read from, for messages
 
@@ -63,17 +73,23 @@ class Rule:
         return self.links[0].url
 
     def path_status(self, path: str) -> PathStatus:
-        """How the rule treats a root-relative path: exemptions win over info over applies."""
-        if not any(glob_match(p, path) for p in self.applies_to):
+        """How the engine treats the rule in a file, by its path alone (bot.analysis.paths):
+        not a C source, never reported, info only, or reported at the rule's severity."""
+        if not normalize(path).endswith(SOURCE_SUFFIXES):
             return "not-applicable"
-        if any(glob_match(p, path) for p in self.exempt):
+        pclass = classify_path(path)
+        if pclass.excluded or rule_exempt(self.id, path):
             return "exempt"
-        if any(glob_match(p, path) for p in self.info_paths):
+        if pclass.is_test or rule_info(self.id, path):
             return "info"
         return "applies"
 
-    def to_markdown(self, heading_level: int = 1) -> str:
-        """The rule's documentation page (used by `isolation-bot explain` and docs/rules.md)."""
+    def to_markdown(self, heading_level: int = 1, *, full_policy: bool = True) -> str:
+        """The rule's documentation page (`isolation-bot explain`, docs/rules.md, SARIF).
+
+        ``full_policy``: print the whole path policy under "Where it applies"; without it, one
+        sentence and this rule's own paths (docs/rules.md prints the policy once, above).
+        """
         h = "#" * heading_level
         parts = [
             f"{h} {self.id} {self.name}",
@@ -102,49 +118,26 @@ class Rule:
             "",
             self.how_to_fix.strip(),
             "",
+            f"{h}# Known problems",
+            "",
+            self.known_problems.strip(),
+            "",
             f"{h}# Where it applies",
             "",
-            "Paths: " + ", ".join(f"`{p}`" for p in self.applies_to) + ".",
         ]
-        rule_specific = [p for p in self.exempt if p not in _COMMON_EXEMPT]
-        parts.append(
-            "Never reported in generated or vendored code"
-            + (" nor in " + ", ".join(f"`{p}`" for p in rule_specific) if rule_specific else "")
-            + "."
-        )
-        if self.info_paths:
+        if full_policy:
+            parts += policy_markdown()
+        else:
             parts.append(
-                "Reported as info only in " + ", ".join(f"`{p}`" for p in self.info_paths) + "."
+                "Never reported in generated code, vendored code and data tables; info only in "
+                "test and demo code, Cython output and plain C library code (see "
+                "[Where the rules apply](#where-the-rules-apply))."
             )
+        if rule_paths_markdown(self.id):
+            parts += ["", *rule_paths_markdown(self.id)]
         parts += ["", f"{h}# References", ""]
         parts += [f"- [{link.title}]({link.url})" for link in self.links]
         return "\n".join(parts) + "\n"
-
-
-# The generated/vendored exclusions every rule shares (rules list them explicitly too; this
-# only lets the docs say "generated or vendored code" instead of repeating 17 globs per rule).
-_COMMON_EXEMPT = frozenset(
-    {
-        "**/*.c.h",
-        "**/clinic/**",
-        "Python/bytecodes.c",
-        "Python/optimizer_bytecodes.c",
-        "Python/deepfreeze/**",
-        "Python/frozen_modules/**",
-        "Modules/_decimal/libmpdec/**",
-        "Modules/expat/**",
-        "Modules/_hacl/**",
-        "Modules/_blake2/impl/**",
-        "Modules/_sha3/kcp/**",
-        "Modules/_ctypes/libffi*/**",
-        "Modules/zlib/**",
-        "Objects/mimalloc/**",
-        "Include/internal/mimalloc/**",
-        "**/*_db.h",
-        "Modules/cjkcodecs/mappings_*.h",
-        "Modules/_ssl_data*.h",
-    }
-)
 
 
 class Catalog(Mapping[str, Rule]):
@@ -183,38 +176,6 @@ class Catalog(Mapping[str, Rule]):
         return rule
 
 
-def glob_match(pattern: str, path: str) -> bool:
-    """Match a root-relative '/'-separated path against a glob.
-
-    `**` matches any number of characters including '/', `**/` also matches nothing (so
-    `**/*.c` matches `a.c`), `*` and `?` do not cross '/'.
-    """
-    return _glob_regex(pattern).fullmatch(path) is not None
-
-
-@functools.lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
 # ---- loading and validation --------------------------------------------------------------------
 
 _STRING_KEYS = (
@@ -227,9 +188,11 @@ _STRING_KEYS = (
     "bad_example",
     "fixed_example",
     "how_to_fix",
+    "known_problems",
 )
-_LIST_KEYS = ("applies_to", "exempt", "info_paths")
-_KNOWN_KEYS = frozenset((*_STRING_KEYS, *_LIST_KEYS, "links"))
+_KNOWN_KEYS = frozenset((*_STRING_KEYS, "links"))
+# Keys of an older format: where a rule applies is the engine's path policy, not rule data.
+_POLICY_KEYS = frozenset({"applies_to", "exempt", "info_paths"})
 
 
 def _fail(source: str, key: str | None, message: str) -> CatalogError:
@@ -245,17 +208,15 @@ def parse_rule(text: str, source: str) -> Rule:
         raise _fail(source, None, f"not valid TOML ({exc})") from exc
     unknown = sorted(set(data) - _KNOWN_KEYS)
     if unknown:
+        if unknown[0] in _POLICY_KEYS:
+            raise _fail(
+                source, unknown[0], "paths are not set per rule file (bot/analysis/paths.py)"
+            )
         raise _fail(source, unknown[0], "unknown key (typo?)")
     for key in _STRING_KEYS:
         value = data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise _fail(source, key, "missing or not a non-empty string")
-    for key in _LIST_KEYS:
-        value = data.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise _fail(source, key, "missing or not a list of non-empty strings (path globs)")
-    if not data["applies_to"]:
-        raise _fail(source, "applies_to", "must list at least one glob")
     if not _ID_RE.match(data["id"]):
         raise _fail(source, "id", f"must look like ISO001 (got {data['id']!r})")
     if not _NAME_RE.match(data["name"]):
@@ -284,15 +245,13 @@ def parse_rule(text: str, source: str) -> Rule:
         id=data["id"],
         name=data["name"],
         severity=data["severity"],
-        applies_to=tuple(data["applies_to"]),
-        exempt=tuple(data["exempt"]),
-        info_paths=tuple(data["info_paths"]),
         example_path=data["example_path"],
         summary=data["summary"].strip(),
         why=data["why"],
         bad_example=data["bad_example"],
         fixed_example=data["fixed_example"],
         how_to_fix=data["how_to_fix"],
+        known_problems=data["known_problems"],
         links=tuple(links),
         source=source,
     )
@@ -391,7 +350,7 @@ def rules_index_markdown(catalog: Catalog) -> str:
         anchor = f"{r.id}-{r.name}".lower()
         summary = r.summary.replace("|", "\\|")
         lines.append(f"| [{r.id}](#{anchor}) | `{r.name}` | {r.severity} | {summary} |")
-    lines.append("")
+    lines += ["", "## Where the rules apply", "", *policy_markdown(), ""]
     for r in catalog.rules():
-        lines.append(r.to_markdown(heading_level=2))
+        lines.append(r.to_markdown(heading_level=2, full_policy=False))
     return "\n".join(lines).rstrip("\n") + "\n"

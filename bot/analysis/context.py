@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar, cast
 
 from bot.analysis.cparse import (
     Declaration,
@@ -144,12 +146,24 @@ def size_has_state(m_size: str | None) -> bool:
     return v not in ("0", "-1", "(-1)", "NULL", "")
 
 
+_T = TypeVar("_T")
+
+
 @dataclass
 class FileContext:
     path: str
     pclass: PathClass
     src: Source
     parsed: ParsedFile
+    _shared: dict[object, object] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def shared(self, compute: Callable[[FileContext], _T]) -> _T:
+        """``compute(self)``, computed once per file: what several detectors derive alike."""
+        if compute not in self._shared:
+            self._shared[compute] = compute(self)
+        return cast(_T, self._shared[compute])
 
     # ---- functions -------------------------------------------------------------------
     @cached_property

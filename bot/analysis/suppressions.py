@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.analysis.rules.registry import lookup
+from bot.analysis.catalog import load_catalog
 
+# The rule reported for a suppression comment that gives no reason.
+SUPPRESSION_RULE = "ISO900"
 _SUPPRESS = re.compile(rb"isolation-bot\s*+:\s*+ignore\s*+\[\s*+([^\]\n]*+)\]([^\n]*+)")
 
 
@@ -20,7 +22,7 @@ class Suppression:
     end: int
 
 
-def find_suppressions(data: bytes, line_of: object) -> list[Suppression]:
+def find_suppressions(data: bytes, line_of: Callable[[int], int]) -> list[Suppression]:
     """Suppression comments in raw bytes; `line_of(offset) -> line` maps offsets."""
     out: list[Suppression] = []
     if b"isolation-bot" not in data:
@@ -30,11 +32,11 @@ def find_suppressions(data: bytes, line_of: object) -> list[Suppression]:
         for token in re.split(rb"[,\s]+", m.group(1)):
             if not token:
                 continue
-            meta = lookup(token.decode("utf-8", "replace"))
+            meta = load_catalog().get_rule(token.decode("utf-8", "replace"))
             ids.add(meta.id if meta else token.decode("utf-8", "replace").upper())
         tail = m.group(2).decode("utf-8", "replace")
         reason = tail.split("*/", 1)[0].strip().strip("-:;,").strip()
-        line = line_of(m.start())  # type: ignore[operator]
+        line = line_of(m.start())
         out.append(Suppression(line, frozenset(ids), reason, m.start(), m.end()))
     return out
 
@@ -53,6 +55,7 @@ def suppression_for(
     """The suppression covering `rule` at `line`: on the line itself or the line above.
 
     Pass ``by_line(sups)`` when looking up many findings (a list is scanned every time)."""
+    candidates: list[Suppression]
     if isinstance(sups, Mapping):
         candidates = [*sups.get(line - 1, ()), *sups.get(line, ())]  # file order
     else:

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from bot.analysis.catalog import load_catalog
 from bot.analysis.metrics import compute_summary
 from bot.analysis.model import FileReport, Finding, ModuleInfo, TreeReport, TypeInfo
 from bot.analysis.paths import classify_path, is_test_module_name
-from bot.analysis.rules.registry import RULES
 from bot.analysis.tsv import TsvRow, parse_tsv, row_index
 
 # The first CPython with the Py_mod_multiple_interpreters slot (PEP 684).
@@ -80,7 +80,7 @@ def _resolve_modules(reports: Sequence[FileReport]) -> tuple[list[ModuleInfo], l
 
 
 def _iso003(m: ModuleInfo) -> Finding:
-    meta = RULES["ISO003"]
+    meta = load_catalog()["ISO003"]
     opt_out = m.multiple_interpreters == "not-supported"
     return Finding(
         rule=meta.id,

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.analysis.catalog import glob_match, load_catalog
+from bot.analysis.paths import glob_match, policy_globs
 from tests.hardening.regex_inventory import (
     BOT_ROOT,
     Probe,
@@ -166,16 +166,18 @@ def _var_cases(key: str, call: bytes) -> Cases:
 
 
 def _glob_cases() -> Cases:
-    from bot.analysis.catalog import _glob_regex
+    from bot.analysis.paths import _glob_regex
 
     globs = {"**/*.c", "**/*.h", "Modules/**/_test*.c", "**/a*b*c*d*e*.c", "*/*/*/*/*.h"}
-    for rule in load_catalog().values():
-        globs.update(rule.applies_to)
-        globs.update(rule.exempt)
-        globs.update(rule.info_paths)
+    globs.update(policy_globs())
     paths = ("a/" * 30_000 + "x", "a" * 60_000 + ".x", "Modules/" + "_test" * 12_000, "." * 60_000)
-    # glob_match() fullmatches a whole path.
-    return [(_glob_regex(g), p, True) for g in sorted(globs) for p in paths]
+    # Both forms (at any depth, whole path) fullmatch a whole path.
+    return [
+        (_glob_regex(g, anywhere), p, True)
+        for g in sorted(globs)
+        for anywhere in (True, False)
+        for p in paths
+    ]
 
 
 # "file::function": (number of run-time patterns there, their hostile cases)
@@ -192,8 +194,8 @@ DYNAMIC_CASES: dict[str, tuple[int, Callable[[], Cases]]] = {
     ),
     # Module-level patterns built by concatenation (_CAST): probed with the globals above.
     "bot/analysis/rules/heap_type_rules.py::<module>": (3, list),
-    # Globs of the rule catalog (applies_to / exempt / info_paths) against PR file paths.
-    "bot/analysis/catalog.py::_glob_regex": (1, _glob_cases),
+    # Globs of the path policy against PR file paths.
+    "bot/analysis/paths.py::_glob_regex": (1, _glob_cases),
     # The emulator's fault rules: a pattern the test author writes, matched against URL paths
     # the bot builds; never fed from outside.
     "bot/emulator/faults.py::add": (1, list),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from bot.analysis.context import FileContext, is_word
 from bot.analysis.inventory import Inventory
-from bot.analysis.rules.base import Hit, scope_name
+from bot.analysis.rules.base import Hit, detector, is_call, scope_name
 
 _PYSTATE = re.compile(rb"PyState_(FindModule|AddModule|RemoveModule)\s*\(")
 _IDENTIFIER = re.compile(rb"_Py_(IDENTIFIER|static_string(?:_init)?)\s*\(\s*(\w+)")
@@ -17,18 +17,18 @@ _DEFINE_NAME = re.compile(rb"#\s*define\s+(\w+)")
 _ASSERT_BEFORE = re.compile(rb"\bassert\s*\([^;]*$")
 
 
-def pystate_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO004")
+def pystate_module_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyState_" not in ctx.src.flat:
         return
     for m in _PYSTATE.finditer(ctx.src.flat):
-        if ctx.src.depth_at(m.start()) == 0:
-            continue  # a prototype at file scope, not a call
+        if not is_call(ctx, m.start()):
+            continue
         if m.start() and is_word(ctx.src.flat[m.start() - 1]):
             continue  # _PyState_AddModule & co.: the internal implementation
         where = scope_name(ctx, m.start(), "<file scope>")
         api = "PyState_" + m.group(1).decode()
         yield Hit(
-            "ISO004",
             m.start(),
             m.end() - 1,
             where,
@@ -37,6 +37,7 @@ def pystate_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
+@detector("ISO006")
 def py_identifier(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"_Py_IDENTIFIER" not in ctx.src.flat and b"_Py_static_string" not in ctx.src.flat:
         return
@@ -44,7 +45,6 @@ def py_identifier(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         kind, name = m.group(1).decode(), m.group(2).decode()
         symbol = "PyId_" + name if kind == "IDENTIFIER" else name
         yield Hit(
-            "ISO006",
             m.start(),
             m.end(),
             symbol,
@@ -53,9 +53,9 @@ def py_identifier(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
-    if ctx.path.endswith("Python/pystate.c"):
-        return  # the implementation itself
+@detector("ISO011")
+def gilstate_api(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    # Python/pystate.c, the implementation, is exempt by the path policy (RULE_EXEMPT).
     flat = ctx.src.flat
     if b"PyGILState_" not in flat:
         return
@@ -65,15 +65,14 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         e.info.multiple_interpreters == "not-supported" for e in inv.modules
     )
     for m in _GILSTATE.finditer(flat):
-        if ctx.src.depth_at(m.start()) == 0:
-            continue  # a prototype at file scope, not a call
+        if not is_call(ctx, m.start()):
+            continue
         api = m.group(1).decode()
         line_start = flat.rfind(b"\n", 0, m.start()) + 1
         if api == "Check" and _ASSERT_BEFORE.search(flat[line_start : m.start()]):
             continue
         where = scope_name(ctx, m.start(), "<file scope>")
         yield Hit(
-            "ISO011",
             m.start(),
             m.end() - 1,
             where,
@@ -84,7 +83,8 @@ def gilstate(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO014")
+def module_state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     code = ctx.src.code  # with directives: `#define get_state_obj(o) ...(Py_TYPE(o))` counts
     if b"PyType_GetModule" not in code:
         return
@@ -96,7 +96,6 @@ def state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         else:
             where = scope_name(ctx, m.start(), "<file scope>")
         yield Hit(
-            "ISO014",
             m.start(),
             m.end(),
             where,
@@ -106,4 +105,4 @@ def state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-DETECTORS = (pystate_lookup, py_identifier, gilstate, state_via_py_type)
+DETECTORS = (pystate_module_lookup, py_identifier, gilstate_api, module_state_via_py_type)

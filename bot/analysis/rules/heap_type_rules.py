@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from bot.analysis.context import Definition, FileContext, strip_ref
 from bot.analysis.inventory import Inventory
-from bot.analysis.rules.base import Hit, scope_name
+from bot.analysis.rules.base import OBJECT_POINTER_MEMBER, Hit, detector, is_call, scope_name
 
 # Possessive quantifiers (`*+`, `++`): `\(\s*[\w\s]+\s*\)` would split a run of blanks
 # between three quantifiers every possible way (cubic; tests/hardening probes every pattern).
@@ -39,9 +39,6 @@ def _flags(ctx: FileContext, spec: Definition) -> str:
     return " ".join(expanded)
 
 
-_OBJECT_MEMBER = re.compile(r"\b(PyObject|PyTypeObject|Py\w*Object)\s*\*")
-
-
 def _instance_holds_objects(ctx: FileContext, spec: Definition) -> bool | None:
     """Whether the instance struct (`sizeof(T)` basicsize) has object members; None: unknown."""
     assert spec.init is not None
@@ -50,7 +47,7 @@ def _instance_holds_objects(ctx: FileContext, spec: Definition) -> bool | None:
         return None
     body = ctx.structs[struct]
     # The PyObject_HEAD itself is not a reference held by the instance.
-    return bool(_OBJECT_MEMBER.search(body.replace("PyObject_HEAD", "")))
+    return bool(OBJECT_POINTER_MEMBER.search(body.replace("PyObject_HEAD", "")))
 
 
 def _slots(ctx: FileContext, spec: Definition) -> dict[str, str]:
@@ -79,7 +76,8 @@ def _decrefs_type(body: bytes) -> bool:
     return False
 
 
-def dealloc_decref(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO008")
+def heap_type_dealloc_missing_decref(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for spec in inv.specs:
         func = _slots(ctx, spec).get("Py_tp_dealloc")
         name = strip_ref(func)
@@ -89,7 +87,6 @@ def dealloc_decref(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             continue
         f = ctx.functions_by_name[name]
         yield Hit(
-            "ISO008",
             f.start,
             f.body_start,
             name,
@@ -98,14 +95,14 @@ def dealloc_decref(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def heap_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO009")
+def heap_type_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for spec in inv.specs:
         flags = _flags(ctx, spec)
         slots = _slots(ctx, spec)
         if "Py_TPFLAGS_HAVE_GC" not in flags:
             holds = _instance_holds_objects(ctx, spec)
             yield Hit(
-                "ISO009",
                 spec.offset,
                 spec.offset + len(spec.name),
                 spec.name,
@@ -126,7 +123,6 @@ def heap_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             continue
         f = ctx.functions_by_name[name]
         yield Hit(
-            "ISO009",
             f.start,
             f.body_start,
             name,
@@ -135,19 +131,19 @@ def heap_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO007")
+def type_from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyType_FromSpec" not in ctx.src.flat or not any(
         m.has_state for m in ctx.module_defs.values()
     ):
         return
     uses_module = bool(_USES_MODULE.search(ctx.src.flat))
     for m in _FROM_SPEC.finditer(ctx.src.flat):
-        if ctx.src.depth_at(m.start()) == 0:
-            continue  # a prototype at file scope, not a call
+        if not is_call(ctx, m.start()):
+            continue
         spec = m.group(1).decode() if m.group(1) else None
         where = scope_name(ctx, m.start(), "<file scope>")
         yield Hit(
-            "ISO007",
             m.start(),
             m.end(),
             spec or where,
@@ -158,7 +154,8 @@ def from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO015")
+def pyobject_new_on_gc_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyObject_New" not in ctx.src.flat:
         return
     gc_specs = {s.name for s in inv.specs if "Py_TPFLAGS_HAVE_GC" in _flags(ctx, s)}
@@ -173,14 +170,13 @@ def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         if a:
             gc_targets.add(re.split(rb"->|\.", a.group(1))[-1].decode())
     for m in _OBJECT_NEW.finditer(ctx.src.flat):
-        if ctx.src.depth_at(m.start()) == 0:
-            continue  # a prototype at file scope, not a call
+        if not is_call(ctx, m.start()):
+            continue
         arg = m.group(1).decode()
         last = re.split(r"->|\.", arg)[-1].strip()
         if last in gc_targets:
             where = scope_name(ctx, m.start(), "<file scope>")
             yield Hit(
-                "ISO015",
                 m.start(),
                 m.end(),
                 where,
@@ -189,7 +185,8 @@ def object_new_on_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
 
 
-def mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO016")
+def heap_type_mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     """Behaviour changes of a static -> heap conversion (bpo-43908): mutability, tp_new."""
     for spec in inv.specs:
         flags = _flags(ctx, spec)
@@ -212,7 +209,6 @@ def mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
         if problems:
             yield Hit(
-                "ISO016",
                 spec.offset,
                 spec.offset + len(spec.name),
                 spec.name,
@@ -221,9 +217,9 @@ def mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 
 DETECTORS = (
-    dealloc_decref,
-    heap_gc,
-    from_spec_without_module,
-    object_new_on_gc,
-    mutable_or_instantiable,
+    heap_type_dealloc_missing_decref,
+    heap_type_gc,
+    type_from_spec_without_module,
+    pyobject_new_on_gc_type,
+    heap_type_mutable_or_instantiable,
 )

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from bot.analysis.context import FileContext
 from bot.analysis.inventory import Inventory
-from bot.analysis.rules.base import Hit
-
-_OBJECT_MEMBER = re.compile(r"\b(PyObject|PyTypeObject|Py\w*Object)\s*\*")
+from bot.analysis.rules.base import OBJECT_POINTER_MEMBER, Hit, detector
 
 
+@detector("ISO002")
 def single_phase_init(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for e in inv.modules:
         if e.info.init == "single-phase":
             yield Hit(
-                "ISO002",
                 e.init.offset,
                 e.init.offset + len(e.init.func_name),
                 e.init.func_name,
@@ -25,7 +22,8 @@ def single_phase_init(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
 
 
-def interpreter_slot(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO003")
+def missing_per_interpreter_gil_slot(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for e in inv.modules:
         mi = e.info.multiple_interpreters
         if e.info.init != "multi-phase" or mi == "per-interpreter-gil":
@@ -35,7 +33,6 @@ def interpreter_slot(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             continue
         if mi == "not-supported":
             yield Hit(
-                "ISO003",
                 e.init.offset,
                 e.init.offset + len(e.init.func_name),
                 e.init.func_name,
@@ -50,7 +47,6 @@ def interpreter_slot(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             else "has no Py_mod_multiple_interpreters slot"
         )
         yield Hit(
-            "ISO003",
             e.init.offset,
             e.init.offset + len(e.init.func_name),
             e.init.func_name,
@@ -59,7 +55,8 @@ def interpreter_slot(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def state_without_gc_hooks(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO010")
+def module_state_without_gc_hooks(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for mdef in ctx.module_defs.values():
         if not mdef.has_state:
             continue
@@ -69,9 +66,8 @@ def state_without_gc_hooks(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         missing = [h for h in ("m_traverse", "m_clear", "m_free") if not hooks.get(h)]
         struct = ctx.state_struct_of(mdef.m_size)
         body = ctx.structs.get(struct or "", "")
-        holds_objects = bool(_OBJECT_MEMBER.search(body))
+        holds_objects = bool(OBJECT_POINTER_MEMBER.search(body))
         yield Hit(
-            "ISO010",
             mdef.offset,
             mdef.offset + len(mdef.name),
             mdef.name,
@@ -86,11 +82,11 @@ def state_without_gc_hooks(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
-def negative_size(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO019")
+def module_def_negative_size(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for mdef in ctx.module_defs.values():
         if mdef.m_size is not None and mdef.m_size.replace(" ", "").strip("()") == "-1":
             yield Hit(
-                "ISO019",
                 mdef.offset,
                 mdef.offset + len(mdef.name),
                 mdef.name,
@@ -99,4 +95,9 @@ def negative_size(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
 
 
-DETECTORS = (single_phase_init, interpreter_slot, state_without_gc_hooks, negative_size)
+DETECTORS = (
+    single_phase_init,
+    missing_per_interpreter_gil_slot,
+    module_state_without_gc_hooks,
+    module_def_negative_size,
+)

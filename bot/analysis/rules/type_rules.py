@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from bot.analysis.context import FileContext
 from bot.analysis.inventory import Inventory
-from bot.analysis.rules.base import Hit, scope_name
+from bot.analysis.rules.base import Hit, detector, is_call, scope_name
 
 _STRUCTSEQ = re.compile(rb"\bPyStructSequence_InitType2?\s*+\(\s*+&?\s*+(\w++(?:\s*+->\s*+\w++)*+)")
 _TYPE_TABLE = re.compile(rb"PyTypeObject\s*\*\s*(?:const\s+)?\w+\s*\[\s*\]\s*=\s*\{")
@@ -15,7 +15,8 @@ _ADDRESS = re.compile(rb"&\s*(\w+)")
 _INIT_FOR_EXTENSION = re.compile(rb"\b_PyStaticType_InitForExtension\s*\([^;]*?&\s*(\w+)")
 
 
-def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+@detector("ISO001")
+def static_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if not inv.static_types:
         return
     per_interp: set[str] = set()
@@ -29,17 +30,15 @@ def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             per_interp |= {a.decode() for a in _ADDRESS.findall(flat, t.end(), end)}
     for d in inv.static_types:
         if ctx.pclass.builtin_area:
+            # Info only there, by the path policy (RULE_INFO); the message says why.
             yield Hit(
-                "ISO001",
                 d.offset,
                 d.offset + len(d.name),
                 d.name,
                 f"static builtin type {d.name!r} (managed per interpreter since 3.12)",
-                "info",
             )
         elif d.name in per_interp:
             yield Hit(
-                "ISO001",
                 d.offset,
                 d.offset + len(d.name),
                 d.name,
@@ -49,7 +48,6 @@ def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
         else:
             yield Hit(
-                "ISO001",
                 d.offset,
                 d.offset + len(d.name),
                 d.name,
@@ -58,24 +56,23 @@ def static_types(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
 
 
+@detector("ISO017")
 def static_structseq(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyStructSequence_InitType" not in ctx.src.flat:
         return
     for m in _STRUCTSEQ.finditer(ctx.src.flat):
-        if ctx.src.depth_at(m.start()) == 0:
-            continue  # a prototype at file scope, not a call
+        if not is_call(ctx, m.start()):
+            continue
         target = m.group(1).decode()
         if "->" in target:
             continue  # a pointer in module state: not a static type
         yield Hit(
-            "ISO017",
             m.start(),
             m.end(),
             target,
             f"PyStructSequence_InitType on static type {target!r} in "
             f"{scope_name(ctx, m.start(), '<file scope>')}; use PyStructSequence_NewType",
-            "info" if ctx.pclass.builtin_area else None,
-        )
+        )  # info in Objects/ and Python/ by the path policy (RULE_INFO)
 
 
-DETECTORS = (static_types, static_structseq)
+DETECTORS = (static_type, static_structseq)

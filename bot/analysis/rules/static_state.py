@@ -1,0 +1,211 @@
+"""Process-global variables, and which of the four rules about them reports each one.
+
+File-scope variables and function statics are judged by four rules: ISO018
+cached-capsule-pointer, ISO013 static-cache-or-freelist, ISO005 global-object and ISO012
+global-c-state. Their tests overlap (a capsule pointer is an object pointer; a free list may be
+one too), and a variable is reported once: by the first rule of PRECEDENCE whose test it
+passes. The order goes from the most specific diagnosis to the most general: a cached capsule
+pointer needs a different fix (look the capsule up per module) than a cache (move it into
+module state or drop it), than any other object pointer, than plain C state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.analysis.context import FileContext
+from bot.analysis.cparse import Declaration, Declarator
+
+# The analyzer's "supported" types (Tools/c-analyzer/cpython/_analyzer.py): fine as statics.
+_SUPPORTED = re.compile(
+    r"^(struct\s+)?(PyModuleDef|PyModuleDef_Slot|PyType_Spec|PyType_Slot|PyMethodDef|"
+    r"PyMemberDef|PyGetSetDef|Py\w*Methods|PyBufferProcs|PyStructSequence_Field|"
+    r"PyStructSequence_Desc|_PyArg_Parser|PyTypeObject|PyDoc_STRVAR|_Py_Identifier|"
+    r"PyModuleDef_Base|PyObject_HEAD_INIT|wrapperbase|PyCompilerFlags)$"
+)
+_OBJECT_TYPE = re.compile(r"^(struct\s+)?(PyObject|PyTypeObject|Py\w*Object|_Py\w*Object)$")
+_CACHE_NAME = re.compile(r"free_?list|numfree|_cache$|^cache_|_cached$", re.IGNORECASE)
+_CAPSULE_CALL = re.compile(rb"\bPyCapsule_(?:Import|GetPointer)\s*\(")
+_ASSIGN_BEFORE = re.compile(rb"\b(\w++)\s*+=\s*+(?:\([^()]*+\)\s*+)?$")
+# Allowed names: kwlist arrays, and (in Objects/ and Python/ only) the builtin exception
+# objects of Objects/exceptions.c. Elsewhere a `PyExc_` name is an ordinary global: 3.11's
+# Modules/_ctypes/_ctypes.c `PyObject *PyExc_ArgError`, extensions naming their errors so.
+_ALLOWED_NAME = re.compile(r"^(\w*kwlist\w*|_?keywords|\w*_kws)$")
+_BUILTIN_EXC_NAME = re.compile(r"^_?PyExc_\w+$")
+_CHAR_TYPE = re.compile(r"^(unsigned\s+)?(char|wchar_t)$")
+# Thread-local storage (`thread_local`, `_Thread_local`, `__thread`, `_Py_thread_local`, a
+# project's `THREAD_LOCAL` macro): one copy per thread, not process-wide state.
+_THREAD_LOCAL = re.compile(rb"(?i)\b\w*thread_?local\b|\b__thread\b")
+_CPP_SUFFIXES = (".cpp", ".cc", ".cxx", ".hpp", ".hh")
+_AFTER_DECLARATOR = re.compile(rb"\s*([A-Za-z_(])")
+
+
+@dataclass(frozen=True, slots=True)
+class StaticVariable:
+    decl: Declaration
+    var: Declarator
+    # The enclosing function of a function-static ("?" when unknown, also a C++ class-static);
+    # None at file scope.
+    function: str | None
+
+    @property
+    def name(self) -> str:
+        return self.var.name
+
+    @property
+    def end(self) -> int:
+        return self.var.offset + len(self.var.name)
+
+    def where(self, ctx: FileContext) -> str:
+        """How messages name the variable."""
+        if self.function == "?" and ctx.path.endswith(_CPP_SUFFIXES):
+            return f"class-static {self.name!r}"  # a static data member: one per process
+        if self.function:
+            return f"function-static {self.name!r} in {self.function}()"
+        return f"{self.name!r}"
+
+
+def _misread_macro(ctx: FileContext, v: Declarator) -> bool:
+    """A "declarator" followed by a name or `(` is a macro before the real declarator."""
+    return (
+        not v.pointer
+        and not v.array
+        and _AFTER_DECLARATOR.match(ctx.src.flat, v.offset + len(v.name)) is not None
+    )
+
+
+def _in_parameter_list(ctx: FileContext, d: Declaration, v: Declarator) -> bool:
+    head = ctx.src.flat[d.start : v.offset]
+    return head.count(b"(") > head.count(b")")
+
+
+def _cpp_member_misread(ctx: FileContext, d: Declaration, v: Declarator) -> bool:
+    """A `static` in a C++ class body that tree-sitter-c read as a variable but is a member
+    function, a template argument or an operator's parameter: the name is not followed by
+    `;`, `=`, `[`, `{` or `,`, or a `(` or `<` comes before it."""
+    if not ctx.path.endswith(_CPP_SUFFIXES):
+        return False
+    flat = ctx.src.flat
+    before = flat[d.start : v.offset].rstrip()
+    after = flat[v.offset + len(v.name) : v.offset + len(v.name) + 64].lstrip()[:1]
+    return (
+        v.name == "operator"
+        or b"(" in before
+        or before.endswith((b"<", b","))
+        or after not in (b";", b"=", b"[", b"{", b",")
+    )
+
+
+def _is_process_global(ctx: FileContext, d: Declaration, v: Declarator, func: str | None) -> bool:
+    """Not a misread declaration, not per-thread, not a name or table that is never state."""
+    name = v.name
+    # Declarations recovered from ERROR nodes count only when they say `static`
+    # (tree-sitter may read a macro call's arguments as a declaration).
+    if _ALLOWED_NAME.match(name) or (d.in_error and "static" not in d.storage):
+        return False
+    if ctx.pclass.builtin_area and _BUILTIN_EXC_NAME.match(name):
+        return False
+    if _misread_macro(ctx, v):
+        return False  # `static bool _Py_NO_SANITIZE_ADDRESS\nfunc(...)`: an attribute macro
+    if _in_parameter_list(ctx, d, v):
+        return False  # a parameter name of a function pointer misread as a declarator
+    if _THREAD_LOCAL.search(ctx.src.flat, d.start, v.offset):
+        return False  # per-thread storage (greenlet's `static thread_local ...`)
+    if func == "?" and _cpp_member_misread(ctx, d, v):
+        return False  # C++ class body: `static OwnedReference<T, TC> owning(T* p)`
+    # A table of string literals (kwlist-like), never written.
+    return not (
+        v.array and v.pointer and v.init_brace is not None and _CHAR_TYPE.match(d.type_text)
+    )
+
+
+def _static_variables(ctx: FileContext) -> list[StaticVariable]:
+    candidates: list[tuple[Declaration, Declarator, str | None]] = [
+        (d, v, None) for d, v in ctx.file_scope_variables()
+    ]
+    for d, f in ctx.function_statics:
+        for v in d.declarators:
+            if not v.function:
+                candidates.append((d, v, f.name if f else "?"))
+    return [
+        StaticVariable(d, v, func)
+        for d, v, func in candidates
+        if _is_process_global(ctx, d, v, func)
+    ]
+
+
+def _capsule_targets(ctx: FileContext) -> set[str]:
+    # Directive lines too: `#define PyDateTime_IMPORT PyDateTimeAPI = PyCapsule_Import(...)`.
+    if b"PyCapsule_" not in ctx.src.code:
+        return set()
+    code = ctx.src.code
+    out: set[str] = set()
+    for m in _CAPSULE_CALL.finditer(code):
+        a = _ASSIGN_BEFORE.search(code, max(0, m.start() - 120), m.start())
+        if a:
+            out.add(a.group(1).decode())
+    return out
+
+
+def _is_object_pointer(s: StaticVariable) -> bool:
+    return s.var.pointer and bool(_OBJECT_TYPE.match(s.decl.type_text))
+
+
+# ---- each rule's test ----------------------------------------------------------------------
+
+
+def is_cached_capsule_pointer(ctx: FileContext, s: StaticVariable) -> bool:
+    """ISO018: assigned the result of PyCapsule_Import/GetPointer in this file."""
+    return s.name in ctx.shared(_capsule_targets) and (s.var.pointer or bool(s.function))
+
+
+def is_static_cache(ctx: FileContext, s: StaticVariable) -> bool:
+    """ISO013: a pointer or array named like a cache or free list (not a const object
+    pointer)."""
+    if _is_object_pointer(s) and s.var.const_pointer:
+        return False
+    return bool(_CACHE_NAME.search(s.name)) and (s.var.pointer or s.var.array)
+
+
+def is_global_object(ctx: FileContext, s: StaticVariable) -> bool:
+    """ISO005: a non-const pointer to a Python object type."""
+    return _is_object_pointer(s) and not s.var.const_pointer
+
+
+def is_global_c_state(ctx: FileContext, s: StaticVariable) -> bool:
+    """ISO012: a mutable `static` that is not a C-API definition table."""
+    d, v = s.decl, s.var
+    if "static" not in d.storage or d.const or v.const_pointer:
+        return False
+    if _SUPPORTED.match(d.type_text) and not v.pointer:
+        return False
+    if d.type_text in ("PyTypeObject",):
+        return False
+    return not (v.init_brace is not None and _SUPPORTED.match(d.type_text))
+
+
+Test = Callable[[FileContext, StaticVariable], bool]
+
+PRECEDENCE: tuple[tuple[str, Test], ...] = (
+    ("ISO018", is_cached_capsule_pointer),
+    ("ISO013", is_static_cache),
+    ("ISO005", is_global_object),
+    ("ISO012", is_global_c_state),
+)
+
+
+def _by_rule(ctx: FileContext) -> dict[str, list[StaticVariable]]:
+    out: dict[str, list[StaticVariable]] = {rule: [] for rule, _ in PRECEDENCE}
+    for s in _static_variables(ctx):
+        for rule, test in PRECEDENCE:
+            if test(ctx, s):
+                out[rule].append(s)
+                break
+    return out
+
+
+def variables_reported_by(rule: str, ctx: FileContext) -> list[StaticVariable]:
+    """The file's process-global variables that PRECEDENCE gives to ``rule``, in file order."""
+    return ctx.shared(_by_rule)[rule]
