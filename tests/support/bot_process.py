@@ -23,9 +23,17 @@ class BotProcess:
     """One `isolation-bot serve` subprocess; restartable on the same store."""
 
     def __init__(
-        self, emu: GitHubEmulator, app: AppRecord, api_url: str, db_path: Path, **env: str
+        self,
+        emu: GitHubEmulator,
+        app: AppRecord,
+        api_url: str,
+        db_path: Path,
+        *,
+        port: int = 0,  # 0: any free port (a test that must know it in advance picks one)
+        **env: str,
     ) -> None:
         self.emu, self.app, self.api_url, self.db_path = emu, app, api_url, db_path
+        self.port = port
         self.extra_env = env
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
@@ -53,7 +61,7 @@ class BotProcess:
             "--host",
             "127.0.0.1",
             "--port",
-            "0",
+            str(self.port),
             cwd=ROOT,
             env=env,
             stdout=asyncio.subprocess.PIPE,
