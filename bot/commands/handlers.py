@@ -19,6 +19,7 @@ from bot.commands import reply as render
 from bot.commands.grammar import COMMANDS, Command
 from bot.commands.status_source import StatusSource, TrackingStatusSource
 from bot.prcheck import suppressions
+from bot.render.links import rule_url, rules_url_template
 
 if TYPE_CHECKING:
     from bot.service.context import JobContext
@@ -103,7 +104,9 @@ async def do_explain(ctx: JobContext, call: CommandCall, source: StatusSource) -
     rule = resolve_rule(call.command.args[0])
     if rule is None:
         return False, render.render_unknown_rule(call.command.args[0])
-    return True, render.render_explain(rule)
+    settings = ctx.settings
+    template = rules_url_template(settings.public_url, settings.rules_url)
+    return True, render.render_explain(rule, doc_url=rule_url(template, rule.id, rule.name))
 
 
 async def do_ignore(ctx: JobContext, call: CommandCall, source: StatusSource) -> Result:
