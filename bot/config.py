@@ -2,7 +2,9 @@
 
 Environment (see README): GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH,
 GITHUB_WEBHOOK_SECRET, GITHUB_API_URL, DATABASE_URL, PORT, ISOLATION_BOT_CONFIG,
-ISOLATION_BOT_WORKERS, ISOLATION_BOT_PUBLIC_URL, GITHUB_HTML_URL, ISOLATION_BOT_RULES_URL.
+ISOLATION_BOT_WORKERS, ISOLATION_BOT_PUBLIC_URL, GITHUB_HTML_URL, ISOLATION_BOT_RULES_URL, and
+the service's tuning knobs (:class:`Tuning`, :data:`TUNING_ENV`). This module is the one
+place the service reads its environment: everything else gets a :class:`Settings`.
 The repository file (ISOLATION_BOT_CONFIG) holds the `[repository]`, `[labels]`,
 `[meta_issue]`, `[summary]` and `[commands]` tables; every key has a default.
 """
@@ -50,6 +52,54 @@ class CommandSettings:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """How the service paces itself; defaults suit production, tests shorten them."""
+
+    # How long a claimed job stays leased to its worker: a dead replica's job is taken over
+    # after this. Workers renew every third of it, so it must be well above a loop stall.
+    lease_seconds: float = 60.0
+    job_max_attempts: int = 5  # tries of a job failing on its own before it is dead
+    job_retry_seconds: float = 5.0  # backoff after a job's first failure, doubled per try ...
+    job_retry_cap_seconds: float = 600.0  # ... up to this
+    # The GitHub client's retry backoff and its wait before re-reading a fresh 404
+    # (None: the client's own defaults).
+    github_backoff_seconds: float | None = None
+    # How often one replica asks GitHub to redeliver webhooks that failed (0: never).
+    redelivery_seconds: float = 120.0
+
+
+# Environment variable -> (Tuning field, smallest accepted value).
+TUNING_ENV: dict[str, tuple[str, float]] = {
+    "ISOLATION_BOT_LEASE_SECONDS": ("lease_seconds", 1.0),
+    "ISOLATION_BOT_JOB_MAX_ATTEMPTS": ("job_max_attempts", 1),
+    "ISOLATION_BOT_JOB_RETRY_SECONDS": ("job_retry_seconds", 0.0),
+    "ISOLATION_BOT_JOB_RETRY_CAP_SECONDS": ("job_retry_cap_seconds", 0.0),
+    "ISOLATION_BOT_GITHUB_BACKOFF_SECONDS": ("github_backoff_seconds", 0.0),
+    "ISOLATION_BOT_REDELIVERY_SECONDS": ("redelivery_seconds", 0.0),
+}
+
+
+def tuning_from_env(env: Mapping[str, str] | None = None) -> Tuning:
+    """The tuning knobs set in the environment, defaults for the rest; ConfigError for a
+    value that is not a number or is below its minimum."""
+    env = os.environ if env is None else env
+    changes: dict[str, Any] = {}
+    for var, (name, minimum) in TUNING_ENV.items():
+        text = env.get(var, "").strip()
+        if not text:
+            continue
+        kind = int if name == "job_max_attempts" else float
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ConfigError(f"{var}={text!r} is not a number") from None
+        if value < minimum:
+            raise ConfigError(f"{var}={text!r} is below its minimum {minimum:g}")
+        changes[name] = value
+    return Tuning(**changes)
+
+
+@dataclass(frozen=True)
 class Settings:
     # GitHub App credentials
     app_id: str | None = None
@@ -73,6 +123,7 @@ class Settings:
     meta_issue: MetaIssue = field(default_factory=MetaIssue)
     summary: SummarySettings = field(default_factory=SummarySettings)
     commands: CommandSettings = field(default_factory=CommandSettings)
+    tuning: Tuning = field(default_factory=Tuning)
 
     def require_webhook_secret(self) -> str:
         if not self.webhook_secret:
@@ -145,6 +196,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         public_url=env.get("ISOLATION_BOT_PUBLIC_URL") or None,
         html_url=(env.get("GITHUB_HTML_URL") or "https://github.com").rstrip("/"),
         rules_url=env.get("ISOLATION_BOT_RULES_URL") or None,
+        tuning=tuning_from_env(env),
     )
     config_path = env.get("ISOLATION_BOT_CONFIG")
     if config_path:

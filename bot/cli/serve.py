@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import signal
 import sys
+from dataclasses import replace
 from typing import Any
 
-from aiohttp import web
+from bot.config import Settings, from_env
 
 
 def register(subparsers: Any) -> None:
@@ -37,22 +38,10 @@ def _configure_logging() -> None:
     logs.configure()  # JSON lines on stderr, secrets redacted (ISOLATION_BOT_LOG_FORMAT=text)
 
 
-async def start_service(settings: Any) -> tuple[web.AppRunner, str]:
-    """Build and bind the service; returns the runner (``await runner.cleanup()`` stops it
-    gracefully) and its base URL (the real port when ``settings.port`` is 0)."""
-    from bot.service.app import create_app
-
-    app = await create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    port = runner.addresses[0][1] if runner.addresses else settings.port
-    return runner, f"http://{settings.host}:{port}"
-
-
-async def serve(settings: Any, *, stop: asyncio.Event | None = None) -> int:
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
     """Serve until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    from bot.service.app import start_service  # the web stack: only for this command
+
     runner, url = await start_service(settings)
     print(f"isolation-bot: listening on {url}", flush=True)
     stop = stop or asyncio.Event()
@@ -67,10 +56,6 @@ async def serve(settings: Any, *, stop: asyncio.Event | None = None) -> int:
 
 
 async def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from bot.config import from_env
-
     settings = from_env()
     changes: dict[str, Any] = {}
     if args.port is not None:

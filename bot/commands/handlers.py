@@ -7,22 +7,21 @@ it, a stable id for idempotent side effects) and returns a ``(ok, body)`` pair. 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from bot.analysis.catalog import Rule, load_catalog
 from bot.analysis.paths import SOURCE_SUFFIXES
 from bot.commands import reply as render
 from bot.commands.grammar import COMMANDS, Command
 from bot.commands.status_source import StatusSource, TrackingStatusSource
+from bot.jobs import JobContext
 from bot.prcheck import suppressions
+from bot.prcheck.jobs import pr_check_job
 from bot.render.links import rule_url, rules_url_template
-
-if TYPE_CHECKING:
-    from bot.service.context import JobContext
+from bot.summary.compose import render_summary_now
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +46,14 @@ Handler = Callable[["JobContext", CommandCall, StatusSource], Awaitable[Result]]
 # --------------------------------------------------------------------------- catalog
 
 
-def resolve_rule(name: str) -> Any | None:
+def resolve_rule(name: str) -> Rule | None:
     """The catalog rule with this id or name (case-insensitive), or None.
 
-    Imported lazily: the catalog is a separate part and a missing or broken catalog must not
-    break the other commands.
+    A broken catalog file must not break the other commands: explain/ignore then say
+    "unknown rule" (the error is logged).
     """
     try:
-        from bot.analysis.catalog import load_catalog
-    except ImportError:
-        return None
-    try:
-        catalog: Any = load_catalog()
+        catalog = load_catalog()
     except Exception:  # a broken catalog file: explain/ignore say "unknown rule"
         log.exception("cannot load the rule catalog")
         return None
@@ -69,8 +64,8 @@ def resolve_rule(name: str) -> Any | None:
         return None
 
 
-def _rule_id(rule: Any) -> str:
-    return str(rule.get("id") if isinstance(rule, dict) else rule.id)
+def _rule_id(rule: Rule) -> str:
+    return rule.id
 
 
 # --------------------------------------------------------------------------- handlers
@@ -82,16 +77,10 @@ async def do_help(ctx: JobContext, call: CommandCall, source: StatusSource) -> R
 
 
 async def _enqueue_pr_check(ctx: JobContext, call: CommandCall) -> None:
-    from bot.store.queue import Queue  # the store part; imported when a command needs it
-
-    payload = json.dumps(
-        {"repo": call.repo, "number": call.number, "installation_id": call.installation_id}
-    )
-    await Queue(ctx.db).enqueue(
-        "pr_check",
-        payload,
-        key=f"pr:{call.repo}#{call.number}",
-        dedup_id=f"command:{call.effect_id}",
+    await ctx.enqueue(
+        pr_check_job(
+            call.repo, call.number, call.installation_id, dedup_id=f"command:{call.effect_id}"
+        )
     )
 
 
@@ -205,24 +194,12 @@ async def do_summary(ctx: JobContext, call: CommandCall, source: StatusSource) -
 
 
 async def _summary_from_summary_part(ctx: JobContext, repo: str) -> str | None:
-    """The weekly summary's rendering, when the summary part provides a ready-made entry point.
-
-    Imported lazily; any failure falls back to the current metrics (a summary is never worth
-    failing the whole reply for).
-    """
+    """The weekly summary's rendering of the current state, or None when it fails: a
+    summary is never worth failing the whole reply for (the caller shows the metrics)."""
     try:
-        from bot.summary import compose
-    except ImportError:
-        return None
-    fn = getattr(compose, "render_summary_now", None)
-    if fn is None:
-        return None
-    try:
-        result = await fn(ctx.db, repo, ctx.settings)
+        result = await render_summary_now(ctx.db, repo, ctx.settings)
     except Exception:
         log.exception("summary rendering failed; falling back to the metrics")
-        return None
-    if not isinstance(result, str):
         return None
     # Drop the weekly post's hidden marker: the weekly poster finds its own comment by it, and
     # must never mistake this reply for the week's summary.

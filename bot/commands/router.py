@@ -11,7 +11,7 @@ import logging
 from gidgethub import routing, sansio
 
 from bot.commands.runner import handle_comment_event
-from bot.service.context import JobContext
+from bot.jobs import JobContext
 
 log = logging.getLogger(__name__)
 

@@ -34,12 +34,12 @@ from bot.commands.grammar import (
     parse_commands,
 )
 from bot.commands.handlers import HANDLERS, CommandCall, default_source
-from bot.commands.permissions import NEEDED, checker_for
 from bot.commands.ratelimit import RateLimiter
 from bot.commands.status_source import StatusSource
+from bot.github.permissions import NEEDED
 
 if TYPE_CHECKING:
-    from bot.service.context import JobContext
+    from bot.jobs import JobContext
 
 log = logging.getLogger(__name__)
 
@@ -273,8 +273,7 @@ async def _run_one(
     if spec.pr_only and not call.is_pr:
         return render.ReplySection(item.raw, render.render_pr_only(), ok=False)
     if spec.maintainer_only:
-        checker = checker_for(float(ctx.settings.commands.permission_cache_seconds))
-        permission = await checker.check(ctx.gh, call.repo, call.user)
+        permission = await ctx.caches.permissions.check(ctx.gh, call.repo, call.user)
         if not permission.allowed:
             return render.ReplySection(
                 item.raw,

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from bot.analysis.model import Finding, Summary, TypeInfo
 from bot.store.db import Database
+from bot.tracking.events import module_events
+from bot.tracking.snapshots import latest_snapshot
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,6 @@ class TrackingStatusSource:
     _notes: list[str] = field(default_factory=list)
 
     async def latest_snapshot(self, repo: str) -> BranchSnapshot | None:
-        try:
-            from bot.tracking.snapshots import latest_snapshot
-        except ImportError:  # the tracking part is not installed: nothing analysed
-            return None
         snap = await latest_snapshot(self.db, repo)
         if snap is None:
             return None
@@ -95,10 +93,6 @@ class TrackingStatusSource:
         )
 
     async def module_events(self, repo: str, module: str) -> list[ModuleChange]:
-        try:
-            from bot.tracking.events import module_events
-        except ImportError:
-            return []
         events = await module_events(self.db, repo, module)
         return [
             ModuleChange(

@@ -4,7 +4,7 @@ Pages: ``/`` (metrics, trend charts, recent changes, module table: ``?sort=&orde
 ``/modules/<name>``. JSON: ``/api/progress``, ``/api/modules`` (docs/api.md). Badges:
 ``/badge/<metric>.svg`` (``?variant=stdlib``). The data come from ``app[SOURCE_KEY]``: the store
 the service passes to ``setup_routes(app, db)``, or a source set by tests / the standalone
-runner. Settings: ``app[SETTINGS_KEY]``, else the service state's (bot.service.app.STATE).
+runner. Settings: ``app[SETTINGS_KEY]`` (the service passes its own to ``setup_routes``).
 """
 
 from __future__ import annotations
@@ -47,9 +47,6 @@ def _lookup(app: web.Application, name: str) -> Any:
 def _settings(request: web.Request) -> Settings:
     app = request.app
     value = app.get(SETTINGS_KEY) or _lookup(app, "settings")
-    if value is None:  # inside the service: its state (bot.service.app.STATE) holds them
-        state = _lookup(app, "isolation_bot_state")
-        value = getattr(state, "settings", None)
     return value if isinstance(value, Settings) else Settings()
 
 
@@ -145,11 +142,16 @@ async def rule_page(request: web.Request) -> web.Response:
     return rule_pages.rule_page(request.match_info["rule"], tracked_repo(_settings(request)))
 
 
-def setup_routes(app: web.Application, db: Database | None = None) -> None:
+def setup_routes(
+    app: web.Application, db: Database | None = None, settings: Settings | None = None
+) -> None:
     """Mount the dashboard on ``app`` (the service's, or a standalone one). ``db``: the store
-    to read (the service passes its own); without it, ``app[SOURCE_KEY]`` or ``app["db"]``."""
+    to read (the service passes its own); without it, ``app[SOURCE_KEY]`` or ``app["db"]``.
+    ``settings``: links and the tracked repository (default: ``app[SETTINGS_KEY]``)."""
     if db is not None and SOURCE_KEY not in app:
         app[SOURCE_KEY] = StoreSource(db)
+    if settings is not None and SETTINGS_KEY not in app:
+        app[SETTINGS_KEY] = settings
     app.router.add_get("/", index, name="dashboard-index")
     app.router.add_get("/modules/{name}", module_page, name="dashboard-module")
     app.router.add_get("/api/progress", api_progress, name="api-progress")

@@ -1,9 +1,9 @@
-"""Router for the pull-request check (issue 3).
+"""Router for the pull-request check.
 
 Triggers: ``pull_request`` opened / synchronize / reopened / ready_for_review, and edited when
 the base branch changed; ``check_run`` rerequested for this App's ``isolation`` run; and the
-internal job kind ``pr_check`` ({repo, number, installation_id}) that ``/isolation recheck``
-enqueues. All the work is in bot.prcheck.run.
+internal job kind ``pr_check`` (bot.prcheck.jobs) that ``/isolation recheck`` enqueues, run by
+:func:`run_pr_check_job`. All the work is in bot.prcheck.run.
 """
 
 from __future__ import annotations
@@ -14,21 +14,16 @@ from urllib.parse import quote
 
 from gidgethub import routing, sansio
 
+from bot.jobs import JobContext, PermanentJobError
 from bot.prcheck.check_run import CHECK_NAME
+from bot.prcheck.jobs import PrCheckRequest, pr_key
 from bot.prcheck.run import StaleResult, run_pr_check
-from bot.service.context import JobContext
 
 log = logging.getLogger(__name__)
 
 router = routing.Router()
 
 CHECK_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
-PR_CHECK_JOB = "pr_check"
-
-
-def pr_key(repo: str, number: int) -> str:
-    """The queue's coalescing key: only the latest queued check of one PR runs."""
-    return f"pr:{repo}#{number}"
 
 
 def triggers_check(event: str, payload: dict[str, Any]) -> bool:
@@ -59,7 +54,14 @@ def coalescing_key(event: str, payload: dict[str, Any]) -> str | None:
 async def _check(ctx: JobContext, repo: str, number: int, pr: dict[str, Any] | None) -> None:
     try:
         result = await run_pr_check(
-            ctx.gh, ctx.db, ctx.settings, repo=repo, number=number, bot_login=ctx.bot_login, pr=pr
+            ctx.gh,
+            ctx.db,
+            ctx.settings,
+            repo=repo,
+            number=number,
+            bot_login=ctx.bot_login,
+            pr=pr,
+            caches=ctx.caches,
         )
     except StaleResult as exc:
         log.info("dropped a stale check result: %s", exc)
@@ -87,8 +89,24 @@ async def _check(ctx: JobContext, repo: str, number: int, pr: dict[str, Any] | N
 async def on_pull_request(event: sansio.Event, ctx: JobContext) -> None:
     if not triggers_check(event.event, event.data):
         return  # an edit of the title or body: nothing to check
-    pr = event.data["pull_request"]
-    await _check(ctx, ctx.repo, int(pr["number"]), pr)
+    pr = _pull_request_of(event.data)
+    await _check(ctx, ctx.repo, pr["number"], pr)
+
+
+def _pull_request_of(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload's pull request, with the fields the check reads; PermanentJobError when
+    they are missing or of the wrong type (the delivery fails the same way on every try)."""
+    pr = payload.get("pull_request")
+    if not isinstance(pr, dict):
+        raise PermanentJobError(f"malformed payload: pull_request is {type(pr).__name__}")
+    number = pr.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        raise PermanentJobError(f"malformed payload: pull_request.number is {number!r}")
+    for side in ("head", "base"):
+        ref = pr.get(side)
+        if not isinstance(ref, dict) or not isinstance(ref.get("sha"), str):
+            raise PermanentJobError(f"malformed payload: no pull_request.{side}.sha")
+    return pr
 
 
 def _is_ours(check_run: dict[str, Any], app_id: str | None) -> bool:
@@ -114,7 +132,7 @@ async def on_check_run_rerequested(event: sansio.Event, ctx: JobContext) -> None
         await _check(ctx, repo, number, None)
 
 
-@router.register(PR_CHECK_JOB)
-async def on_pr_check_job(event: sansio.Event, ctx: JobContext) -> None:
-    """The internal job `/isolation recheck` enqueues: re-read the PR and check its head."""
-    await _check(ctx, ctx.repo, int(event.data["number"]), None)
+async def run_pr_check_job(payload: dict[str, Any], ctx: JobContext) -> None:
+    """The internal ``pr_check`` job (bot.prcheck.jobs): re-read the PR and check its head."""
+    request = PrCheckRequest.from_payload(payload)
+    await _check(ctx, request.repo, request.number, None)

@@ -17,17 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from bot.prcheck.router import coalescing_key
 from bot.service.routers import handles
+from bot.service.state import STATE
 from bot.telemetry import logs, metrics
-
-if TYPE_CHECKING:
-    from bot.service.app import ServiceState
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +57,7 @@ def _reject(
 
 
 async def handle_webhook(request: web.Request) -> web.Response:
-    from bot.service.app import STATE
-
-    state: ServiceState = request.app[STATE]
+    state = request.app[STATE]
     started = time.perf_counter()
     event_name = request.headers.get("X-GitHub-Event", "unknown")[:64]
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:

@@ -2,7 +2,8 @@
 
 One way to wire the two together, shared by `isolation-bot demo`, the benchmarks and the
 tests: the emulator serves the REST API, the service uses it as GITHUB_API_URL with the
-emulated App's credentials, and the emulator delivers its webhooks to the service.
+emulated App's credentials, and the emulator delivers its webhooks to the service. Its
+tuning knobs come from the environment, as for ``isolation-bot serve``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
-from bot.config import Settings
+from bot.config import Settings, tuning_from_env
+from bot.service.app import start_service
 
 if TYPE_CHECKING:
     from bot.emulator import GitHubEmulator
@@ -27,7 +29,8 @@ T = TypeVar("T")
 def emulated_app_settings(
     app: AppRecord, api_url: str, database_url: str, **extra: Any
 ) -> Settings:
-    """Settings of a bot that is the emulated ``app``, bound to a free loopback port."""
+    """Settings of a bot that is the emulated ``app``, bound to a free loopback port, tuned
+    from the environment (bot.config.tuning_from_env) unless ``extra`` names ``tuning``."""
     fields: dict[str, Any] = {
         "app_id": str(app.id),
         "private_key": app.private_key_pem,
@@ -36,6 +39,7 @@ def emulated_app_settings(
         "database_url": database_url,
         "host": "127.0.0.1",
         "port": 0,
+        "tuning": tuning_from_env(),
     }
     fields.update(extra)
     return Settings(**fields)
@@ -43,7 +47,7 @@ def emulated_app_settings(
 
 @dataclass(frozen=True)
 class LocalBot:
-    runner: web.AppRunner  # runner.app holds the service state (bot.service.app.STATE)
+    runner: web.AppRunner  # runner.app holds the service state (bot.service.state.STATE)
     url: str  # the bot's base URL
     api_url: str  # the emulator's base URL
 
@@ -54,8 +58,6 @@ async def bot_on_emulator(
 ) -> AsyncIterator[LocalBot]:
     """Serve ``emu`` and the bot (``extra``: more Settings fields; a callable value is given
     the emulator's URL) until the block ends; the emulator's webhooks go to the bot."""
-    from bot.cli.serve import start_service
-
     async with emu.serve() as api_url:
         fields = {k: v(api_url) if callable(v) else v for k, v in extra.items()}
         runner, url = await start_service(

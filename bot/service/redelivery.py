@@ -5,7 +5,8 @@ could not take it: disk full, database down) or sent while the bot was down or u
 is only kept in the App's delivery log, from which it can be redelivered for three days.
 Without this sweep those events would be lost.
 
-Every ``ISOLATION_BOT_REDELIVERY_SECONDS`` (default 120; 0 turns it off), and once shortly
+Every ``Settings.tuning.redelivery_seconds`` (ISOLATION_BOT_REDELIVERY_SECONDS, default 120;
+0 turns it off), and once shortly
 after startup, one replica (``db.try_lock``) reads the App's recent failed delivery attempts
 (``GET /app/hook/deliveries?status=failure``, newest first, back to ``LOOKBACK_SECONDS``) and
 redelivers (``POST /app/hook/deliveries/{id}/attempts``) each delivery that:
@@ -20,18 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.service.app import ServiceState
+from bot.service.state import ServiceState
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_SECONDS = 120.0
 FIRST_SWEEP_DELAY_SECONDS = 30.0  # after startup: catches what was sent while the bot was down
 # GitHub keeps deliveries redeliverable for three days; a day covers any outage someone would
 # not notice, and bounds what one sweep reads.
@@ -42,26 +40,12 @@ MAX_ATTEMPTS_PER_DELIVERY = 5
 LOCK_NAME = "webhook-redelivery"
 
 
-def interval_from_env() -> float:
-    try:
-        return max(0.0, float(os.environ.get("ISOLATION_BOT_REDELIVERY_SECONDS", "")))
-    except ValueError:
-        return DEFAULT_INTERVAL_SECONDS
-
-
 @dataclass
 class _Guid:
     newest_id: int  # the newest failed attempt's id: the one to redeliver
     failures: int = 0
     retryable: bool = True  # every failure was a connection error, a timeout or a 5xx
     statuses: list[int] = field(default_factory=list)
-
-
-# guid -> (the failed attempt we asked GitHub to redeliver, how many times we asked). A guid is
-# asked about again only when a newer attempt failed too (our redelivery was refused): one
-# that succeeded, even if the intake ignored it (an event nobody handles is not stored), is
-# never asked about twice.
-_asked: dict[str, tuple[int, int]] = {}
 
 
 def _epoch(value: Any) -> float | None:
@@ -100,11 +84,17 @@ async def sweep(state: ServiceState, *, now: float | None = None) -> list[str]:
         entry.statuses.append(code)
         if not (code == 0 or code >= 500):
             entry.retryable = False  # 4xx: the same body would be refused again
-    for guid in [g for g in _asked if g not in guids]:
-        del _asked[guid]  # out of the window
+    # guid -> (the failed attempt we asked GitHub to redeliver, how many times we asked); the
+    # service's (a second service in the same process keeps its own). A guid is asked about
+    # again only when a newer attempt failed too (our redelivery was refused): one that
+    # succeeded, even if the intake ignored it (an event nobody handles is not stored), is
+    # never asked about twice.
+    asked = state.redelivery_asked
+    for guid in [g for g in asked if g not in guids]:
+        del asked[guid]  # out of the window
     redelivered: list[str] = []
     for guid, entry in guids.items():
-        asked_about, times = _asked.get(guid, (0, 0))
+        asked_about, times = asked.get(guid, (0, 0))
         if not entry.retryable or entry.newest_id <= asked_about:
             continue  # refused for good, or our redelivery got through
         if entry.failures >= MAX_ATTEMPTS_PER_DELIVERY or times >= MAX_ATTEMPTS_PER_DELIVERY:
@@ -115,14 +105,14 @@ async def sweep(state: ServiceState, *, now: float | None = None) -> list[str]:
                     entry.failures,
                     entry.statuses,
                 )
-                _asked[guid] = (asked_about, MAX_ATTEMPTS_PER_DELIVERY + 1)  # log it once
+                asked[guid] = (asked_about, MAX_ATTEMPTS_PER_DELIVERY + 1)  # log it once
             continue
         if await state.db.fetchone("SELECT 1 AS x FROM deliveries WHERE delivery_id = ?", (guid,)):
             continue  # a redelivery someone else asked for got through
         await gh.post(
             f"/app/hook/deliveries/{entry.newest_id}/attempts", data=b"", jwt=github.jwt()
         )
-        _asked[guid] = (entry.newest_id, times + 1)
+        asked[guid] = (entry.newest_id, times + 1)
         redelivered.append(guid)
     if redelivered:
         log.warning(
@@ -135,7 +125,7 @@ async def sweep(state: ServiceState, *, now: float | None = None) -> list[str]:
 
 async def run(state: ServiceState, interval: float | None = None) -> None:
     """The service's background loop (bot.service.app); ends only when cancelled."""
-    interval = interval_from_env() if interval is None else interval
+    interval = state.settings.tuning.redelivery_seconds if interval is None else interval
     if state.github is None or interval <= 0:
         return
     await asyncio.sleep(min(FIRST_SWEEP_DELAY_SECONDS, interval))

@@ -1,10 +1,10 @@
 """The service's background scheduler: the weekly summary, once per ISO week.
 
 ``run_scheduler(state)`` is started by bot.service.app as a background task (``state`` is the
-ServiceState: settings, db, session, github). Every ``TICK_SECONDS`` it asks
-bot.summary.weekly whether the week's post is due and not yet made; the store makes that
-exactly-once across restarts and replicas, so the tick itself can be naive. The clock and the
-sleep are injectable for tests.
+ServiceState, or anything with its settings, db, github and instance_id). Every
+``TICK_SECONDS`` it asks bot.summary.weekly whether the week's post is due and not yet made;
+the store makes that exactly-once across restarts and replicas, so the tick itself can be
+naive. The clock and the sleep are injectable for tests.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from aiohttp import web
 from gidgethub import BadRequest
 
 from bot.config import Settings
+from bot.github.app import GitHubApp
+from bot.service.state import STATE
 from bot.store.db import Database
 from bot.summary.source import ProgressSource, StoreSource
 from bot.summary.weekly import (
@@ -40,6 +43,15 @@ _TARGET_REFUSED = {
 
 TICK_SECONDS = 60.0
 Clock = Callable[[], datetime]
+
+
+class SchedulerHost(Protocol):
+    """What the scheduler reads of the service state (bot.service.state.ServiceState)."""
+
+    settings: Settings
+    db: Database
+    github: GitHubApp | None
+    instance_id: str
 
 
 def utcnow() -> datetime:
@@ -117,8 +129,8 @@ class WeeklySummaryScheduler:
             await self.sleep(self.tick_seconds)
 
 
-def _github_poster_factory(state: Any) -> Callable[[], Awaitable[Poster]]:
-    settings: Settings = state.settings
+def _github_poster_factory(state: SchedulerHost) -> Callable[[], Awaitable[Poster]]:
+    settings = state.settings
     repo, issue = summary_target(settings)
 
     async def factory() -> Poster:
@@ -132,29 +144,25 @@ def _github_poster_factory(state: Any) -> Callable[[], Awaitable[Poster]]:
     return factory
 
 
-def scheduler_for(state: Any, *, clock: Clock = utcnow) -> WeeklySummaryScheduler:
-    """A scheduler over the service state (bot.service.app.ServiceState)."""
+def scheduler_for(state: SchedulerHost, *, clock: Clock = utcnow) -> WeeklySummaryScheduler:
+    """A scheduler over the service state."""
     return WeeklySummaryScheduler(
         state.db,
         state.settings,
         _github_poster_factory(state),
         clock=clock,
-        holder=getattr(state, "instance_id", None),
+        holder=state.instance_id,
     )
 
 
-async def run_scheduler(state: Any) -> None:
+async def run_scheduler(state: SchedulerHost | web.Application) -> None:
     """Started by the service as a background task; ends only when cancelled.
 
-    Accepts the ServiceState, or an aiohttp Application holding it (bot.service.app.STATE).
+    Accepts the service state, or the aiohttp Application holding it (under STATE).
     """
-    from aiohttp import web
-
     if isinstance(state, web.Application):
-        from bot.service.app import STATE
-
         state = state[STATE]
-    if getattr(state, "github", None) is None:
+    if state.github is None:
         log.warning("weekly summary disabled: GITHUB_APP_ID / GITHUB_PRIVATE_KEY not set")
         return
     await scheduler_for(state).run()

@@ -1,16 +1,20 @@
-"""Worker tasks: claim jobs from the store, run them through the combined router, settle them.
+"""Worker tasks: claim jobs from the store, run them, settle them.
 
-Each of N asyncio tasks loops: claim (lease) -> heartbeat while running -> build a JobContext
-(a gidgethub client for the event's installation) -> ``router.dispatch`` -> complete. A failing
-job is retried with exponential backoff (``Queue.fail(retry_in=...)``) until the queue's
-``max_attempts``, then it is dead (logged with its last error). Failures that are not the
-job's own wait without spending attempts (``Queue.defer``): a rate limit until its reset, the
-store failing, and GitHub down (a failure with 5xx or timeouts probes GitHub: while it is
-unreachable the job waits, however long the outage). A store that refuses the job's outcome
-makes the worker wait and retry the update instead of dying (see bot.service.faults).
-Stopping (SIGTERM) stops claiming, gives running jobs a grace period, then releases what is
-still running so the next process runs it (``Queue.release`` does not count the interrupted
-try).
+Each of N asyncio tasks loops: claim (lease) -> heartbeat while running -> ``execute`` the job
+-> complete. :class:`JobRunner` is the service's ``execute``: it builds a JobContext (a
+gidgethub client for the job's installation) and dispatches a webhook to the features'
+router by event and action, an internal job to the handler registered for its kind.
+
+A job whose handler raises ``PermanentJobError`` (bot.jobs) is dead at once, with the
+reason kept. Any other failure is retried with exponential backoff (``Queue.fail(retry_in=
+...)``) until the queue's ``max_attempts``, then it is dead (logged with its last error).
+Failures that are not the job's own wait without spending attempts (``Queue.defer``): a rate
+limit until its reset, the store failing, and GitHub down (a failure with 5xx or timeouts
+probes GitHub: while it is unreachable the job waits, however long the outage). A store that
+refuses the job's outcome makes the worker wait and retry the update instead of dying (see
+bot.service.faults). Stopping (SIGTERM) stops claiming, gives running jobs a grace period,
+then releases what is still running so the next process runs it (``Queue.release`` does not
+count the interrupted try).
 """
 
 from __future__ import annotations
@@ -19,24 +23,27 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from gidgethub import sansio
+from gidgethub import routing, sansio
+from gidgethub.abc import GitHubAPI
 
-from bot.github.client import BotGitHubAPI, CallCounter
+from bot.caches import ServiceCaches
+from bot.config import Settings
+from bot.github.client import CallCounter
+from bot.jobs import Enqueue, JobContext, JobHandler, PermanentJobError, installation_of_job
 from bot.service import faults
-from bot.service.context import JobContext
-from bot.store.queue import WEBHOOK, Job
+from bot.store.db import Database
+from bot.store.queue import WEBHOOK, Job, Queue
 from bot.telemetry import logs, metrics
 
-if TYPE_CHECKING:
-    from bot.service.app import ServiceState
-
 log = logging.getLogger(__name__)
+
+Execute = Callable[[Job, CallCounter], Coroutine[Any, Any, None]]
 
 POLL_SECONDS = 1.0  # when idle and not woken by the intake
 RETRY_BASE_SECONDS = 5.0
@@ -46,56 +53,142 @@ SETTLE_RETRY_SECONDS = 0.2  # first wait when the store refuses a job's outcome
 SETTLE_RETRY_CAP_SECONDS = 10.0
 
 
-def retry_delay(attempts: int) -> float:
-    """Backoff before the next try of a job that failed ``attempts`` times (jittered).
+def retry_delay(
+    attempts: int, base: float = RETRY_BASE_SECONDS, cap: float = RETRY_CAP_SECONDS
+) -> float:
+    """Backoff before the next try of a job that failed ``attempts`` times (jittered):
+    ``base`` doubled per attempt, at most ``cap`` (Settings.tuning.job_retry_*)."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay * random.uniform(0.8, 1.2)
 
-    ISOLATION_BOT_JOB_RETRY_SECONDS overrides the base (the end-to-end tests use 0.05)."""
+
+def describe(exc: BaseException) -> str:
+    """The error kept on a job: type and message, and those of the error it was raised from
+    (a PermanentJobError says what was malformed, its cause how it showed)."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__
+    if cause is not None:
+        text += f" ({type(cause).__name__}: {cause})"
+    return text
+
+
+def job_payload(job: Job) -> dict[str, Any]:
+    """The job's stored JSON object; PermanentJobError when it is not one."""
     try:
-        first = float(os.environ.get("ISOLATION_BOT_JOB_RETRY_SECONDS", RETRY_BASE_SECONDS))
-    except ValueError:
-        first = RETRY_BASE_SECONDS
-    base = min(RETRY_CAP_SECONDS, first * 2 ** max(0, attempts - 1))
-    return base * random.uniform(0.8, 1.2)
-
-
-def job_event(job: Job) -> tuple[sansio.Event, dict[str, Any]]:
-    """The event a job dispatches: the stored webhook, or a synthetic event named by the kind."""
-    payload = json.loads(job.payload) if job.payload else {}
+        payload = json.loads(job.payload) if job.payload else {}
+    except ValueError as exc:
+        raise PermanentJobError(f"job {job.id}: payload is not JSON") from exc
     if not isinstance(payload, dict):
-        raise ValueError(f"job {job.id}: payload is not a JSON object")
-    if job.kind == WEBHOOK:
-        name = job.event or "unknown"
-        check_envelope(payload)
-    else:
-        name = job.kind
-        # Internal jobs carry {repo, installation_id, ...}: give them the webhook shape that
-        # JobContext.repo and the client factory read.
-        if "repository" not in payload and isinstance(payload.get("repo"), str):
-            payload["repository"] = {"full_name": payload["repo"]}
-        if "installation" not in payload and payload.get("installation_id") is not None:
-            payload["installation"] = {"id": payload["installation_id"]}
-    return sansio.Event(payload, event=name, delivery_id=job.delivery_id or job.id), payload
+        raise PermanentJobError(f"job {job.id}: payload is not a JSON object")
+    return payload
 
 
-def check_envelope(payload: dict[str, Any]) -> None:
-    """The fields every handler trusts, checked once: ValueError (the job is dead at once,
-    with the reason) rather than a handler calling GitHub with a garbage repository name
-    or installation, which fails the same way on every retry."""
+def check_envelope(payload: dict[str, Any]) -> int | None:
+    """The fields of a webhook every handler trusts, checked once; returns the installation
+    id (None when the delivery names none). PermanentJobError (the job is dead at once, with
+    the reason) rather than a handler calling GitHub with a garbage repository name or
+    installation, which fails the same way on every retry."""
     repository = payload.get("repository")
     if repository is not None:
         name = repository.get("full_name") if isinstance(repository, dict) else None
         if not isinstance(name, str) or name.count("/") != 1 or not all(name.split("/")):
-            raise ValueError(f"malformed payload: repository.full_name is {name!r}")
+            raise PermanentJobError(f"malformed payload: repository.full_name is {name!r}")
     installation = payload.get("installation")
-    if installation is not None:
-        ident = installation.get("id") if isinstance(installation, dict) else None
-        if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
-            raise ValueError(f"malformed payload: installation.id is {ident!r}")
+    if installation is None:
+        return None
+    ident = installation.get("id") if isinstance(installation, dict) else None
+    if not isinstance(ident, int) or isinstance(ident, bool) or ident <= 0:
+        raise PermanentJobError(f"malformed payload: installation.id is {ident!r}")
+    return ident
+
+
+@dataclass(frozen=True)
+class JobRunner:
+    """Runs one claimed job: a JobContext for its installation, then its handler.
+
+    Webhooks go to ``webhooks`` (the features' router) by event and action; internal jobs to
+    ``jobs[kind]``. ``require_installation``: the App has credentials, so every delivery must
+    name its installation (without one the bot cannot authenticate, now or on any retry).
+    """
+
+    db: Database
+    settings: Settings
+    client_for: Callable[[int | None, CallCounter], Awaitable[GitHubAPI]]
+    bot_login: Callable[[], Awaitable[str]]
+    enqueue: Enqueue
+    webhooks: routing.Router
+    jobs: Mapping[str, JobHandler]
+    require_installation: bool
+    caches: ServiceCaches = field(default_factory=ServiceCaches)
+
+    async def __call__(self, job: Job, counter: CallCounter) -> None:
+        payload = job_payload(job)
+        delivery_id = job.delivery_id or job.id
+        if job.kind == WEBHOOK:
+            installation_id = check_envelope(payload)
+            if installation_id is None and self.require_installation:
+                raise PermanentJobError("malformed payload: no installation id")
+            event = sansio.Event(payload, event=job.event or "unknown", delivery_id=delivery_id)
+            ctx = await self._context(event.event, delivery_id, payload, installation_id, counter)
+            await self.webhooks.dispatch(event, ctx)
+            return
+        handler = self.jobs.get(job.kind)
+        if handler is None:
+            raise PermanentJobError(f"no handler for job kind {job.kind!r}")
+        installation_id = installation_of_job(payload)
+        ctx = await self._context(job.kind, delivery_id, payload, installation_id, counter)
+        await handler(payload, ctx)
+
+    async def _context(
+        self,
+        event: str,
+        delivery_id: str,
+        payload: dict[str, Any],
+        installation_id: int | None,
+        counter: CallCounter,
+    ) -> JobContext:
+        return JobContext(
+            event=event,
+            delivery_id=delivery_id,
+            payload=payload,
+            gh=await self.client_for(installation_id, counter),
+            db=self.db,
+            settings=self.settings,
+            bot_login=await self.bot_login(),
+            installation_id=installation_id,
+            enqueue=self.enqueue,
+            caches=self.caches,
+        )
+
+
+async def _always_reachable() -> bool:
+    return True
 
 
 class WorkerPool:
-    def __init__(self, state: ServiceState, workers: int) -> None:
-        self.state = state
+    """``workers`` tasks claiming jobs from ``queue`` and running them with ``execute``.
+
+    ``github_reachable`` probes GitHub after a job failed with 5xx answers or timeouts (a job
+    is not charged for an outage); ``retry_base`` and ``retry_cap`` shape the backoff of jobs
+    that failed on their own."""
+
+    def __init__(
+        self,
+        queue: Queue,
+        workers: int,
+        *,
+        execute: Execute,
+        github_reachable: Callable[[], Awaitable[bool]] = _always_reachable,
+        instance_id: str = "worker",
+        retry_base: float = RETRY_BASE_SECONDS,
+        retry_cap: float = RETRY_CAP_SECONDS,
+    ) -> None:
+        self.queue = queue
+        self.execute = execute
+        self.github_reachable = github_reachable
+        self.instance_id = instance_id
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
         self.workers = max(0, workers)  # 0: intake only (tests, a dedicated intake replica)
         self.tasks: list[asyncio.Task[None]] = []
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # job id -> (worker, task)
@@ -106,7 +199,7 @@ class WorkerPool:
     def start(self) -> None:
         for i in range(self.workers):
             self.tasks.append(
-                asyncio.create_task(self._loop(f"{self.state.instance_id}-{i}"), name=f"worker-{i}")
+                asyncio.create_task(self._loop(f"{self.instance_id}-{i}"), name=f"worker-{i}")
             )
 
     def wake(self) -> None:
@@ -127,7 +220,7 @@ class WorkerPool:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-                await self.state.queue.release(job_id, worker_id)
+                await self.queue.release(job_id, worker_id)
                 log.warning(
                     "released job %s at shutdown (still running after %.0fs)", job_id, grace
                 )
@@ -139,7 +232,7 @@ class WorkerPool:
         failures = 0  # claims failed in a row: the store is down or full
         while not self.stopping.is_set():
             try:
-                job = await self.state.queue.claim(worker_id)
+                job = await self.queue.claim(worker_id)
             except Exception as exc:
                 failures += 1
                 # Pause, longer while it lasts (a new delivery stored, or stopping, wakes us).
@@ -166,7 +259,7 @@ class WorkerPool:
                 continue
             if self.stopping.is_set():
                 # Claimed while shutting down: hand it back untouched for the next process.
-                await self.state.queue.release(job.id, worker_id)
+                await self.queue.release(job.id, worker_id)
                 break
             task = asyncio.create_task(self._process(job, worker_id))
             self.running[job.id] = (worker_id, task)
@@ -180,11 +273,11 @@ class WorkerPool:
 
     async def _heartbeat(self, job: Job, worker_id: str) -> None:
         """Renew the lease; returns only when it was lost (another worker took the job)."""
-        interval = max(1.0, self.state.queue.lease_seconds / 3)
+        interval = max(1.0, self.queue.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
             try:
-                ours = await self.state.queue.heartbeat(job.id, worker_id)
+                ours = await self.queue.heartbeat(job.id, worker_id)
             except Exception:
                 # A store hiccup: keep the job running; the next beat may get through before
                 # the lease runs out, and if it does not, the next beat says so.
@@ -230,7 +323,7 @@ class WorkerPool:
         except Exception as exc:
             outcome = await self._failed(job, worker_id, exc, counter)
         else:
-            await self._settle(job, lambda: self.state.queue.complete(job.id, worker_id))
+            await self._settle(job, lambda: self.queue.complete(job.id, worker_id))
         finally:
             seconds = time.perf_counter() - started
             self.processed += 1
@@ -253,12 +346,12 @@ class WorkerPool:
 
     async def _failed(self, job: Job, worker_id: str, exc: Exception, counter: CallCounter) -> str:
         """Settle a job whose try raised; returns the outcome ("dead", "retry", "deferred")."""
-        queue = self.state.queue
-        error = f"{type(exc).__name__}: {exc}"
+        queue = self.queue
+        error = describe(exc)
         label = f"job {job.id} ({job.kind} {job.event or ''})"
         # Malformed data (a payload without the fields a handler needs) fails the same way
         # every time: dead at once, with the error kept on the job, nothing deleted.
-        permanent = isinstance(exc, (KeyError, TypeError, ValueError))
+        permanent = isinstance(exc, PermanentJobError)
         wait = None if permanent else await self._outside_cause(job, exc, counter)
         if wait is not None:
             # Not the job's fault: it waits for the cause to clear without spending an attempt,
@@ -288,7 +381,7 @@ class WorkerPool:
             log.warning(
                 "%s failed (attempt %d), will retry: %s", label, job.attempts, error, exc_info=exc
             )
-        retry_in = None if permanent else retry_delay(job.attempts)
+        retry_in = None if permanent else self._retry_delay(job.attempts)
         await self._settle(job, lambda: queue.fail(job.id, worker_id, error, retry_in=retry_in))
         return "dead" if dead else "retry"
 
@@ -306,12 +399,15 @@ class WorkerPool:
             return until + random.uniform(0.0, 1.0), "rate limited"
         # Attempts stay put while waiting, so the backoff grows with the job's age instead:
         # a long outage is polled about every tenth of its length, up to the cap.
-        wait = min(RETRY_CAP_SECONDS, retry_delay(job.attempts) + 0.1 * (now - job.created_at))
+        wait = min(self.retry_cap, self._retry_delay(job.attempts) + 0.1 * (now - job.created_at))
         if faults.is_store_error(exc):
             return now + wait, "store unavailable"
-        if faults.is_github_unavailable(exc) and not await self.state.github_reachable():
+        if faults.is_github_unavailable(exc) and not await self.github_reachable():
             return now + wait, "GitHub unreachable"
         return None
+
+    def _retry_delay(self, attempts: int) -> float:
+        return retry_delay(attempts, self.retry_base, self.retry_cap)
 
     async def _settle(self, job: Job, update: Callable[[], Awaitable[None]]) -> None:
         """Write a job's outcome, waiting for the store when it fails (disk full, a database
@@ -340,27 +436,5 @@ class WorkerPool:
                     await asyncio.wait_for(self.stopping.wait(), timeout=delay)
                 delay = min(delay * 2, SETTLE_RETRY_CAP_SECONDS)
 
-    async def execute(self, job: Job, counter: CallCounter) -> None:
-        from bot.service.routers import router
 
-        event, payload = job_event(job)
-        installation = payload.get("installation")
-        installation_id = installation.get("id") if isinstance(installation, dict) else None
-        if installation_id is None and job.kind == WEBHOOK and self.state.github is not None:
-            # Every delivery to a GitHub App names its installation: without one the bot
-            # cannot authenticate, now or on any retry.
-            raise ValueError("malformed payload: no installation id")
-        gh = await self.state.client_for(installation_id, counter)
-        ctx = JobContext(
-            event=event.event,
-            delivery_id=event.delivery_id,
-            payload=payload,
-            gh=gh,
-            db=self.state.db,
-            settings=self.state.settings,
-            bot_login=await self.state.bot_login(),
-        )
-        await router.dispatch(event, ctx)
-
-
-__all__ = ["BotGitHubAPI", "WorkerPool", "check_envelope", "job_event", "retry_delay"]
+__all__ = ["JobRunner", "WorkerPool", "check_envelope", "describe", "job_payload", "retry_delay"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.service.context import JobContext
+from bot.jobs import JobContext
 from bot.tracking.pipeline import PushCommit, sync_repository, track_commit
 from bot.tracking.state import parse_time
 
@@ -71,6 +71,7 @@ async def on_push(event: sansio.Event, ctx: JobContext) -> None:
         commits=[
             c for c in map(PushCommit.from_payload, payload.get("commits") or []) if c is not None
         ],
+        cache=ctx.caches.analysis,
     )
 
 
@@ -83,7 +84,7 @@ async def _sync_all(ctx: JobContext, repos: list[str]) -> None:
     for repo in repos:
         # One failing repository must not keep the others from their first snapshot.
         try:
-            await sync_repository(ctx.gh, ctx.db, ctx.settings, repo)
+            await sync_repository(ctx.gh, ctx.db, ctx.settings, repo, cache=ctx.caches.analysis)
         except Exception:
             log.exception("initial sync of %s failed", repo)
             if len(repos) == 1:

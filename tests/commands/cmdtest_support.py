@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import AsyncIterator
 from http import HTTPStatus
@@ -12,8 +13,10 @@ from typing import Any
 import gidgethub
 
 from bot.config import Settings
-from bot.service.context import JobContext
+from bot.jobs import JobContext
+from bot.service.state import store_job
 from bot.store import Database
+from bot.store.queue import Queue
 
 EXAMPLES = Path(__file__).parent / "data"
 BOT = "isolation-bot[bot]"
@@ -81,6 +84,7 @@ def make_ctx(gh: Any, db: Database, payload: dict[str, Any], **settings: Any) ->
         db=db,
         settings=Settings(**settings),
         bot_login=BOT,
+        enqueue=functools.partial(store_job, Queue(db)),
     )
 
 

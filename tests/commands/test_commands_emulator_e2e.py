@@ -4,6 +4,7 @@ client, then assertions on the emulator's state and on OpenAPI validation."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from gidgethub.aiohttp import GitHubAPI
 from bot.commands.router import router
 from bot.config import CommandSettings, Settings
 from bot.emulator import GitHubEmulator
+from bot.jobs import JobContext
 from bot.prcheck.suppressions import list_suppressions
-from bot.service.context import JobContext
+from bot.service.state import store_job
 from bot.store import Database
+from bot.store.queue import Queue
 
 REPO = "python/cpython"
 
@@ -60,6 +63,7 @@ class World:
             db=self.db,
             settings=self.settings,
             bot_login=self.bot_login,
+            enqueue=functools.partial(store_job, Queue(self.db)),
         )
         await router.dispatch(event, ctx)
 

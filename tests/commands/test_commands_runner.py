@@ -12,6 +12,7 @@ from typing import Any
 import gidgethub
 import pytest
 
+from bot.analysis.catalog import load_catalog
 from bot.analysis.model import Finding, Metric, Ratio, Summary
 from bot.commands import handlers
 from bot.commands.runner import handle_comment_event
@@ -137,7 +138,7 @@ async def test_pr_only_commands_in_an_issue(db: Database) -> None:
 async def test_ignore_permission_matrix(
     db: Database, monkeypatch: pytest.MonkeyPatch, role: str, permission: str, allowed: bool
 ) -> None:
-    monkeypatch.setattr(handlers, "resolve_rule", lambda name: {"id": "ISO001"})
+    monkeypatch.setattr(handlers, "resolve_rule", lambda name: load_catalog().get_rule("ISO001"))
     gh = FakeGitHub()
     user = f"user-{role}"
     gh.permissions[user] = {"permission": permission, "role_name": role}
@@ -170,7 +171,7 @@ async def test_permission_api_error_denies_and_says_why(db: Database) -> None:
 
 
 async def test_unignore(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handlers, "resolve_rule", lambda name: {"id": "ISO001"})
+    monkeypatch.setattr(handlers, "resolve_rule", lambda name: load_catalog().get_rule("ISO001"))
     gh = FakeGitHub()
     gh.permissions["mo"] = {"permission": "write", "role_name": "write"}
     await run(gh, db, comment_payload("/isolation unignore ISO001 Foo", user="mo", comment_id=1))

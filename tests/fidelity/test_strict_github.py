@@ -21,11 +21,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.cli.serve import start_service
 from bot.config import Labels, MetaIssue
 from bot.emulator import GitHubEmulator
-from bot.prcheck import blobs
-from bot.service.app import STATE, ServiceState
+from bot.service.app import STATE, ServiceState, start_service
 from bot.service.local import emulated_app_settings
 from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
@@ -122,7 +120,6 @@ async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     monkeypatch.setenv("ISOLATION_BOT_JOB_RETRY_SECONDS", "0.02")
     monkeypatch.setenv("ISOLATION_BOT_GITHUB_BACKOFF_SECONDS", "0.005")
-    blobs.clear_caches()
     emu = GitHubEmulator()
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(REPO)

@@ -23,11 +23,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.cli.serve import start_service
 from bot.emulator import GitHubEmulator
 from bot.emulator.webhooks import delivery_headers, encode
-from bot.prcheck import blobs
-from bot.service.app import STATE, ServiceState
+from bot.service.app import STATE, ServiceState, start_service
 from bot.service.local import emulated_app_settings
 from bot.tracking.snapshots import latest_snapshot
 from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
@@ -121,7 +119,6 @@ class World:
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     monkeypatch.setenv("ISOLATION_BOT_JOB_RETRY_SECONDS", "0.02")
     monkeypatch.setenv("ISOLATION_BOT_GITHUB_BACKOFF_SECONDS", "0.005")
-    blobs.clear_caches()
     emu = GitHubEmulator()
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(REPO)

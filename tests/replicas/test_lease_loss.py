@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from bot.github.client import CallCounter
 from bot.service.worker import WorkerPool
@@ -16,13 +14,13 @@ from tests.support.store import FakeClock
 
 
 class SlowPool(WorkerPool):
-    def __init__(self, state: Any) -> None:
-        super().__init__(state, workers=0)
+    def __init__(self, queue: Queue) -> None:
+        super().__init__(queue, workers=0, execute=self.slow, instance_id="a")
         self.started = asyncio.Event()
         self.cancelled = asyncio.Event()
         self.finished = False
 
-    async def execute(self, job: Job, counter: CallCounter) -> None:
+    async def slow(self, job: Job, counter: CallCounter) -> None:
         self.started.set()
         try:
             await asyncio.sleep(30)
@@ -36,7 +34,7 @@ async def test_a_job_whose_lease_was_taken_is_cancelled(tmp_path: Path) -> None:
     db = await open_database(f"sqlite:///{tmp_path / 'q.sqlite3'}")
     clock = FakeClock()
     queue = Queue(db, lease_seconds=3, clock=clock)  # heartbeats every second (real time)
-    pool = SlowPool(SimpleNamespace(queue=queue, instance_id="a"))
+    pool = SlowPool(queue)
     job_id = await queue.enqueue("sync", "{}", key="pr:o/r#1")
     job = await queue.claim("a-0")
     assert job is not None and job.id == job_id

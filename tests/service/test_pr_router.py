@@ -8,9 +8,9 @@ import pytest
 from gidgethub import sansio
 
 from bot.config import Settings
+from bot.jobs import JobContext
 from bot.prcheck import router as pr_router
 from bot.prcheck.router import coalescing_key, triggers_check
-from bot.service.context import JobContext
 
 
 class FakeGH:

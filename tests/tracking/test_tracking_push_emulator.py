@@ -17,7 +17,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from bot.config import MetaIssue, Settings
 from bot.emulator import AppRecord, GitHubEmulator
-from bot.service.context import JobContext
+from bot.jobs import JobContext
 from bot.store import Database
 from bot.tracking import pipeline
 from bot.tracking import router as push_router
@@ -228,11 +228,11 @@ async def test_whole_tree_analysis_in_processes(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first sync of a big tree analyses in a process pool: same result as in-process."""
-    from bot.tracking import tree_sync
-    from bot.tracking.analysis_cache import CoreAnalyzer
+    from bot.store import analysis_cache
+    from bot.store.analysis_cache import CoreAnalyzer
 
     w = world
-    monkeypatch.setattr(tree_sync, "PROCESS_POOL_MIN", 1)
+    monkeypatch.setattr(analysis_cache, "PROCESS_POOL_MIN", 1)
     head = w.emu.head_sha(REPO, "main")
     pooled = await update_repository(w.gh, w.db, REPO, head, analyzer=CoreAnalyzer("pool"))
     inline = await update_repository(w.gh, w.db, REPO, head, analyzer=CountingCore("inline"))
