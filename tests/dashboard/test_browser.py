@@ -170,3 +170,66 @@ def _browse(d: Any, url: str) -> None:
 async def test_dashboard_in_headless_chromium(server_url: str, driver: Any) -> None:
     await asyncio.to_thread(_browse, driver, server_url)
     assert (output_dir() / "dashboard.png").stat().st_size > 10_000
+
+
+def _browse_rules(d: Any, url: str) -> None:
+    """The rule docs as a reader opens them from a link in a PR comment."""
+    from selenium.webdriver.common.by import By
+
+    d.set_window_size(1280, 2000)
+    d.get(url + "/rules")
+    assert d.find_element(By.TAG_NAME, "h1").text == "Rules"
+    rows = d.find_elements(By.CSS_SELECTOR, "table.rules tbody tr")
+    assert len(rows) >= 19
+    d.find_element(By.LINK_TEXT, "ISO005").click()
+    assert d.current_url.endswith("/rules/ISO005")
+    assert d.find_element(By.TAG_NAME, "h1").text == "ISO005 global-object"
+    # The examples: two code blocks, highlighted on the server (colours differ by token).
+    blocks = d.find_elements(By.CSS_SELECTOR, "figure.example pre code")
+    assert len(blocks) == 2 and all(b.is_displayed() for b in blocks)
+    keyword = d.find_element(By.CSS_SELECTOR, "figure.example.bad .c-kw")
+    plain = d.find_element(By.CSS_SELECTOR, "figure.example.bad pre code")
+    assert keyword.value_of_css_property("color") != plain.value_of_css_property("color")
+    headings = [h.text for h in d.find_elements(By.TAG_NAME, "h2")]
+    assert headings[:3] == ["Why this breaks isolation", "Example", "How to fix"]
+    # A rule by name lands on its page (the id's address).
+    d.get(url + "/rules/static-type")
+    assert d.current_url.endswith("/rules/ISO001")
+    d.save_screenshot(str(output_dir() / "rule-page.png"))
+
+
+async def test_rule_pages_in_headless_chromium(server_url: str, driver: Any) -> None:
+    await asyncio.to_thread(_browse_rules, driver, server_url)
+
+
+def _read_comment(d: Any, page: Path) -> None:
+    """The four-module PR comment, rendered by a CommonMark renderer, read in the browser."""
+    from selenium.webdriver.common.by import By
+
+    d.set_window_size(1280, 1000)
+    d.get(page.as_uri())
+    table = d.find_element(By.TAG_NAME, "table")
+    assert table.is_displayed() and table.location["y"] < 1000  # on the first screen
+    assert "converted to multi-phase init" in table.text
+    details = d.find_element(By.TAG_NAME, "details")
+    assert details.get_attribute("open") is None  # the fixed list starts folded ...
+    hidden = details.find_elements(By.TAG_NAME, "li")
+    assert hidden and not any(li.is_displayed() for li in hidden)
+    new = [li for li in d.find_elements(By.CSS_SELECTOR, "body > ul > li") if li.is_displayed()]
+    assert new and all("at Modules/" in li.text for li in new[:9])
+    details.find_element(By.TAG_NAME, "summary").click()  # ... and opens on a click
+    assert all(li.is_displayed() for li in hidden[:5])
+    d.save_screenshot(str(output_dir() / "pr-comment.png"))
+
+
+async def test_pr_comment_reads_well_in_headless_chromium(tmp_path: Path, driver: Any) -> None:
+    from markdown_it import MarkdownIt
+
+    from bot.prcheck import comment
+    from tests.support.conversions import pr_check_result
+
+    body = comment.render(pr_check_result())
+    html = MarkdownIt("commonmark", {"html": True}).enable(["table"]).render(body)
+    page = tmp_path / "comment.html"
+    page.write_text(f'<!doctype html><meta charset="utf-8"><body>{html}</body>', "utf-8")
+    await asyncio.to_thread(_read_comment, driver, page)
