@@ -34,6 +34,7 @@ from bot.prcheck import store as pr_state
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
 from bot.prcheck.model import CheckResult
 from bot.prcheck.modules import assess
+from bot.prcheck.suppressions import list_suppressions
 from bot.render.links import rules_url_template
 from bot.store.db import Database
 
@@ -126,10 +127,6 @@ async def _analyse(
 
 
 async def _suppressions(db: Database, repo: str, number: int) -> list[Any]:
-    try:
-        from bot.prcheck.suppressions import list_suppressions
-    except ImportError:
-        return []
     return list(await list_suppressions(db, repo, number))
 
 
