@@ -9,6 +9,7 @@ of its commands, which makes posting idempotent (a retried job finds its earlier
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,10 @@ from bot.render import escape
 
 MARKER_PREFIX = "<!-- isolation-bot:reply:"
 _MARKER_RE = re.compile(r"<!-- isolation-bot:reply:(\d+):([0-9a-f]+) -->")
-MAX_FINDINGS_SHOWN = 20
+MAX_FINDINGS_SHOWN = 10  # more are counted per rule and folded into <details>
+MAX_FINDINGS_FOLDED = 200
+MAX_TYPES_SHOWN = 8
+MAX_TYPES_FOLDED = 60
 
 METRIC_TITLES = {
     "multi_phase": "Multi-phase init",
@@ -247,17 +251,41 @@ def render_overall_status(summary: Summary, *, sha: str, modules: int, findings:
     )
 
 
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _finding_line(f: Finding, *, html_url: str, repo: str, sha: str, advice: bool) -> str:
+    link = blob_link(html_url, repo, sha, f.path, f.line)
+    where = escape.link_text(f"{f.path}:{f.line}")
+    line = (
+        f"- [{where}]({link}) {escape.text(f.rule)} {escape.code(f.name)}: {escape.code(f.symbol)}"
+    )
+    return line + (f" — {escape.text(f.message)}" if advice else "")
+
+
 def _findings_list(findings: Sequence[Finding], *, html_url: str, repo: str, sha: str) -> str:
-    lines = []
-    for f in findings[:MAX_FINDINGS_SHOWN]:
-        link = blob_link(html_url, repo, sha, f.path, f.line)
-        where = escape.link_text(f"{f.path}:{f.line}")
-        lines.append(
-            f"- [{where}]({link}) {escape.text(f.rule)} {escape.code(f.name)}: "
-            f"{escape.code(f.symbol)} — {escape.text(f.message)}"
+    """A few findings in full; many are counted per rule and listed, one short line each,
+    inside a collapsed <details> (errors first), so a big module's status stays readable."""
+    ordered = sorted(findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 1), f.path, f.line))
+    if len(ordered) <= MAX_FINDINGS_SHOWN:
+        return "\n".join(
+            _finding_line(f, html_url=html_url, repo=repo, sha=sha, advice=True) for f in ordered
         )
-    if len(findings) > MAX_FINDINGS_SHOWN:
-        lines.append(f"- … and {len(findings) - MAX_FINDINGS_SHOWN} more")
+    counts = Counter(f"{f.rule} {f.name}" for f in ordered)
+    by_rule = ", ".join(f"{escape.text(r)} ×{n}" for r, n in counts.most_common())
+    lines = [
+        f"By rule: {by_rule}.",
+        "",
+        f"<details><summary>The {len(ordered)} open findings</summary>",
+        "",
+    ]
+    lines += [
+        _finding_line(f, html_url=html_url, repo=repo, sha=sha, advice=False)
+        for f in ordered[:MAX_FINDINGS_FOLDED]
+    ]
+    if len(ordered) > MAX_FINDINGS_FOLDED:
+        lines.append(f"- … and {len(ordered) - MAX_FINDINGS_FOLDED} more")
+    lines += ["", "</details>"]
     return "\n".join(lines)
 
 
@@ -286,9 +314,14 @@ def render_module_status(
         f"- `Py_mod_multiple_interpreters`: {slot_text}",
     ]
     if module.static_types:
-        names = ", ".join(escape.code(t) for t in module.static_types[:30])
-        more = f" and {len(module.static_types) - 30} more" if len(module.static_types) > 30 else ""
-        lines.append(f"- Static types ({len(module.static_types)}): {names}{more}")
+        names = ", ".join(escape.code(t) for t in module.static_types[:MAX_TYPES_FOLDED])
+        left = len(module.static_types) - MAX_TYPES_FOLDED
+        names += f" and {left} more" if left > 0 else ""
+        n = len(module.static_types)
+        if n <= MAX_TYPES_SHOWN:
+            lines.append(f"- Static types ({n}): {names}")
+        else:  # a long list of names folds away
+            lines.append(f"- Static types: {n} <details><summary>names</summary>{names}</details>")
     else:
         lines.append("- Static types: none")
     if module.heap_types:
