@@ -200,7 +200,7 @@ def _section(title: str) -> str:
 async def run_demo(timeout: float = 30.0, *, out: Any = print) -> int:
     """Run the demo; returns 0 when the bot reported, 1 otherwise. CLIError when the
     emulator's OpenAPI checks (the package's ``emulator`` extra) are not installed."""
-    from bot.cli.main import CLIError
+    from bot.cli.errors import CLIError
     from bot.emulator import GitHubEmulator, ValidationUnavailable
     from bot.service.local import bot_on_emulator, until
 

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
+from bot.cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
 from bot.cli.scan import add_cache_options, open_cache
 
 FORMATS = ("text", "markdown", "json")

@@ -2,7 +2,10 @@
 
 Each subcommand lives in its own module of bot/cli/ with ``register(subparsers) -> None``,
 which adds its parser and sets a handler with ``parser.set_defaults(handler=fn)`` (``func=``
-is accepted too). A handler takes the parsed ``argparse.Namespace`` and returns the exit
+is accepted too); :data:`SUBCOMMANDS` lists them, in help order. A module is imported only
+when its commands may be needed (``isolation-bot scan`` does not load the web stack); a
+module that fails to import or register is an error, never a command silently missing.
+A handler takes the parsed ``argparse.Namespace`` and returns the exit
 status (None means 0); it may be a coroutine function, which is run with ``asyncio.run``.
 
 Errors never end in a traceback: a handler raises ``CLIError`` (or any of the project's
@@ -14,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import inspect
 import os
 import sys
@@ -24,32 +25,83 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot import __version__
+from bot.analysis.catalog import CatalogError
+from bot.cli.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CLIError
+from bot.config import ConfigError
+from bot.scanner import ScanError
+from bot.store.db import StoreError
 
 PROG = "isolation-bot"
-# Fixed list, in help order; modules that do not exist (yet) are skipped silently.
-SUBCOMMAND_MODULES = (
-    "scan",
-    "diff",
-    "rules",
-    "serve",
-    "demo",
-    "history",
-    "sync",
-    "summary",
-    "admin",
-)
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+Register = Callable[[Any], None]  # register(subparsers): adds a module's commands
 
 
-class CLIError(Exception):
-    """A usage or input problem; main prints the message and exits with ``exit_code``."""
+def _scan(subparsers: Any) -> None:
+    from bot.cli import scan
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    scan.register(subparsers)
+
+
+def _diff(subparsers: Any) -> None:
+    from bot.cli import diff
+
+    diff.register(subparsers)
+
+
+def _rules(subparsers: Any) -> None:
+    from bot.cli import rules
+
+    rules.register(subparsers)
+
+
+def _serve(subparsers: Any) -> None:
+    from bot.cli import serve
+
+    serve.register(subparsers)
+
+
+def _demo(subparsers: Any) -> None:
+    from bot.cli import demo
+
+    demo.register(subparsers)
+
+
+def _history(subparsers: Any) -> None:
+    from bot.cli import history
+
+    history.register(subparsers)
+
+
+def _sync(subparsers: Any) -> None:
+    from bot.cli import sync
+
+    sync.register(subparsers)
+
+
+def _summary(subparsers: Any) -> None:
+    from bot.cli import summary
+
+    summary.register(subparsers)
+
+
+def _admin(subparsers: Any) -> None:
+    from bot.cli import admin
+
+    admin.register(subparsers)
+
+
+# Module name -> its registration, in help order. `isolation-bot NAME` with NAME a key loads
+# only that module; other command names (explain, doctor, setup-labels) load them all.
+SUBCOMMANDS: dict[str, Register] = {
+    "scan": _scan,
+    "diff": _diff,
+    "rules": _rules,
+    "serve": _serve,
+    "demo": _demo,
+    "history": _history,
+    "sync": _sync,
+    "summary": _summary,
+    "admin": _admin,
+}
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -60,27 +112,15 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise CLIError(message)
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Error types whose message is meant for the user (imported lazily: keep startup light)."""
-    errors: list[type[BaseException]] = [CLIError, OSError]
-    for module, name in (
-        ("bot.analysis.catalog", "CatalogError"),
-        ("bot.config", "ConfigError"),
-        ("bot.scanner", "ScanError"),
-        ("bot.store.db", "StoreError"),
-    ):
-        try:
-            errors.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            continue
-    return tuple(errors)
-
-
-def _broken_command(name: str, problem: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise CLIError(f"the {name} command is unavailable: {problem}")
-
-    return handler
+# Error types whose message is meant for the user: printed without a traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    CLIError,
+    OSError,
+    CatalogError,
+    ConfigError,
+    ScanError,
+    StoreError,
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -93,17 +133,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in (only,) if only in SUBCOMMAND_MODULES else SUBCOMMAND_MODULES:
-        module_name = f"bot.cli.{name}"
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-            module = importlib.import_module(module_name)
-            module.register(subparsers)
-        except Exception as exc:  # a broken module must not take the whole CLI down
-            stub = subparsers.add_parser(name, help=f"(unavailable: {exc})")
-            stub.add_argument("rest", nargs=argparse.REMAINDER)
-            stub.set_defaults(handler=_broken_command(name, f"{type(exc).__name__}: {exc}"))
+    names = [only] if only is not None and only in SUBCOMMANDS else list(SUBCOMMANDS)
+    for name in names:
+        SUBCOMMANDS[name](subparsers)
     return parser
 
 
@@ -119,7 +151,6 @@ def _run_handler(handler: Callable[..., Any], args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (the console script exits with it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    expected = _expected_errors()
     try:
         # `isolation-bot scan ...` needs only bot.cli.scan; other command names (explain,
         # doctor ...) may live in any module, so they load them all.
@@ -147,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `isolation-bot scan | head`: the reader went away; not an error worth a message.
         _silence_stdout()
         return EXIT_OK
-    except expected as exc:
+    except EXPECTED_ERRORS as exc:
         code = getattr(exc, "exit_code", EXIT_USAGE)
         print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
         return int(code)
@@ -181,9 +212,17 @@ def console_main() -> None:
     sys.exit(main())
 
 
-if __name__ == "__main__":
-    # `python -m bot.cli.main`: run the imported module, not this __main__ copy, so that
-    # subcommands raising bot.cli.main.CLIError are caught as the same class.
-    from bot.cli.main import console_main as _console_main
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SUBCOMMANDS",
+    "CLIError",
+    "build_parser",
+    "console_main",
+    "main",
+]
 
-    _console_main()
+
+if __name__ == "__main__":
+    console_main()

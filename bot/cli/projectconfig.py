@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.cli.main import CLIError
+from bot.cli.errors import CLIError
 
 SECTION = "isolation-bot"
 KEYS = ("select", "ignore", "exclude", "extend-exclude", "per-file-ignores")

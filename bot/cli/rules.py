@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from bot.analysis.catalog import Catalog, catalog_summary, load_catalog, rules_index_markdown
-from bot.cli.main import EXIT_OK, CLIError
+from bot.cli.errors import EXIT_OK, CLIError
 
 
 def register(subparsers: Any) -> None:

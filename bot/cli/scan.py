@@ -32,7 +32,7 @@ from typing import Any
 
 from bot.analysis.catalog import Catalog, CatalogError, load_catalog
 from bot.analysis.model import Finding, TreeReport
-from bot.cli.main import EXIT_FINDINGS, EXIT_OK, CLIError
+from bot.cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
 from bot.cli.projectconfig import (
     PathMatcher,
     ProjectConfig,
