@@ -7,7 +7,8 @@ splices it into the issue body and never touches anything outside). Contents:
   ("Multi-phase init: 97% (140/144) stdlib, 95% (150/158) all");
 - one checklist line per stdlib module, grouped done / partly done / not started, with the work
   left and, for finished modules, the PR that completed it:
-  ``- [x] `_abc`: multi-phase, heap types, per-interpreter GIL (#12345)``.
+  ``- [x] `_abc`: multi-phase, heap types, per-interpreter GIL (#12345)``; a group of more than
+  ``FOLD_AFTER`` modules is folded into a ``<details>`` under its heading and count.
 
 Test and demo modules count in the "all" metrics but are not listed. Every name taken from the
 code goes through bot.render.escape; the section can never contain its own markers.
@@ -27,6 +28,9 @@ END_MARKER = "<!-- isolation-bot:checklist:end -->"
 
 # GitHub's issue body limit is 65,536 characters; leave room for the text people own.
 DEFAULT_MAX_CHARS = 40_000
+
+# Groups longer than this are listed inside a collapsed <details> (the count stays visible).
+FOLD_AFTER = 15
 
 _GROUPS = (("done", "Done"), ("partly", "Partly done"), ("not-started", "Not started"))
 
@@ -138,6 +142,9 @@ def render_checklist(
         if not group:
             out.append("_None._")
             continue
+        fold = len(group) > FOLD_AFTER  # a long list folds away under its count
+        if fold:
+            out += [f"<details><summary>{_plural(len(group), 'module')}</summary>", ""]
         for i, m in enumerate(group):
             line = module_line(m, prs.get(m.name) if status == "done" else None)
             if len(line) + 1 > budget:
@@ -145,6 +152,8 @@ def render_checklist(
                 break
             budget -= len(line) + 1
             out.append(line)
+        if fold:
+            out += ["", "</details>"]
     if hidden:
         out += ["", f'_{_plural(hidden, "test or demo module")} counted in "all", not listed._']
     out += ["", END_MARKER]

@@ -162,3 +162,16 @@ def test_section_does_not_depend_on_the_commit() -> None:
     a = _snapshot()
     b = Snapshot("python/cpython", "c" * 40, datetime(2027, 1, 1, tzinfo=UTC), a.summary, a.modules)
     assert render_checklist(a, []) == render_checklist(b, [])
+
+
+def test_a_long_group_folds_under_its_count() -> None:
+    pig = "per-interpreter-gil"
+    done = tuple(
+        ModuleState(f"_mod{i:02d}", f"Modules/_mod{i:02d}.c", "multi-phase", pig, False)
+        for i in range(40)
+    )
+    text = render_checklist(_snapshot(done + _modules()[2:]))
+    assert "### Done (40)\n\n<details><summary>40 modules</summary>\n\n- [x] `_mod00`" in text
+    assert text.count("<details>") == text.count("</details>") == 1  # short groups stay open
+    assert "### Not started (2)\n\n- [ ] `_curses`" in text
+    assert text.count("- [x] `_mod") == 40
