@@ -307,3 +307,18 @@ def test_catalog_paths_agree_with_the_engine_classification(path: str) -> None:
     status = load_catalog()["ISO005"].path_status(path)  # a rule without special paths
     expected = "exempt" if engine.excluded else "info" if engine.is_test else "applies"
     assert status == expected
+
+
+def test_explain_prints_the_known_problems_and_the_path_policy(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from bot.cli.rules import run_explain
+
+    assert run_explain(argparse.Namespace(rule="gilstate-api")) == 0
+    out = capsys.readouterr().out
+    rule = load_catalog()["ISO011"]
+    assert out == rule.to_markdown()
+    assert "## Known problems" in out and "Never reported (the file is not analysed):" in out
+    assert "never reported in `Python/pystate.c`" in out
