@@ -3,7 +3,8 @@
 Everything that comes from PRs or code (titles, logins, module and file names, finding messages)
 goes through bot.render.escape, so it renders as inert text: no markdown, HTML, @-mentions or
 #references. The result always fits in a GitHub comment: long lists are cut with "and N more",
-and the cut gets harsher until the whole text is under ``MAX_CHARS``.
+and the cut gets harsher until the whole text is under ``MAX_CHARS``; long lists of modules
+(completed, still to do) fold into a collapsed ``<details>`` under their count.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ METRIC_LABELS = {
     "heap_types": "Heap types",
     "per_interpreter_gil": "Per-interpreter GIL",
 }
+# Lists of modules longer than this fold into a collapsed <details> under their count.
+FOLD_AFTER = 10
 # Items per list, tried in order until the summary fits.
 _CAPS = (50, 25, 10, 5, 2, 0)
 T = TypeVar("T")
@@ -157,22 +160,31 @@ def mermaid_chart(trend: Sequence[TrendPoint]) -> list[str]:
     return lines
 
 
+def _folded_names(names: Sequence[str], cap: int) -> str:
+    """A list of module names: inline when short, else folded under its count."""
+    shown = _inline_cut(names, cap)
+    if len(names) <= FOLD_AFTER or not shown:
+        return shown
+    return f"<details><summary>{len(names)} modules</summary>{shown}</details>"
+
+
 def _remaining(data: WeeklyData, cap: int, links: _Links) -> list[str]:
     out: list[str] = []
     if data.single_phase:
         names = [links.module(r) for r in data.single_phase]
-        out.append(f"- **Still single-phase ({len(names)})**: {_inline_cut(names, cap)}")
+        out.append(f"- **Still single-phase ({len(names)})**: {_folded_names(names, cap)}")
     if data.static_types_left:
         rows = sorted(data.static_types_left, key=lambda r: (-len(r.static_types), r.name))
         total = sum(len(r.static_types) for r in rows)
         names = [f"{links.module(r)} ({len(r.static_types)})" for r in rows]
         out.append(
-            f"- **Static types left ({total} in {len(rows)} modules)**: {_inline_cut(names, cap)}"
+            f"- **Static types left ({total} in {len(rows)} modules)**: {_folded_names(names, cap)}"
         )
     if data.without_gil_slot:
         names = [links.module(r) for r in data.without_gil_slot]
         out.append(
-            f"- **Without the per-interpreter GIL slot ({len(names)})**: {_inline_cut(names, cap)}"
+            f"- **Without the per-interpreter GIL slot ({len(names)})**: "
+            f"{_folded_names(names, cap)}"
         )
     return out
 
@@ -231,7 +243,11 @@ def _render(
 
     if data.completed:
         lines += [f"### Modules completed ({len(data.completed)})", ""]
-        lines += _cut(data.completed, cap, lambda c: _completed_line(c, links))
+        completed = _cut(data.completed, cap, lambda c: _completed_line(c, links))
+        if len(data.completed) > FOLD_AFTER:  # a long list folds away under its count
+            summary = f"<details><summary>{len(data.completed)} modules</summary>"
+            completed = [summary, "", *completed, "", "</details>"]
+        lines += completed
         lines.append("")
 
     if data.new_errors:

@@ -282,3 +282,18 @@ def test_any_pr_text_stays_inert(title: str, author: str, detail: str) -> None:
     assert not re.search(r"(?<![\\\w])#\d", body.replace("[#7]", "").replace("[#8]", ""))
     lines = text.splitlines()
     assert sum(1 for line in lines if line.startswith("- [#7]")) == 1  # one line, not split
+
+
+def test_long_lists_of_modules_fold_under_their_count() -> None:
+    from markdown_it import MarkdownIt
+
+    many = [row(f"_m{i:02d}", init="single-phase", slot="unspecified") for i in range(30)]
+    few = [row("_few", static=2)]
+    text = render_weekly_summary(base(single_phase=many, static_types_left=few))
+    assert "- **Still single-phase (30)**: <details><summary>30 modules</summary>[`_m00`]" in text
+    assert "- **Static types left (2 in 1 modules)**: [`_few`]" in text  # short: inline
+    assert text.count("<details>") == text.count("</details>") == 1
+    tokens = MarkdownIt("commonmark").parse(text)
+    inline = next(t for t in tokens if t.type == "inline" and "Still single-phase" in t.content)
+    links = [c for c in inline.children or [] if c.type == "link_open"]
+    assert len(links) == 30  # the folded names are still links
