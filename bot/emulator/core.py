@@ -33,6 +33,7 @@ from .state import (
     PullInfo,
     Reaction,
     Repo,
+    ReviewComment,
     Token,
     User,
 )
@@ -105,6 +106,8 @@ class EmulatorCore:
         self._repos: dict[str, Repo] = {}
         self._comments: dict[int, Comment] = {}
         self._check_runs: dict[int, CheckRun] = {}
+        self._review_comments: dict[int, ReviewComment] = {}
+        self._suites: dict[tuple[str, str, int], int] = {}  # (repo, head sha, app id) -> id
         self._rate_used: dict[int | None, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[webhooks.Delivery] | None = None
@@ -722,7 +725,117 @@ class EmulatorCore:
         del self._comments[c.id]
         self._emit_comment(r, issue, c, "deleted", user)
 
-    def add_reaction(self, c: Comment, user: str, content: str) -> tuple[Reaction, bool]:
+    # --- pull request review comments (comments on the diff, in threads) -------------------
+
+    def review_comment(
+        self,
+        repo: str,
+        number: int,
+        user: str,
+        body: str,
+        *,
+        path: str = "README",
+        line: int = 1,
+        in_reply_to: int | None = None,
+    ) -> int:
+        """A person comments on the diff of PR ``number`` (a new thread, or a reply in the
+        thread of ``in_reply_to``): pull_request_review_comment.created. Returns its id."""
+        with self.lock:
+            return self.add_review_comment(
+                repo, number, user, body, path=path, line=line, in_reply_to=in_reply_to
+            ).id
+
+    def add_review_comment(
+        self,
+        repo: str,
+        number: int,
+        user: str,
+        body: str,
+        *,
+        path: str = "README",
+        line: int = 1,
+        in_reply_to: int | None = None,
+        app_id: int | None = None,
+    ) -> ReviewComment:
+        r = self.repo_record(repo)
+        issue = self.issue_record(repo, number)
+        if issue.pull is None:
+            raise EmulatorError(f"{repo}#{number} is not a pull request")
+        self.user_record(user)
+        if in_reply_to is not None:
+            parent = self.review_comment_record(repo, in_reply_to)
+            if parent is None or parent.pull_number != number:
+                raise EmulatorError(f"no review comment {in_reply_to} on {repo}#{number}")
+            # a reply to a reply joins the thread of its first comment
+            in_reply_to = parent.in_reply_to or parent.id
+            path, line = parent.path, parent.line
+        now = self.now()
+        c = ReviewComment(
+            self.next_id(),
+            r.full_name,
+            number,
+            user,
+            body,
+            path,
+            line,
+            issue.pull.head_sha,
+            self.next_id(),  # each comment outside a review gets a review of its own
+            now,
+            now,
+            in_reply_to=in_reply_to,
+            app_id=app_id,
+        )
+        self._review_comments[c.id] = c
+        issue.updated_at = now
+        self._emit_review_comment(r, issue, c, "created", user)
+        return c
+
+    def review_comment_record(self, repo: str, comment_id: int) -> ReviewComment | None:
+        c = self._review_comments.get(comment_id)
+        if c is None or c.repo.lower() != repo.lower():
+            return None
+        return c
+
+    def review_comments_of(self, repo: str, number: int) -> list[ReviewComment]:
+        return [
+            c
+            for c in self._review_comments.values()
+            if c.repo.lower() == repo.lower() and c.pull_number == number
+        ]
+
+    def edit_review_comment(
+        self, repo: str, comment_id: int, body: str, user: str | None = None
+    ) -> None:
+        with self.lock:
+            c = self.review_comment_record(repo, comment_id)
+            if c is None:
+                raise EmulatorError(f"no review comment {comment_id} in {repo}")
+            self.update_review_comment(c, body, user or c.user)
+
+    def update_review_comment(self, c: ReviewComment, body: str, user: str) -> None:
+        old = c.body
+        c.body = body
+        c.updated_at = self.now()
+        r = self.repo_record(c.repo)
+        self._emit_review_comment(
+            r, r.issues[c.pull_number], c, "edited", user, changes={"body": {"from": old}}
+        )
+
+    def delete_review_comment(self, repo: str, comment_id: int, user: str | None = None) -> None:
+        with self.lock:
+            c = self.review_comment_record(repo, comment_id)
+            if c is None:
+                raise EmulatorError(f"no review comment {comment_id} in {repo}")
+            self.remove_review_comment(c, user or c.user)
+
+    def remove_review_comment(self, c: ReviewComment, user: str) -> None:
+        r = self.repo_record(c.repo)
+        del self._review_comments[c.id]
+        self._emit_review_comment(r, r.issues[c.pull_number], c, "deleted", user)
+
+    def add_reaction(
+        self, c: Comment | ReviewComment, user: str, content: str
+    ) -> tuple[Reaction, bool]:
         for x in c.reactions:
             if x.user == user and x.content == content:
                 return x, False
@@ -775,6 +888,71 @@ class EmulatorCore:
     def add_check_run(self, run: CheckRun) -> None:
         self._check_runs[run.id] = run
 
+    def suite_id(self, repo: str, head_sha: str, app_id: int) -> int:
+        """The id of the App's check suite on ``head_sha`` (one per commit and App; made on
+        first use, as GitHub makes it on the first push or check run)."""
+        key = (repo.lower(), head_sha, app_id)
+        with self.lock:
+            if key not in self._suites:
+                found = next(
+                    (
+                        run.check_suite_id
+                        for run in self._check_runs.values()
+                        if run.repo.lower() == key[0]
+                        and run.head_sha == head_sha
+                        and run.app_id == app_id
+                    ),
+                    None,
+                )
+                self._suites[key] = found if found is not None else self.next_id()
+            return self._suites[key]
+
+    def has_suite(self, repo: str, suite_id: int) -> bool:
+        return bool(self.suite_runs(repo, suite_id)) or any(
+            s == suite_id and k[0] == repo.lower() for k, s in self._suites.items()
+        )
+
+    def suite_runs(self, repo: str, suite_id: int) -> list[CheckRun]:
+        """Every check run of suite ``suite_id``, oldest first."""
+        return [
+            run
+            for run in self._check_runs.values()
+            if run.repo.lower() == repo.lower() and run.check_suite_id == suite_id
+        ]
+
+    def emit_check_suite(
+        self, r: Repo, suite_id: int, head_sha: str, app_id: int, action: str, sender: str
+    ) -> None:
+        """check_suite ``action``; GitHub sends it only to the App that owns the suite."""
+        payload = self._base_payload(r, sender)
+        if payload is None:
+            return
+        runs = self.suite_runs(r.full_name, suite_id)
+        suite = self.shapes.check_suite(r, suite_id, head_sha, app_id, runs)
+        body: dict[str, Any] = {"action": action, "check_suite": suite}
+        body.update(payload)
+        self._emit("check_suite", body, app=self._apps.get(app_id))
+
+    def request_check_suite(self, repo: str, head_sha: str, user: str = "octocat") -> int:
+        """GitHub asks the App to check ``head_sha`` (check_suite.requested, sent when code
+        is pushed to the repository). Pushes do not send it by themselves here: call this."""
+        with self.lock:
+            r = self.repo_record(repo)
+            app = next(iter(self._apps.values()))
+            suite = self.suite_id(repo, head_sha, app.id)
+            self.emit_check_suite(r, suite, head_sha, app.id, "requested", user)
+            return suite
+
+    def rerequest_check_suite(self, repo: str, suite_id: int, user: str = "octocat") -> None:
+        """A person presses "Re-run all checks" (check_suite.rerequested)."""
+        with self.lock:
+            r = self.repo_record(repo)
+            runs = self.suite_runs(repo, suite_id)
+            if not runs:
+                raise EmulatorError(f"{repo}: check suite {suite_id} has no runs to re-run")
+            head, app_id = runs[0].head_sha, runs[0].app_id
+            self.emit_check_suite(r, suite_id, head, app_id, "rerequested", user)
+
     def rerequest_check_run(self, repo: str, run_id: int, user: str = "octocat") -> None:
         """A person presses "Re-run" on a check run (check_run.rerequested)."""
         with self.lock:
@@ -819,6 +997,17 @@ class EmulatorCore:
                     shaped["annotations"] = [dict(a) for a in run.annotations]
                     out.append(shaped)
             return out
+
+    def review_comments(self, repo: str, number: int) -> list[dict[str, Any]]:
+        """The review comments of PR ``number`` (REST shape), oldest first."""
+        with self.lock:
+            r = self.repo_record(repo)
+            return [self.shapes.review_comment(r, c) for c in self.review_comments_of(repo, number)]
+
+    def review_reactions(self, repo: str, comment_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            c = self.review_comment_record(repo, comment_id)
+            return [self.shapes.reaction(x) for x in c.reactions] if c else []
 
     def reactions(self, repo: str, comment_id: int) -> list[dict[str, Any]]:
         with self.lock:
@@ -921,6 +1110,20 @@ class EmulatorCore:
         body["comment"] = self.shapes.comment(r, c)
         body.update(payload)
         self._emit("issue_comment", body)
+
+    def _emit_review_comment(
+        self, r: Repo, issue: Issue, c: ReviewComment, action: str, sender: str, **extra: Any
+    ) -> None:
+        payload = self._base_payload(r, sender)
+        if payload is None:
+            return
+        body: dict[str, Any] = {"action": action}
+        if "changes" in extra:
+            body["changes"] = extra["changes"]
+        body["comment"] = self.shapes.review_comment(r, c)
+        body["pull_request"] = self.shapes.pull(r, issue, full=False)
+        body.update(payload)
+        self._emit("pull_request_review_comment", body)
 
     def emit_check_run(self, r: Repo, run: CheckRun, action: str, sender: str) -> None:
         payload = self._base_payload(r, sender)

@@ -26,7 +26,7 @@ from .core import MAX_PR_FILES, EmulatorCore, RequestRecord
 from .faults import error_body
 from .pagination import paginate
 from .shapes import APP_PERMISSIONS, REACTION_CONTENTS, iso
-from .state import CheckRun, Comment, Issue, Repo
+from .state import CheckRun, Comment, Issue, Repo, ReviewComment
 
 MAX_COMMENT = 65536
 MAX_ANNOTATIONS = 50  # per create/update request
@@ -451,6 +451,11 @@ def commit_pulls(ctx: Ctx) -> Resp:
         p = issue.pull
         if p is None:
             continue
+        if p.head_repo.lower() != r.full_name.lower() and not p.merged:
+            # A head in a fork is not found from the base repository: GitHub answers [] for
+            # a commit that only exists in the fork (the fork-PR re-run reports in issue
+            # threads TooTallNate/nx.js#410, HypothesisWorks/hypothesis#4840).
+            continue
         if p.merge_commit_sha == sha or (
             sha in store.ancestors(p.head_sha)
             and (issue.state == "open" or p.merged)
@@ -713,10 +718,7 @@ def create_check_run(ctx: Ctx) -> Resp:
 
 
 def _suite_id(ctx: Ctx, r: Repo, head_sha: str, app_id: int) -> int:
-    for run in ctx.emu.all_check_runs():
-        if run.repo == r.full_name and run.head_sha == head_sha and run.app_id == app_id:
-            return run.check_suite_id
-    return ctx.emu.next_id()
+    return ctx.emu.suite_id(r.full_name, head_sha, app_id)
 
 
 def _check_run(ctx: Ctx) -> tuple[Repo, CheckRun]:
@@ -753,13 +755,28 @@ def check_run_annotations(ctx: Ctx) -> Resp:
 def commit_check_runs(ctx: Ctx) -> Resp:
     r = ctx.repo
     sha = _resolve(ctx, r, ctx.params["ref"])
+    return _list_check_runs(ctx, r, lambda run: run.head_sha == sha)
+
+
+@route("GET", "/repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs")
+def suite_check_runs(ctx: Ctx) -> Resp:
+    r = ctx.repo
+    suite = _int_param(ctx, "check_suite_id")
+    if not ctx.emu.has_suite(r.full_name, suite):
+        raise ApiError(404)
+    return _list_check_runs(ctx, r, lambda run: run.check_suite_id == suite)
+
+
+def _list_check_runs(ctx: Ctx, r: Repo, select: Callable[[CheckRun], bool]) -> Resp:
+    """The check-runs list answer (newest first; ``filter=latest``, the default, keeps the
+    newest run per name and App), filtered by check_name and status."""
     name = ctx.query.get("check_name")
     status = ctx.query.get("status")
     runs = [
         run
         for run in reversed(list(ctx.emu.all_check_runs()))
         if run.repo == r.full_name
-        and run.head_sha == sha
+        and select(run)
         and (name is None or run.name == name)
         and (status is None or run.status == status)
     ]
@@ -950,6 +967,111 @@ def create_reaction(ctx: Ctx) -> Resp:
 @route("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}")
 def delete_reaction(ctx: Ctx) -> Resp:
     _, c = _comment(ctx)
+    rid = _int_param(ctx, "reaction_id")
+    c.reactions[:] = [x for x in c.reactions if x.id != rid]
+    return Resp(204)
+
+
+# --- pull request review comments ----------------------------------------------------------------
+
+
+def _since_filter(ctx: Ctx) -> int | None:
+    since = ctx.query.get("since")
+    if since is None:
+        return None
+    when = _parse_time(since)
+    if when is None:
+        raise _invalid("ReviewComment", "since")
+    return when
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/comments")
+def list_review_comments(ctx: Ctx) -> Resp:
+    r, issue = _pull(ctx)
+    since = _since_filter(ctx)
+    items = [
+        c
+        for c in ctx.emu.review_comments_of(r.full_name, issue.number)
+        if since is None or c.updated_at >= since
+    ]
+    if ctx.query.get("direction", "asc") == "desc":
+        items.reverse()
+    return _paged(ctx, [ctx.emu.shapes.review_comment(r, c) for c in items])
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies")
+def reply_review_comment(ctx: Ctx) -> Resp:
+    r, issue = _pull(ctx)
+    parent = ctx.emu.review_comment_record(r.full_name, _int_param(ctx, "comment_id"))
+    if parent is None or parent.pull_number != issue.number:
+        raise ApiError(404)
+    body = _comment_body(ctx)
+    if issue.locked:
+        raise ApiError(403, "Unable to create comment because issue is locked.")
+    inst = ctx.emu.installation_record(ctx.installation_id or 0)
+    c = ctx.emu.add_review_comment(
+        r.full_name,
+        issue.number,
+        ctx.actor(),
+        body,
+        in_reply_to=parent.id,
+        app_id=inst.app_id if inst else None,
+    )
+    shaped = ctx.emu.shapes.review_comment(r, c)
+    return Resp(201, shaped, {"Location": shaped["url"]})
+
+
+def _review_comment(ctx: Ctx) -> tuple[Repo, ReviewComment]:
+    r = ctx.repo
+    c = ctx.emu.review_comment_record(r.full_name, _int_param(ctx, "comment_id"))
+    if c is None:
+        raise ApiError(404)
+    return r, c
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/comments/{comment_id}")
+def get_review_comment(ctx: Ctx) -> Resp:
+    r, c = _review_comment(ctx)
+    return Resp(200, ctx.emu.shapes.review_comment(r, c))
+
+
+@route("PATCH", "/repos/{owner}/{repo}/pulls/comments/{comment_id}")
+def update_review_comment(ctx: Ctx) -> Resp:
+    r, c = _review_comment(ctx)
+    body = _comment_body(ctx)
+    if body != c.body:
+        ctx.emu.update_review_comment(c, body, ctx.actor())
+    return Resp(200, ctx.emu.shapes.review_comment(r, c))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/pulls/comments/{comment_id}")
+def delete_review_comment(ctx: Ctx) -> Resp:
+    _, c = _review_comment(ctx)
+    ctx.emu.remove_review_comment(c, ctx.actor())
+    return Resp(204)
+
+
+@route("GET", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
+def list_review_reactions(ctx: Ctx) -> Resp:
+    _, c = _review_comment(ctx)
+    content = ctx.query.get("content")
+    items = [x for x in c.reactions if content in (None, x.content)]
+    return _paged(ctx, [ctx.emu.shapes.reaction(x) for x in items])
+
+
+@route("POST", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions")
+def create_review_reaction(ctx: Ctx) -> Resp:
+    _, c = _review_comment(ctx)
+    content = ctx.body.get("content") if isinstance(ctx.body, dict) else None
+    if content not in REACTION_CONTENTS:
+        raise _invalid("Reaction", "content")
+    x, created = ctx.emu.add_reaction(c, ctx.actor(), str(content))
+    return Resp(201 if created else 200, ctx.emu.shapes.reaction(x))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions/{reaction_id}")
+def delete_review_reaction(ctx: Ctx) -> Resp:
+    _, c = _review_comment(ctx)
     rid = _int_param(ctx, "reaction_id")
     c.reactions[:] = [x for x in c.reactions if x.id != rid]
     return Resp(204)

@@ -13,7 +13,18 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from .gitobjects import FileChange, ObjectStore
-from .state import AppRecord, CheckRun, Comment, Installation, Issue, Label, Reaction, Repo, User
+from .state import (
+    AppRecord,
+    CheckRun,
+    Comment,
+    Installation,
+    Issue,
+    Label,
+    Reaction,
+    Repo,
+    ReviewComment,
+    User,
+)
 
 HTML = "https://github.com"
 
@@ -337,6 +348,111 @@ class Shapes:
             "performed_via_github_app": self.app(c.app_id) if c.app_id else None,
         }
 
+    def review_comment(self, r: Repo, c: ReviewComment) -> dict[str, Any]:
+        """A pull request review comment (REST ``pull-request-review-comment``)."""
+        api = f"{self.api}/repos/{r.full_name}/pulls/comments/{c.id}"
+        html = f"{HTML}/{r.full_name}/pull/{c.pull_number}#discussion_r{c.id}"
+        pull_api = f"{self.api}/repos/{r.full_name}/pulls/{c.pull_number}"
+        out: dict[str, Any] = {
+            "url": api,
+            "pull_request_review_id": c.review_id,
+            "id": c.id,
+            "node_id": node_id("PullRequestReviewComment", c.id),
+            "diff_hunk": f"@@ -{c.line},1 +{c.line},1 @@",
+            "path": c.path,
+            "position": 1,
+            "original_position": 1,
+            "commit_id": c.commit_id,
+            "original_commit_id": c.commit_id,
+            "user": self.user(c.user),
+            "body": c.body,
+            "created_at": iso(c.created_at),
+            "updated_at": iso(c.updated_at),
+            "html_url": html,
+            "pull_request_url": pull_api,
+            "author_association": self.author_association(r, c.user),
+            "_links": {
+                "self": {"href": api},
+                "html": {"href": html},
+                "pull_request": {"href": pull_api},
+            },
+            "start_line": None,
+            "original_start_line": None,
+            "start_side": None,
+            "line": c.line,
+            "original_line": c.line,
+            "side": "RIGHT",
+            "subject_type": "line",
+            "reactions": self.reaction_rollup(f"{api}/reactions", c.reactions),
+        }
+        if c.in_reply_to is not None:
+            out["in_reply_to_id"] = c.in_reply_to
+        if c.app_id is not None:
+            out["performed_via_github_app"] = self.app(c.app_id)
+        return out
+
+    def check_suite(
+        self, r: Repo, suite_id: int, head_sha: str, app_id: int, runs: list[CheckRun]
+    ) -> dict[str, Any]:
+        """A check suite as webhooks carry it. ``pull_requests`` lists the open PRs whose head
+        is this commit in this repository: GitHub leaves it empty for heads in a fork."""
+        statuses = {run.status for run in runs}
+        if not runs:
+            status = "queued"
+        elif statuses == {"completed"}:
+            status = "completed"
+        else:
+            status = "in_progress" if "in_progress" in statuses else "queued"
+        conclusion = None
+        if status == "completed":
+            order = ("action_required", "cancelled", "timed_out", "failure", "neutral", "success")
+            found = {run.conclusion for run in runs}
+            conclusion = next((c for c in order if c in found), "success")
+        branch = next((b for b, s in r.branches.items() if s == head_sha), None)
+        c = self.emu.store.commits.get(head_sha)
+        api = f"{self.api}/repos/{r.full_name}/check-suites/{suite_id}"
+        times = [t for run in runs for t in (run.started_at, run.completed_at) if t is not None]
+        ident = {"name": c.author if c else "", "email": f"{c.author if c else ''}@example.com"}
+        return {
+            "id": suite_id,
+            "node_id": node_id("CheckSuite", suite_id),
+            "head_branch": branch,
+            "head_sha": head_sha,
+            "status": status,
+            "conclusion": conclusion,
+            "url": api,
+            "before": c.parents[0] if c and c.parents else None,
+            "after": head_sha,
+            "pull_requests": self.pulls_with_head(r, head_sha),
+            "app": self.app(app_id),
+            "created_at": iso(min(times, default=self.emu.now())),
+            "updated_at": iso(max(times, default=self.emu.now())),
+            "latest_check_runs_count": len({run.name for run in runs}),
+            "check_runs_url": f"{api}/check-runs",
+            "head_commit": {
+                "id": head_sha,
+                "tree_id": c.tree if c else "",
+                "message": c.message if c else "",
+                "timestamp": iso(c.timestamp if c else 0),
+                "author": ident,
+                "committer": ident,
+            },
+        }
+
+    def pulls_with_head(self, r: Repo, head_sha: str) -> list[dict[str, Any]]:
+        """The ``pull_requests`` of a check run or suite: open PRs of ``r`` whose head is
+        ``head_sha`` on a branch of ``r`` itself. A head in a fork is never listed (REST
+        checks/create: "Pushes to a branch in a forked repository are not detected and return
+        an empty ``pull_requests`` array")."""
+        return [
+            self.pull_minimal(r, i)
+            for i in r.issues.values()
+            if i.pull
+            and i.pull.head_sha == head_sha
+            and i.state == "open"
+            and i.pull.head_repo.lower() == r.full_name.lower()
+        ]
+
     def branch_ref(self, repo_name: str, ref: str, sha: str) -> dict[str, Any]:
         r = self.emu.repo_record(repo_name)
         return {
@@ -449,11 +565,7 @@ class Shapes:
     def check_run(self, r: Repo, c: CheckRun) -> dict[str, Any]:
         api = f"{self.api}/repos/{r.full_name}/check-runs/{c.id}"
         output = c.output
-        pulls = [
-            self.pull_minimal(r, i)
-            for i in r.issues.values()
-            if i.pull and i.pull.head_sha == c.head_sha and i.state == "open"
-        ]
+        pulls = self.pulls_with_head(r, c.head_sha)
         return {
             "id": c.id,
             "head_sha": c.head_sha,

@@ -81,6 +81,27 @@ class Comment:
 
 
 @dataclass
+class ReviewComment:
+    """A comment on a pull request's diff. A thread is its first comment plus the replies,
+    whose ``in_reply_to`` names that first comment (GitHub has no replies to replies)."""
+
+    id: int
+    repo: str
+    pull_number: int
+    user: str
+    body: str
+    path: str
+    line: int
+    commit_id: str
+    review_id: int
+    created_at: int
+    updated_at: int
+    in_reply_to: int | None = None
+    reactions: list[Reaction] = field(default_factory=list)
+    app_id: int | None = None  # set when an app's installation token wrote it
+
+
+@dataclass
 class PullInfo:
     head_repo: str
     head_ref: str

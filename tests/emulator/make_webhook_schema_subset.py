@@ -19,6 +19,8 @@ EMITTED = [
     "check_run$completed",
     "check_run$created",
     "check_run$rerequested",
+    "check_suite$requested",
+    "check_suite$rerequested",
     "installation$created",
     "issue_comment$created",
     "issue_comment$deleted",
@@ -39,6 +41,9 @@ EMITTED = [
     "pull_request$reopened",
     "pull_request$synchronize",
     "pull_request$unlabeled",
+    "pull_request_review_comment$created",
+    "pull_request_review_comment$deleted",
+    "pull_request_review_comment$edited",
     "push$event",
 ]
 

@@ -58,6 +58,10 @@ def every_event(emu: GitHubEmulator) -> None:
     cid = emu.comment(REPO, n, user="bob", body="/isolation help")
     emu.edit_comment(REPO, cid, "/isolation recheck")
     emu.delete_comment(REPO, cid)
+    rc = emu.review_comment(REPO, n, user="bob", body="/isolation help", path="Modules/a.c")
+    emu.review_comment(REPO, n, user="alice", body="thanks", in_reply_to=rc)
+    emu.edit_review_comment(REPO, rc, "/isolation recheck")
+    emu.delete_review_comment(REPO, rc)
     # what POST .../comments does for the App's installation token
     emu.add_comment(REPO, n, app.bot_login, "status", app_id=app.id)
     i = emu.create_issue(REPO, "meta", "body", user="bob")
@@ -86,6 +90,8 @@ def every_event(emu: GitHubEmulator) -> None:
     emu.emit_check_run(repo, run, "created", app.bot_login)
     emu.emit_check_run(repo, run, "completed", app.bot_login)
     emu.rerequest_check_run(REPO, run.id, user="bob")
+    emu.request_check_suite(REPO, emu.head_sha(REPO, "main"))
+    emu.rerequest_check_suite(REPO, run.check_suite_id, user="bob")
 
 
 def test_every_emitted_payload_matches_the_webhook_schema() -> None:
@@ -113,6 +119,18 @@ def test_payloads_carry_what_handlers_read() -> None:
     push = by_kind[("push", None)]
     assert push["commits"][-1]["added"] == ["Objects/o.c"]
     assert by_kind[("check_run", "rerequested")]["check_run"]["app"]["id"] == app.id
+    suite = by_kind[("check_suite", "rerequested")]["check_suite"]
+    assert suite["app"]["id"] == app.id and suite["head_sha"] == emu.head_sha(REPO, "main")
+    review = by_kind[("pull_request_review_comment", "edited")]
+    assert review["changes"]["body"]["from"] == "/isolation help"
+    assert review["pull_request"]["number"] == 1
+    assert review["comment"]["pull_request_url"].endswith("/pulls/1")
+    reply = next(
+        d.payload
+        for d in emu.deliveries
+        if d.event == "pull_request_review_comment" and d.payload["comment"]["body"] == "thanks"
+    )
+    assert reply["comment"]["in_reply_to_id"] == review["comment"]["id"]
 
 
 def test_deliveries_are_signed_like_github() -> None:
