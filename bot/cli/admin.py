@@ -32,7 +32,14 @@ REQUIRED_PERMISSIONS: dict[str, str] = {
 }
 # Subscribed events the routers handle. installation / installation_repositories are sent to
 # every App without subscribing, so GET /app never lists them.
-REQUIRED_EVENTS: tuple[str, ...] = ("pull_request", "check_run", "issue_comment", "push")
+REQUIRED_EVENTS: tuple[str, ...] = (
+    "pull_request",
+    "check_run",
+    "issue_comment",
+    "push",
+    "check_suite",  # "Re-run all checks"
+    "pull_request_review_comment",  # commands in review comments
+)
 _LEVEL = {"none": 0, "read": 1, "write": 2, "admin": 3}
 
 # Colour and description of each configured label, by its role in Settings.labels.

@@ -742,7 +742,15 @@ APP_PERMISSIONS = {
     "metadata": "read",
     "pull_requests": "write",
 }
-APP_EVENTS = ("check_run", "issue_comment", "issues", "pull_request", "push")
+APP_EVENTS = (
+    "check_run",
+    "check_suite",
+    "issue_comment",
+    "issues",
+    "pull_request",
+    "pull_request_review_comment",
+    "push",
+)
 
 _REPO_URLS = (
     ("forks_url", "/forks"),

@@ -1,9 +1,22 @@
 """Router for the pull-request check.
 
 Triggers: ``pull_request`` opened / synchronize / reopened / ready_for_review, and edited when
-the base branch changed; ``check_run`` rerequested for this App's ``isolation`` run; and the
-internal job kind ``pr_check`` (bot.prcheck.jobs) that ``/isolation recheck`` enqueues, run by
+the base branch changed; ``check_run`` rerequested for this App's ``isolation`` run ("Re-run");
+``check_suite`` rerequested for this App's suite ("Re-run all checks"); and the internal job
+kind ``pr_check`` (bot.prcheck.jobs) that ``/isolation recheck`` enqueues, run by
 :func:`run_pr_check_job`. All the work is in bot.prcheck.run.
+
+Which pull request a re-run is for: GitHub leaves ``pull_requests`` empty in check run and
+check suite payloads when the head is in a fork (nearly every CPython PR), and
+``GET /repos/{o}/{r}/commits/{sha}/pulls`` on the base repository answers ``[]`` for such a
+head. So, in order: the run's ``external_id`` (``owner/repo#number``, written by the check;
+the repository must be this one), the payload's ``pull_requests``, the suite's own runs (their
+``external_id``), the stored PR state by head SHA, and last the commit's pulls.
+
+A PR named by the payload itself already has its coalescing key on the delivery (the intake
+asks :func:`coalescing_key`) and is checked in the delivery's job; a PR found any other way is
+checked in a ``pr_check`` job (:func:`bot.prcheck.jobs.pr_check_job`), which carries the PR's
+key, so a re-run never runs beside another check of the same PR.
 """
 
 from __future__ import annotations
@@ -15,8 +28,9 @@ from urllib.parse import quote
 from gidgethub import routing, sansio
 
 from bot.jobs import JobContext, PermanentJobError
+from bot.prcheck import store as pr_state
 from bot.prcheck.check_run import CHECK_NAME
-from bot.prcheck.jobs import PrCheckRequest, pr_key
+from bot.prcheck.jobs import PrCheckRequest, pr_check_job, pr_key
 from bot.prcheck.run import StaleResult, run_pr_check
 
 log = logging.getLogger(__name__)
@@ -32,23 +46,64 @@ def triggers_check(event: str, payload: dict[str, Any]) -> bool:
         if action in CHECK_ACTIONS:
             return True
         return action == "edited" and "base" in (payload.get("changes") or {})
-    if event == "check_run":
+    if event in ("check_run", "check_suite"):
         return payload.get("action") == "rerequested"
     return False
 
 
-def coalescing_key(event: str, payload: dict[str, Any]) -> str | None:
-    """Key for intake: PR check triggers share their PR's key; everything else has none."""
+def pr_of_external_id(external_id: Any, repo: str) -> int | None:
+    """The PR number a check run's ``external_id`` names ("owner/repo#number", as the check
+    writes it), when it names a PR of ``repo`` (compared case-insensitively); else None."""
+    if not isinstance(external_id, str):
+        return None
+    named, sep, number = external_id.rpartition("#")
+    if not sep or named.lower() != repo.lower() or not number.isascii():
+        return None
+    if not number.isdigit() or len(number) > 9 or int(number) <= 0:
+        return None
+    return int(number)
+
+
+def _numbers(pull_requests: Any) -> list[int]:
+    out: list[int] = []
+    for pr in pull_requests if isinstance(pull_requests, list) else []:
+        number = pr.get("number") if isinstance(pr, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+            out.append(number)
+    return out
+
+
+def payload_pr(event: str, payload: dict[str, Any]) -> int | None:
+    """The one PR a check trigger's payload names itself, or None (a fork's re-run).
+
+    For a re-run: the run's ``external_id`` first (it names the PR the run was made for),
+    then the first of ``pull_requests``. The delivery's coalescing key is this PR's key."""
     if not triggers_check(event, payload):
         return None
-    try:
-        repo = str(payload["repository"]["full_name"])
-        if event == "pull_request":
-            return pr_key(repo, int(payload["pull_request"]["number"]))
-        prs = payload["check_run"].get("pull_requests") or []
-        return pr_key(repo, int(prs[0]["number"])) if prs else None
-    except (KeyError, TypeError, ValueError, IndexError):
+    repository = payload.get("repository")
+    repo = repository.get("full_name") if isinstance(repository, dict) else None
+    if not isinstance(repo, str):
         return None
+    if event == "pull_request":
+        pr = payload.get("pull_request")
+        number = pr.get("number") if isinstance(pr, dict) else None
+        ok = isinstance(number, int) and not isinstance(number, bool) and number > 0
+        return number if ok else None
+    body = payload.get(event)
+    if not isinstance(body, dict):
+        return None
+    if event == "check_run" and (number := pr_of_external_id(body.get("external_id"), repo)):
+        return number
+    numbers = _numbers(body.get("pull_requests"))
+    return numbers[0] if numbers else None
+
+
+def coalescing_key(event: str, payload: dict[str, Any]) -> str | None:
+    """Key for intake: PR check triggers share their PR's key; everything else has none."""
+    number = payload_pr(event, payload)
+    if number is None:
+        return None
+    return pr_key(str(payload["repository"]["full_name"]), number)
 
 
 async def _check(ctx: JobContext, repo: str, number: int, pr: dict[str, Any] | None) -> None:
@@ -116,20 +171,95 @@ def _is_ours(check_run: dict[str, Any], app_id: str | None) -> bool:
     return app_id is None or str(app.get("id")) == str(app_id)
 
 
+def _is_our_suite(suite: dict[str, Any], app_id: str | None) -> bool:
+    app = suite.get("app")
+    return app_id is None or (isinstance(app, dict) and str(app.get("id")) == str(app_id))
+
+
 @router.register("check_run", action="rerequested")
 async def on_check_run_rerequested(event: sansio.Event, ctx: JobContext) -> None:
-    check_run = event.data.get("check_run") or {}
-    if not _is_ours(check_run, ctx.settings.app_id):
+    check_run = event.data.get("check_run")
+    if not isinstance(check_run, dict) or not _is_ours(check_run, ctx.settings.app_id):
         return
     repo = ctx.repo
-    numbers = [int(p["number"]) for p in check_run.get("pull_requests") or [] if "number" in p]
+    numbers: list[int] = []
+    if (named := pr_of_external_id(check_run.get("external_id"), repo)) is not None:
+        numbers.append(named)
+    elif check_run.get("external_id"):
+        log.warning(
+            "re-run of check run %s: external_id %r names no PR of %s; ignoring it",
+            check_run.get("id"),
+            check_run.get("external_id"),
+            repo,
+        )
+    numbers += _numbers(check_run.get("pull_requests"))
+    await _rerun(ctx, event, repo, numbers, check_run.get("head_sha"), "check run")
+
+
+@router.register("check_suite", action="rerequested")
+async def on_check_suite_rerequested(event: sansio.Event, ctx: JobContext) -> None:
+    """ "Re-run all checks": GitHub sends it only to the suite's App; the suite is ours when
+    its ``app`` is this App. Its PRs are in ``pull_requests`` unless the head is in a fork;
+    then the ``external_id`` of our runs in the suite names them."""
+    suite = event.data.get("check_suite")
+    if not isinstance(suite, dict) or not _is_our_suite(suite, ctx.settings.app_id):
+        return
+    repo = ctx.repo
+    numbers = _numbers(suite.get("pull_requests"))
+    suite_id = suite.get("id")
+    if not numbers and isinstance(suite_id, int) and not isinstance(suite_id, bool):
+        runs = await ctx.gh.getitem(
+            f"/repos/{repo}/check-suites/{suite_id}/check-runs"
+            f"?check_name={quote(CHECK_NAME)}&filter=all&per_page=100"
+        )
+        listed = runs.get("check_runs") if isinstance(runs, dict) else None
+        for run in listed if isinstance(listed, list) else []:
+            named = (
+                pr_of_external_id(run.get("external_id"), repo) if isinstance(run, dict) else None
+            )
+            if named is not None and named not in numbers:
+                numbers.append(named)
+    await _rerun(ctx, event, repo, numbers, suite.get("head_sha"), "check suite")
+
+
+async def _rerun(
+    ctx: JobContext,
+    event: sansio.Event,
+    repo: str,
+    numbers: list[int],
+    head_sha: Any,
+    what: str,
+) -> None:
+    """Check ``numbers`` again (found by SHA when empty): the PR the delivery is keyed by in
+    this job, every other one in a ``pr_check`` job of its own key."""
+    if not numbers and isinstance(head_sha, str) and head_sha:
+        numbers = await _prs_with_head(ctx, repo, head_sha)
     if not numbers:
-        # Fork PRs are missing from check_run.pull_requests: ask which PRs have this head.
-        sha = str(check_run.get("head_sha") or "")
-        pulls = await ctx.gh.getitem(f"/repos/{repo}/commits/{quote(sha, safe='')}/pulls")
-        numbers = [int(p["number"]) for p in pulls if p.get("state") == "open"]
-    for number in numbers:
-        await _check(ctx, repo, number, None)
+        log.warning("re-run of a %s on %s in %s: no pull request found", what, head_sha, repo)
+        return
+    keyed = payload_pr(event.event, event.data)
+    for number in dict.fromkeys(numbers):
+        if number == keyed:
+            await _check(ctx, repo, number, None)
+            continue
+        job = pr_check_job(
+            repo,
+            number,
+            ctx.installation_id,
+            dedup_id=f"rerun:{event.delivery_id}:{repo}#{number}",
+        )
+        await ctx.enqueue(job)
+        log.info("re-run of a %s: %s#%d queued under its key", what, repo, number)
+
+
+async def _prs_with_head(ctx: JobContext, repo: str, head_sha: str) -> list[int]:
+    """The PRs whose head is ``head_sha``: the stored PR state first (it knows fork heads),
+    then GitHub's commit pulls (open PRs only; ``[]`` for a head in a fork)."""
+    numbers = await pr_state.numbers_with_head(ctx.db, repo, head_sha)
+    if numbers:
+        return numbers
+    pulls = await ctx.gh.getitem(f"/repos/{repo}/commits/{quote(head_sha, safe='')}/pulls")
+    return [int(p["number"]) for p in pulls if p.get("state") == "open"]
 
 
 async def run_pr_check_job(payload: dict[str, Any], ctx: JobContext) -> None:

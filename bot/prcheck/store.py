@@ -73,3 +73,14 @@ async def save(db: Database, state: PrState) -> None:
             time.time(),
         ),
     )
+
+
+async def numbers_with_head(db: Database, repo: str, head_sha: str) -> list[int]:
+    """The pull requests of ``repo`` the check last ran on ``head_sha``, newest first.
+
+    How a re-run finds its PR when GitHub's payload cannot say (a head in a fork)."""
+    rows = await db.fetchall(
+        "SELECT number FROM pr_state WHERE repo = ? AND head_sha = ? ORDER BY number DESC",
+        (repo, head_sha),
+    )
+    return [int(row["number"]) for row in rows]

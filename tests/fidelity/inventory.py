@@ -188,6 +188,14 @@ CALLS: tuple[Call, ...] = (
     ),
     Call(
         "GET",
+        "/repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs",
+        "/repos/python/cpython/check-suites/5/check-runs",
+        "prcheck/router.py",
+        query={"check_name": "isolation", "filter": "all", "per_page": "100"},
+        reads=("check_runs.[].external_id?",),
+    ),
+    Call(
+        "GET",
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",
         "/repos/python/cpython/issues/7/comments",
         "prcheck/run.py, commands/runner.py, summary/weekly.py",

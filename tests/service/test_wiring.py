@@ -48,6 +48,7 @@ HANDLED = {
     ("pull_request", "ready_for_review"),
     ("pull_request", "edited"),
     ("check_run", "rerequested"),
+    ("check_suite", "rerequested"),
     ("issue_comment", "created"),
     ("issue_comment", "edited"),
     ("push", None),
