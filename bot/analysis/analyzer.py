@@ -15,6 +15,7 @@ from bot.analysis.model import FileReport, Finding
 from bot.analysis.paths import (
     CYTHON_REASON,
     PLAIN_C_REASON,
+    STANDALONE_PROGRAM_REASON,
     classify_path,
     rule_exempt,
     rule_info,
@@ -41,6 +42,7 @@ _CHECK_EVERY = 1024  # hits between two deadline checks
 # Any Python C-API name (comments and strings are already blanked in Source.flat).
 _PY_API_NAME = re.compile(rb"\b_?Py[A-Za-z_]")
 _PY_INCLUDE = re.compile(rb"#[ \t]*+include[ \t]*+[<\"]Python\.h[>\"]")
+_PROGRAM_ENTRY_POINTS = ("main", "wmain", "WinMain", "wWinMain")
 
 
 def analyze_file(
@@ -101,7 +103,7 @@ def _analyze(path: str, data: bytes, deadline: Deadline) -> FileReport:
     if end_depth != 0:
         notes.append(f"{NOTE_PREFIX}unbalanced braces at end of file (truncated?)")
     ctx = FileContext(path, pclass, src, parsed)
-    relaxed = _relaxed_reason(pclass.cpython_area, data, src.flat)
+    relaxed = _relaxed_reason(ctx, data)
     inv = build_inventory(ctx)
     deadline.check("inventory")
 
@@ -153,18 +155,25 @@ def _analyze(path: str, data: bytes, deadline: Deadline) -> FileReport:
     )
 
 
-def _relaxed_reason(cpython_area: bool, data: bytes, flat: bytes) -> str | None:
+def _relaxed_reason(ctx: FileContext, data: bytes) -> str | None:
     """Why every finding of this file is only info, or None.
 
     Cython output: the fix belongs in the .pyx source or in Cython itself, not in the C file
     (and a re-generation would undo a hand edit). Outside CPython's folders, a file that never
     names the Python C API is a plain C library bundled by an extension (lz4's lz4libs/,
-    zstandard's zstd/, pycryptodome's ciphers): its statics hold no Python objects.
+    zstandard's zstd/, pycryptodome's ciphers): its statics hold no Python objects. Inside
+    CPython's folders such a file may be a module's helper (Modules/rotatingtree.c keeps
+    _lsprof's state), so only a standalone program is relaxed there: one that defines its own
+    `main` (the py.exe launcher, PC/launcher*.c).
     """
     if is_cython_output(data):
         return CYTHON_REASON
-    if not cpython_area and not _PY_API_NAME.search(flat) and not _PY_INCLUDE.search(data):
+    if _PY_API_NAME.search(ctx.src.flat) or _PY_INCLUDE.search(data):
+        return None
+    if not ctx.pclass.cpython_area:
         return PLAIN_C_REASON
+    if any(name in ctx.functions_by_name for name in _PROGRAM_ENTRY_POINTS):
+        return STANDALONE_PROGRAM_REASON
     return None
 
 

@@ -142,6 +142,9 @@ RULE_EXEMPT: dict[str, tuple[PathGroup, str]] = {
 
 CYTHON_REASON = "Cython-generated code: fix it in the .pyx source or by upgrading Cython"
 PLAIN_C_REASON = "plain C library code: the file uses no Python C API"
+STANDALONE_PROGRAM_REASON = (
+    "a standalone program (its own main, no Python C API): no extension module's state"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +265,7 @@ def policy_markdown() -> list[str]:
         f"{_globs(PROJECT_TESTS.globs)}",
         f"- {CYTHON_REASON}",
         f"- outside CPython's folders, {PLAIN_C_REASON}",
+        f"- inside CPython's folders, {STANDALONE_PROGRAM_REASON}",
         "",
         f"Modules named {', '.join(test_names)} are test modules wherever their file is: "
         "left out of the standard-library metrics and of `scan --stdlib-only`.",

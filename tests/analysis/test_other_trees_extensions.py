@@ -165,7 +165,7 @@ PLAIN_C = """
 #include <stdint.h>
 static int initialized = 0;
 static uint32_t table[256];
-void lib_init(void) { initialized = 1; }
+void lib_init(void) { initialized = 1; table[0] = 1; }
 """
 
 

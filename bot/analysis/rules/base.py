@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot.analysis.context import FileContext
+from bot.analysis.context import Definition, FileContext
 from bot.analysis.inventory import Inventory
 from bot.analysis.model import Severity
 
@@ -64,3 +64,16 @@ OBJECT_POINTER_MEMBER = re.compile(r"\b(PyObject|PyTypeObject|Py\w*Object)\s*\*"
 def is_call(ctx: FileContext, offset: int) -> bool:
     """A name at ``offset`` inside a function body: a call, not a prototype at file scope."""
     return ctx.src.depth_at(offset) != 0
+
+
+def spec_flags(ctx: FileContext, spec: Definition) -> str:
+    """The flags of a PyType_Spec, with a flags macro expanded."""
+    assert spec.init is not None
+    raw = spec.init.get("flags", 3) or ""
+    # A flags macro (`#define FOO_FLAGS (Py_TPFLAGS_DEFAULT | ...)`): expand it.
+    words = re.findall(r"\w+", raw)
+    expanded = [raw]
+    for w in words:
+        if not w.startswith("Py_TPFLAGS_") and w in ctx.src.defines:
+            expanded.extend(ctx.src.resolve(w))
+    return " ".join(expanded)

@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from bot.analysis.context import FileContext
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import Hit, detector
-from bot.analysis.rules.static_state import variables_reported_by
+from bot.analysis.rules.static_state import (
+    c_state_downgrade,
+    is_object_cache,
+    variables_reported_by,
+)
 
 
 @detector("ISO018")
@@ -32,9 +36,13 @@ def static_cache_or_freelist(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             s.var.offset,
             s.end,
             s.name,
-            f"{s.where(ctx)} is a static cache or free list shared by every interpreter",
-            # The interpreter's own caches must be per-interpreter (numfree: a counter).
-            "error" if ctx.pclass.builtin_area and s.name != "numfree" else None,
+            f"{s.where(ctx)} is a static cache or free list shared by every interpreter"
+            + (" (it holds Python objects)" if is_object_cache(ctx, s) else ""),
+            # The interpreter's own caches must be per-interpreter (numfree: a counter); a
+            # cache of objects is an object global.
+            "error"
+            if (ctx.pclass.builtin_area and s.name != "numfree") or is_object_cache(ctx, s)
+            else None,
         )
 
 
@@ -45,8 +53,9 @@ def global_object(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             s.var.offset,
             s.end,
             s.name,
-            f"{s.where(ctx)} is a process-global {s.decl.type_text} pointer shared by every "
-            "interpreter; move it to module state",
+            f"{s.where(ctx)} is a process-global {s.decl.type_text} "
+            + ("pointer" if s.var.pointer else "that holds Python objects")
+            + " shared by every interpreter; move it to module state",
         )
 
 
@@ -57,12 +66,23 @@ _DECLARING_MACRO = re.compile(rb"^[ \t]*(TCL_DECLARE_MUTEX)\s*\(\s*(\w+)\s*\)", 
 @detector("ISO012")
 def global_c_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for s in variables_reported_by("ISO012", ctx):
+        kind = "static" if "static" in s.decl.storage or s.function else "global"
+        why = c_state_downgrade(ctx, s)
+        if why is not None:
+            yield Hit(
+                s.var.offset,
+                s.end,
+                s.name,
+                f"mutable {kind} {s.decl.type_text} {s.where(ctx)}: {why}",
+                "info",
+            )
+            continue
         yield Hit(
             s.var.offset,
             s.end,
             s.name,
-            f"mutable static {s.decl.type_text} {s.where(ctx)} is process-wide C state; move "
-            "it to module state (or make it const)",
+            f"mutable {kind} {s.decl.type_text} {s.where(ctx)} is process-wide C state "
+            "written at run time; move it to module state (or make it const)",
         )
     if b"_DECLARE_" not in ctx.src.flat:
         return
@@ -74,8 +94,9 @@ def global_c_state(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             m.start(2),
             m.end(2),
             name,
-            f"{m.group(1).decode()}({name}) declares a process-wide static; move it to "
-            "module state",
+            f"{m.group(1).decode()}({name}) declares a process-wide mutex: a lock, "
+            "process-wide by design",
+            "info",
         )
 
 

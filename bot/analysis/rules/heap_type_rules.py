@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 from bot.analysis.context import Definition, FileContext, strip_ref
 from bot.analysis.inventory import Inventory
-from bot.analysis.rules.base import OBJECT_POINTER_MEMBER, Hit, detector, is_call, scope_name
+from bot.analysis.rules.base import (
+    OBJECT_POINTER_MEMBER,
+    Hit,
+    detector,
+    is_call,
+    scope_name,
+    spec_flags,
+)
 
 # Possessive quantifiers (`*+`, `++`): `\(\s*[\w\s]+\s*\)` would split a run of blanks
 # between three quantifiers every possible way (cubic; tests/hardening probes every pattern).
@@ -25,18 +32,6 @@ _OBJECT_NEW = re.compile(rb"\bPyObject_New(?:Var)?\s*+\([\w\s*]++,\s*+([^,;)]++)
 _SPEC_ASSIGN = re.compile(rb"\bPyType_From\w*\s*\([^;]*?&\s*(\w+)")
 # The lookbehind starts the name at the start of its run (not at every character of it).
 _ASSIGN_BEFORE = re.compile(rb"(?<![\w>.-])([\w>.-]++)\s*+=\s*+(?:\([^()]*+\)\s*+)?$")
-
-
-def _flags(ctx: FileContext, spec: Definition) -> str:
-    assert spec.init is not None
-    raw = spec.init.get("flags", 3) or ""
-    # A flags macro (`#define FOO_FLAGS (Py_TPFLAGS_DEFAULT | ...)`): expand it.
-    words = re.findall(r"\w+", raw)
-    expanded = [raw]
-    for w in words:
-        if not w.startswith("Py_TPFLAGS_") and w in ctx.src.defines:
-            expanded.extend(ctx.src.resolve(w))
-    return " ".join(expanded)
 
 
 def _instance_holds_objects(ctx: FileContext, spec: Definition) -> bool | None:
@@ -98,7 +93,7 @@ def heap_type_dealloc_missing_decref(ctx: FileContext, inv: Inventory) -> Iterat
 @detector("ISO009")
 def heap_type_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for spec in inv.specs:
-        flags = _flags(ctx, spec)
+        flags = spec_flags(ctx, spec)
         slots = _slots(ctx, spec)
         if "Py_TPFLAGS_HAVE_GC" not in flags:
             holds = _instance_holds_objects(ctx, spec)
@@ -158,7 +153,7 @@ def type_from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[
 def pyobject_new_on_gc_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyObject_New" not in ctx.src.flat:
         return
-    gc_specs = {s.name for s in inv.specs if "Py_TPFLAGS_HAVE_GC" in _flags(ctx, s)}
+    gc_specs = {s.name for s in inv.specs if "Py_TPFLAGS_HAVE_GC" in spec_flags(ctx, s)}
     if not gc_specs:
         return
     gc_targets: set[str] = set()
@@ -189,7 +184,7 @@ def pyobject_new_on_gc_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 def heap_type_mutable_or_instantiable(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     """Behaviour changes of a static -> heap conversion (bpo-43908): mutability, tp_new."""
     for spec in inv.specs:
-        flags = _flags(ctx, spec)
+        flags = spec_flags(ctx, spec)
         slots = _slots(ctx, spec)
         problems: list[str] = []
         if "Py_TPFLAGS_IMMUTABLETYPE" not in flags:

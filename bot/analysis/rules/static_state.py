@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.analysis.context import FileContext
+from bot.analysis.context import FileContext, strip_ref
 from bot.analysis.cparse import Declaration, Declarator
+from bot.analysis.rules.base import OBJECT_POINTER_MEMBER
+from bot.analysis.writes import LOCK_TYPE, Writes, identifier_index, init_functions, writes_of
 
 # The analyzer's "supported" types (Tools/c-analyzer/cpython/_analyzer.py): fine as statics.
 _SUPPORTED = re.compile(
@@ -149,8 +151,47 @@ def _capsule_targets(ctx: FileContext) -> set[str]:
     return out
 
 
-def _is_object_pointer(s: StaticVariable) -> bool:
-    return s.var.pointer and bool(_OBJECT_TYPE.match(s.decl.type_text))
+# A struct whose definition starts with the object header: a pointer to it is an object.
+_OBJECT_HEAD = re.compile(
+    r"^\{\s*(?:PyObject_HEAD|PyObject_VAR_HEAD|PyObject\s+ob_base|"
+    r"PyVarObject\s+ob_base)\b"
+)
+
+
+def _struct_name(type_text: str) -> str:
+    return re.sub(r"^(?:struct|union)\s+", "", type_text.strip())
+
+
+def _object_structs(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
+    """(structs that are Python objects, structs holding object pointers) of this file."""
+    objects: set[str] = set()
+    holders: set[str] = set()
+    for name, body in ctx.structs.items():
+        if _OBJECT_HEAD.match(body):
+            objects.add(name)
+        elif OBJECT_POINTER_MEMBER.search(body):
+            holders.add(name)
+    return frozenset(objects), frozenset(holders)
+
+
+def _is_object_pointer(ctx: FileContext, s: StaticVariable) -> bool:
+    """A pointer to a Python object type, or to a struct of this file that starts with the
+    object header (``PyObject_HEAD``)."""
+    if not s.var.pointer:
+        return False
+    if _OBJECT_TYPE.match(s.decl.type_text):
+        return True
+    return _struct_name(s.decl.type_text) in ctx.shared(_object_structs)[0]
+
+
+def is_object_struct(ctx: FileContext, s: StaticVariable) -> bool:
+    """A non-pointer variable of a struct type of this file that is a Python object
+    (``PyObject_HEAD``) or holds object pointers: the variable itself holds objects."""
+    if s.var.pointer or s.var.function_pointer:
+        return False
+    objects, holders = ctx.shared(_object_structs)
+    name = _struct_name(s.decl.type_text)
+    return name in objects or name in holders
 
 
 # ---- each rule's test ----------------------------------------------------------------------
@@ -164,26 +205,124 @@ def is_cached_capsule_pointer(ctx: FileContext, s: StaticVariable) -> bool:
 def is_static_cache(ctx: FileContext, s: StaticVariable) -> bool:
     """ISO013: a pointer or array named like a cache or free list (not a const object
     pointer)."""
-    if _is_object_pointer(s) and s.var.const_pointer:
+    if _is_object_pointer(ctx, s) and s.var.const_pointer:
         return False
     return bool(_CACHE_NAME.search(s.name)) and (s.var.pointer or s.var.array)
 
 
+def is_object_cache(ctx: FileContext, s: StaticVariable) -> bool:
+    """An ISO013 cache that holds Python objects: reported at ISO005's severity, a cache
+    name does not make an object global less serious."""
+    return _is_object_pointer(ctx, s) or is_object_struct(ctx, s)
+
+
 def is_global_object(ctx: FileContext, s: StaticVariable) -> bool:
-    """ISO005: a non-const pointer to a Python object type."""
-    return _is_object_pointer(s) and not s.var.const_pointer
+    """ISO005: a non-const pointer to a Python object type (or to a struct of this file that
+    is an object), or a mutable struct of this file that is an object or holds objects."""
+    if _is_object_pointer(ctx, s):
+        return not s.var.const_pointer
+    return not s.decl.const and is_object_struct(ctx, s)
 
 
-def is_global_c_state(ctx: FileContext, s: StaticVariable) -> bool:
-    """ISO012: a mutable `static` that is not a C-API definition table."""
+def _c_state_candidate(ctx: FileContext, s: StaticVariable) -> bool:
     d, v = s.decl, s.var
-    if "static" not in d.storage or d.const or v.const_pointer:
+    if d.const or v.const_pointer:
         return False
     if _SUPPORTED.match(d.type_text) and not v.pointer:
         return False
     if d.type_text in ("PyTypeObject",):
         return False
     return not (v.init_brace is not None and _SUPPORTED.match(d.type_text))
+
+
+def is_global_c_state(ctx: FileContext, s: StaticVariable) -> bool:
+    """ISO012: a mutable `static` that is not a C-API definition table, or a non-static global
+    that this file writes at run time (other files may write it too: without a write here,
+    nothing is known)."""
+    if not _c_state_candidate(ctx, s):
+        return False
+    if "static" in s.decl.storage or s.function:
+        return True
+    return c_state_writes(ctx, s).runtime > 0
+
+
+# ---- ISO012: how the variable is written -------------------------------------------------
+
+
+def _init_roots(ctx: FileContext) -> set[str]:
+    roots = {i.func_name for i in ctx.init_functions}
+    for d in ctx.defs_of("PyModuleDef_Slot"):
+        for slot, value in ctx.slot_table("PyModuleDef_Slot", d.name):
+            name = strip_ref(value)
+            if slot == "Py_mod_exec" and name:
+                roots.add(name)
+    return roots
+
+
+def _write_context(
+    ctx: FileContext,
+) -> tuple[frozenset[str], set[str], dict[str, list[int]]]:
+    variables = ctx.shared(_static_variables)
+    statics = frozenset(s.name for s in variables if "static" in s.decl.storage or s.function)
+    index = identifier_index(ctx.src.code, frozenset(s.name for s in variables))
+    return statics, init_functions(ctx, _init_roots(ctx)), index
+
+
+def c_state_writes(ctx: FileContext, s: StaticVariable) -> Writes:
+    cache = ctx.shared(_writes_cache)
+    key = (s.name, s.var.offset)
+    if key not in cache:
+        statics, inits, index = ctx.shared(_write_context)
+        func = s.function if s.function and s.function != "?" else None
+        cache[key] = writes_of(
+            ctx,
+            s.name,
+            array=s.var.array,
+            function=func,
+            decl=(s.decl.start, s.decl.end),
+            statics=statics,
+            init_funcs=inits,
+            occurrences=index.get(s.name, []),
+        )
+    return cache[key]
+
+
+def _writes_cache(ctx: FileContext) -> dict[tuple[str, int], Writes]:
+    return {}
+
+
+_HEADER_SUFFIXES = (".h", ".hpp", ".hh")
+
+
+def c_state_downgrade(ctx: FileContext, s: StaticVariable) -> str | None:
+    """Why an ISO012 variable is only info (None: it is state written at run time).
+
+    - a lock, once-flag, condition variable, atomic or signal flag: process-wide by design;
+    - never written in the file: effectively const (a header's variable counts only when the
+      header itself uses it: its includers may write it);
+    - written only while the module initialises, or once behind an "initialised?" test: a
+      property of the process, computed alike by every interpreter.
+    """
+    head = ctx.src.flat[s.decl.start : s.var.offset].decode("utf-8", "replace")
+    if LOCK_TYPE.search(head) or LOCK_TYPE.search(s.decl.type_text):
+        return "a lock, once-flag or atomic: process-wide by design"
+    w = c_state_writes(ctx, s)
+    if w.atomic_only:
+        return "only used atomically: a process-wide lock word"
+    if w.count == 0:
+        if ctx.path.endswith(_HEADER_SUFFIXES) and not s.function:
+            used = re.search(
+                rb"(?<![\w.>])" + re.escape(s.name.encode()) + rb"\b",
+                ctx.src.code[s.decl.end :],
+            )
+            if used is None:
+                return None
+        return "never written in this file: effectively const (declare it const)"
+    if w.runtime == 0:
+        return (
+            "written only at initialisation or once behind an initialised-test: a process property"
+        )
+    return None
 
 
 Test = Callable[[FileContext, StaticVariable], bool]
@@ -198,7 +337,7 @@ PRECEDENCE: tuple[tuple[str, Test], ...] = (
 
 def _by_rule(ctx: FileContext) -> dict[str, list[StaticVariable]]:
     out: dict[str, list[StaticVariable]] = {rule: [] for rule, _ in PRECEDENCE}
-    for s in _static_variables(ctx):
+    for s in ctx.shared(_static_variables):
         for rule, test in PRECEDENCE:
             if test(ctx, s):
                 out[rule].append(s)

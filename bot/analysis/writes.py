@@ -1,0 +1,300 @@
+"""Where a process-global C variable is written, within its translation unit.
+
+A mutable `static` that nothing ever writes is a constant without the keyword; one written only
+while a module initialises, or once behind an "already initialised?" test, holds a property of
+the process (a page size, a function pointer from the OS, a table completed once) that every
+interpreter would compute alike. Neither is state an interpreter could make inconsistent. This
+module tells them apart from variables written at run time.
+
+What counts as a write of ``x`` (text of the file, comments and strings blanked; macro bodies
+included, so a `#define` that assigns counts): an assignment to ``x`` or through it
+(``x = ``, ``x[i].f += ``, ``*x = `` ...), ``++``/``--``, ``&x`` anywhere but inside ``sizeof``
+(the address may reach a writer), and an array ``x`` passed as a call argument, except to a
+function known to only read its argument (``strlen``, ``PyUnicode_FromString`` ...).
+
+A write is at initialisation when its function is a module init (``PyInit_*``, a
+``Py_mod_exec`` function) or a function only ever called from such functions (and never
+taken by address). It is latched when it sits under an ``if`` whose condition reads the
+variable itself or another static of the file (``if (!initialized) { initialized = 1; ...}``,
+``if (page_size == 0) page_size = getpagesize();``). Either only counts when the statement
+names no Python C API (``sigwinch_ohandler = PyOS_setsig(...)`` chains a handler, a value of
+the interpreter's making): a value from the OS or a constant.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from bot.analysis.context import FileContext
+
+# After the name: subscripts and member accesses, then an assignment or ++/--.
+_SUBSCRIPT_OR_MEMBER = re.compile(
+    rb"(?:\s*+\[[^\];{}]*+\]|\s*+(?:\.|->)\s*+\w++)*+\s*+(?:[-+*/%&|^]|<<|>>)?=(?!=)|"
+    rb"(?:\s*+\[[^\];{}]*+\]|\s*+(?:\.|->)\s*+\w++)*+\s*+(?:\+\+|--)"
+)
+_BEFORE_INCDEC = re.compile(rb"(?:\+\+|--)\s*+$")
+_BEFORE_ADDRESS = re.compile(rb"(?<![&\w)\]])&\s*+$")
+_SIZEOF_BEFORE = re.compile(rb"\bsizeof\s*+\(?\s*+$|\bPy_ARRAY_LENGTH\s*+\(\s*+$")
+_CALL_ARG_BEFORE = re.compile(rb"\b(\w++)\s*+\(([^();]*+,)?\s*+$")
+_CALL_ARG_AFTER = re.compile(rb"\s*+[,)]")
+# Functions that only read the argument a static array is passed as.
+READ_ONLY_CALLEES = frozenset(
+    {
+        "strlen",
+        "strcmp",
+        "strncmp",
+        "strcasecmp",
+        "strncasecmp",
+        "strchr",
+        "strrchr",
+        "strstr",
+        "memcmp",
+        "printf",
+        "puts",
+        "fputs",
+        "wcslen",
+        "wcscmp",
+        "sizeof",
+        "Py_ARRAY_LENGTH",
+        "_countof",
+        "ARRAY_SIZE",
+        "PyDoc_STR",
+        "PyUnicode_FromString",
+        "PyUnicode_FromStringAndSize",
+        "PyUnicode_InternFromString",
+        "PyUnicode_DecodeFSDefault",
+        "PyUnicode_FromWideChar",
+        "PyUnicode_FromFormat",
+        "PyBytes_FromString",
+        "PyBytes_FromStringAndSize",
+        "PyErr_SetString",
+        "PyErr_Format",
+        "PyErr_WarnEx",
+        "PyModule_AddStringConstant",
+        "PyObject_GetAttrString",
+        "PyObject_HasAttrString",
+        "PySys_WriteStderr",
+        "PySys_WriteStdout",
+        "Py_BuildValue",
+        "PyLong_FromString",
+    }
+)
+# Types whose objects are process-wide by design: locks, once-flags, condition variables,
+# atomics and signal flags.
+LOCK_TYPE = re.compile(
+    r"\b(?:PyMutex|PyThread_type_lock|PyThread_type_sem|_PyOnceFlag|PyOnceFlag|_PyRWMutex|"
+    r"PyRWMutex|_PyRecursiveMutex|pthread_mutex_t|pthread_once_t|pthread_cond_t|"
+    r"pthread_rwlock_t|pthread_spinlock_t|pthread_key_t|mtx_t|once_flag|cnd_t|sem_t|"
+    r"CRITICAL_SECTION|SRWLOCK|INIT_ONCE|CONDITION_VARIABLE|Tcl_Mutex|sig_atomic_t|_Atomic|"
+    r"std::(?:atomic|mutex|once_flag|recursive_mutex|shared_mutex)|atomic_\w+)\b"
+)
+# Calls that only ever touch a word atomically (a word used only through them is a lock word).
+_ATOMIC_CALL = re.compile(
+    rb"\b(?:_Py_atomic_\w++|__atomic_\w++|__sync_\w++|_?Interlocked\w++|atomic_\w++|"
+    rb"_Py_atomic\w*+)\s*+\(\s*+$"
+)
+# A Python C-API name in the statement of a write: the value comes from the interpreter (an
+# object, a type's slot, a handler chained through PyOS_setsig), not from the OS or a constant.
+_PY_VALUE = re.compile(rb"\b_?Py[A-Z][A-Za-z0-9]*+_[A-Za-z]\w*+|\bPy_[A-Z]\w*+\s*+\(")
+_IF_BEFORE = re.compile(rb"\b(?:if|while)\s*+\(")
+_WORD = re.compile(rb"\w++")
+_CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(")
+
+
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """How a variable is written in its file."""
+
+    count: int  # writes found
+    runtime: int  # of them, writes neither at initialisation nor latched
+    atomic_only: bool  # every use is an argument of an atomic call
+
+
+_IDENT = re.compile(rb"(?<![\w.>])[A-Za-z_]\w*+")
+
+
+def identifier_index(code: bytes, names: frozenset[str]) -> dict[str, list[int]]:
+    """Offsets of each of ``names`` in ``code`` as an identifier of its own (not a member:
+    `.name` and `->name` belong to something else). One pass over the text for all names."""
+    out: dict[str, list[int]] = {n: [] for n in names}
+    if not names:
+        return out
+    for m in _IDENT.finditer(code):
+        lst = out.get(m.group().decode("ascii", "replace"))
+        if lst is not None:
+            lst.append(m.start())
+    return out
+
+
+def _open_brace_before(ctx: FileContext, offset: int) -> int | None:
+    """The `{` opening the innermost block that contains ``offset`` (None at file scope)."""
+    src = ctx.src
+    depth = src.depth_at(offset)
+    if depth == 0:
+        return None
+    offsets = src._brace_offsets
+    depths = src._brace_depths
+    i = bisect_right(offsets, offset - 1) - 1
+    while i >= 0:
+        if depths[i] == depth and src.code[offsets[i]] == 0x7B:  # "{"
+            return offsets[i]
+        i -= 1
+    return None
+
+
+def _condition_before(text: bytes) -> bytes | None:
+    """The condition of an `if (...)` that ends ``text`` (only blanks after its `)`)."""
+    stripped = text.rstrip()
+    if not stripped.endswith(b")"):
+        return None
+    level = 0
+    for i in range(len(stripped) - 1, -1, -1):
+        c = stripped[i]
+        if c == 0x29:
+            level += 1
+        elif c == 0x28:
+            level -= 1
+            if level == 0:
+                head = stripped[:i].rstrip()
+                if head.endswith((b"if", b"while")) and (
+                    len(head) < 3 or not (head[-3:-2].isalnum() or head[-3:-2] == b"_")
+                ):
+                    return stripped[i + 1 : -1]
+                return None
+    return None
+
+
+def _python_value(ctx: FileContext, offset: int) -> bool:
+    """The statement writing at ``offset`` names the Python C API (its value comes from the
+    interpreter, not from the OS or a constant)."""
+    flat = ctx.src.flat
+    start = max(flat.rfind(b";", 0, offset), flat.rfind(b"{", 0, offset))
+    start = max(start, flat.rfind(b"}", 0, offset))
+    end = flat.find(b";", offset)
+    return _PY_VALUE.search(flat, start + 1, end if end > 0 else len(flat)) is not None
+
+
+def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) -> bool:
+    """The write at ``offset`` is under an `if` that tests this variable or another static."""
+    flat = ctx.src.flat
+    # Braceless `if (cond) x = ...;`: the statement starts right after the condition.
+    stmt_start = max(flat.rfind(b";", 0, offset), flat.rfind(b"{", 0, offset))
+    stmt_start = max(stmt_start, flat.rfind(b"}", 0, offset))
+    conds: list[bytes] = []
+    direct = _condition_before(flat[stmt_start + 1 : offset])
+    if direct is not None:
+        conds.append(direct)
+    pos = offset
+    for _ in range(6):  # enclosing blocks, innermost first
+        brace = _open_brace_before(ctx, pos)
+        if brace is None:
+            break
+        cond = _condition_before(flat[max(0, brace - 400) : brace])
+        if cond is not None:
+            conds.append(cond)
+        pos = brace
+    for cond in conds:
+        words = {w.decode() for w in _WORD.findall(cond)}
+        if name in words or words & statics:
+            return True
+    return False
+
+
+_NAME_USE = re.compile(rb"\b([A-Za-z_]\w*+)\b(\s*+\()?")
+
+
+def init_functions(ctx: FileContext, roots: set[str]) -> set[str]:
+    """``roots`` (module inits, exec functions) plus the functions of the file called only
+    from them and never taken by address."""
+    funcs = ctx.functions_by_name
+    callers: dict[str, set[str]] = {}
+    by_address: set[str] = set()
+    flat = ctx.src.flat
+    for m in _NAME_USE.finditer(flat):
+        name = m.group(1).decode("ascii", "replace")
+        f = funcs.get(name)
+        if f is None:
+            continue
+        if f.start <= m.start() < f.body_start:
+            continue  # its own header
+        if m.group(2) is None:
+            # A name used other than as a call (a method table, a callback argument) can
+            # run at any time.
+            by_address.add(name)
+            continue
+        caller = ctx.enclosing_function(m.start())
+        if caller is not None and caller.name != name:
+            callers.setdefault(name, set()).add(caller.name)
+    out = {r for r in roots if r in funcs}
+    changed = True
+    while changed:
+        changed = False
+        for name, who in callers.items():
+            if name in out or name in by_address:
+                continue
+            if who <= out:
+                out.add(name)
+                changed = True
+    return out
+
+
+def writes_of(
+    ctx: FileContext,
+    name: str,
+    *,
+    array: bool,
+    function: str | None,
+    decl: tuple[int, int],
+    statics: frozenset[str],
+    init_funcs: set[str],
+    occurrences: list[int],
+) -> Writes:
+    """The writes of variable ``name`` in the file (or in its function, for a function
+    static); ``decl``: the declaration's byte range (its initialiser is not a write)."""
+    src = ctx.src
+    code = src.code
+    lo, hi = 0, len(code)
+    if function:
+        f = ctx.functions_by_name.get(function)
+        if f is not None:
+            lo, hi = f.body_start, f.end
+    count = runtime = 0
+    uses = 0
+    atomic_uses = 0
+    for off in occurrences:
+        if not lo <= off < hi:
+            continue
+        if decl[0] <= off < decl[1]:
+            continue  # the declaration itself
+        uses += 1
+        end = off + len(name)
+        before = code[max(0, off - 200) : off]
+        write = False
+        if _SUBSCRIPT_OR_MEMBER.match(code, end) or _BEFORE_INCDEC.search(before):
+            write = True
+        elif _BEFORE_ADDRESS.search(before):
+            if _ATOMIC_CALL.search(before[: len(before.rstrip()) - 1]):
+                atomic_uses += 1
+                write = True
+            elif not _SIZEOF_BEFORE.search(before[: before.rstrip().rfind(b"&")]):
+                write = True
+        elif array and _CALL_ARG_AFTER.match(code, end):
+            call = _CALL_ARG_BEFORE.search(before)
+            write = bool(
+                call
+                and call.group(1).decode() not in READ_ONLY_CALLEES
+                and not _SIZEOF_BEFORE.search(before)
+            )
+        if not write:
+            continue
+        count += 1
+        enclosing = ctx.enclosing_function(off)
+        at_init = enclosing is not None and (
+            enclosing.name in init_funcs or _latched(ctx, name, off, statics)
+        )
+        if at_init and not _python_value(ctx, off):
+            continue
+        runtime += 1
+    return Writes(count, runtime, bool(uses) and atomic_uses == uses)
