@@ -81,7 +81,9 @@ def _child_pr_blob() -> None:
     from gidgethub.aiohttp import GitHubAPI
 
     from bot.emulator import GitHubEmulator
-    from bot.prcheck import blobs
+    from bot.github.gitdata import GitData
+    from bot.store import open_database
+    from bot.store.analysis_cache import AnalysisCache
 
     async def run() -> tuple[str, float]:
         emu = GitHubEmulator()
@@ -97,9 +99,16 @@ def _child_pr_blob() -> None:
             if sha is None:
                 tree = await gh.getitem("/repos/python/cpython/git/trees/main?recursive=1")
                 sha = next(e["sha"] for e in tree["tree"] if e["path"] == "Modules/huge.c")
+            git, cache = GitData(), AnalysisCache()
+            db = await open_database("sqlite:///:memory:")
+            blob = sha
             started = time.perf_counter()
-            report = await blobs.report(gh, "python/cpython", sha, "Modules/huge.c")
-            return report.skipped or "analysed", time.perf_counter() - started
+            report = await cache.report(
+                db, blob, "Modules/huge.c", lambda: git.blob(gh, "python/cpython", blob)
+            )
+            seconds = time.perf_counter() - started
+            await db.close()
+            return report.skipped or "analysed", seconds
 
     outcome, seconds = asyncio.run(run())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

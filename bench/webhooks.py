@@ -97,7 +97,6 @@ def _variant(source: str, i: int) -> str:
 
 async def bench_pipeline(prs: int) -> None:
     from bot.emulator import GitHubEmulator
-    from bot.prcheck import blobs
     from bot.service.local import bot_on_emulator
 
     repo = "python/cpython"
@@ -168,7 +167,9 @@ async def bench_pipeline(prs: int) -> None:
             )
             await wait_run(sha)
             await idle()
-            blobs_cached = len(blobs._blobs)
+            from bot.service.app import STATE
+
+            blobs_cached = len(runner.app[STATE].caches.git.blobs)
             mark = len(emu.requests)
             sha = emu.push(
                 repo,

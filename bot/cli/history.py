@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bot.analysis.model import METRIC_NAMES
-from bot.tracking.analysis_cache import Analyzer, CoreAnalyzer
+from bot.store.analysis_cache import Analyzer, CoreAnalyzer
 from bot.tracking.history import Every, HistoryError, HistoryPoint, pr_of, walk_history
 
 CSV_FIELDS = (

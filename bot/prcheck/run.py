@@ -26,8 +26,10 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.analysis.model import FileReport
+from bot.analysis.paths import SOURCE_SUFFIXES
+from bot.caches import ServiceCaches
 from bot.config import Settings
-from bot.prcheck import blobs
+from bot.github.gitdata import GitDataError, contents_sha
 from bot.prcheck import check_run as check_render
 from bot.prcheck import comment as pr_comment
 from bot.prcheck import store as pr_state
@@ -71,7 +73,12 @@ def _retry_404(gh: GitHubAPI) -> Any:
 
 
 async def _base_shas(
-    gh: GitHubAPI, repo: str, base_sha: str, head_sha: str, files: Sequence[ChangedFile]
+    gh: GitHubAPI,
+    caches: ServiceCaches,
+    repo: str,
+    base_sha: str,
+    head_sha: str,
+    files: Sequence[ChangedFile],
 ) -> dict[str, str]:
     """Blob SHA of each file's base version, at the merge base of the PR."""
     wanted = [f.base_path for f in files if f.base_path]
@@ -91,19 +98,29 @@ async def _base_shas(
     merge_base = cmp.get("merge_base_commit") or {}
     ref = str(merge_base.get("sha") or base_sha)
     tree_sha = ((merge_base.get("commit") or {}).get("tree") or {}).get("sha")
-    listing = await blobs.tree_blob_shas(gh, repo, str(tree_sha)) if tree_sha else None
+    listing = None
+    if tree_sha:
+        try:
+            listing = await caches.git.tree_blob_shas(gh, repo, str(tree_sha), SOURCE_SUFFIXES)
+        except GitDataError as exc:  # an unreadable listing: ask per file, as when truncated
+            log.info("tree %s of %s: %s; reading the base files one by one", tree_sha, repo, exc)
     if listing is not None:
         return {p: listing[p] for p in wanted if p in listing}
     found = {}
     for path in wanted:
-        sha = await blobs.contents_sha(gh, repo, path, ref)
+        sha = await contents_sha(gh, repo, path, ref)
         if sha:
             found[path] = sha
     return found
 
 
 async def _analyse(
-    gh: GitHubAPI, repo: str, files: Sequence[ChangedFile], base_shas: dict[str, str]
+    gh: GitHubAPI,
+    db: Database,
+    caches: ServiceCaches,
+    repo: str,
+    files: Sequence[ChangedFile],
+    base_shas: dict[str, str],
 ) -> tuple[list[FileReport], list[FileReport], list[str]]:
     sem = asyncio.Semaphore(ANALYSIS_CONCURRENCY)
     notes: list[str] = []
@@ -111,8 +128,10 @@ async def _analyse(
     async def one(sha: str, path: str) -> FileReport | None:
         async with sem:
             try:
-                return await blobs.report(gh, repo, sha, path)
-            except blobs.BlobError as exc:
+                return await caches.analysis.report(
+                    db, sha, path, lambda: caches.git.blob(gh, repo, sha)
+                )
+            except GitDataError as exc:
                 notes.append(f"{path}: could not read blob {sha[:12]}: {exc}")
                 return None
 
@@ -131,8 +150,16 @@ async def _suppressions(db: Database, repo: str, number: int) -> list[Any]:
 
 
 async def compute(
-    gh: GitHubAPI, db: Database, settings: Any, repo: str, pr: dict[str, Any]
+    gh: GitHubAPI,
+    db: Database,
+    settings: Any,
+    repo: str,
+    pr: dict[str, Any],
+    caches: ServiceCaches | None = None,
 ) -> tuple[CheckResult, list[ChangedFile]]:
+    """The check's result for ``pr`` (nothing reported); ``caches``: the service's (a fresh
+    set when None)."""
+    caches = caches if caches is not None else ServiceCaches()
     number = int(pr["number"])
     head_sha, base_sha = str(pr["head"]["sha"]), str(pr["base"]["sha"])
     result = CheckResult(repo=repo, number=number, head_sha=head_sha, base_sha=base_sha)
@@ -154,9 +181,9 @@ async def compute(
     result.changed_lines = {f.path: f.changed_lines for f in files if f.changed_lines}
     if not files:
         return result, files
-    base_shas = await _base_shas(gh, repo, base_sha, head_sha, files)
+    base_shas = await _base_shas(gh, caches, repo, base_sha, head_sha, files)
     with _retry_404(gh):  # blobs of a just-pushed head can 404 for a moment
-        base, head, notes = await _analyse(gh, repo, files, base_shas)
+        base, head, notes = await _analyse(gh, db, caches, repo, files, base_shas)
     assess(result, files, base, head, await _suppressions(db, repo, number), notes=notes)
     return result, files
 
@@ -275,6 +302,7 @@ async def run_pr_check(
     number: int,
     bot_login: str,
     pr: dict[str, Any] | None = None,
+    caches: ServiceCaches | None = None,
 ) -> CheckResult | None:
     """Check PR ``number`` and report: check run, sticky comment, labels. None when closed.
 
@@ -317,7 +345,7 @@ async def run_pr_check(
         state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, None
         await pr_state.save(db, state)
     try:
-        result, _files_checked = await compute(gh, db, settings, repo, pr)
+        result, _files_checked = await compute(gh, db, settings, repo, pr, caches)
     except Exception as exc:
         # Leave no check run spinning: say what failed; the job is retried by the worker.
         await gh.patch(

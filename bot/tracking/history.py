@@ -19,17 +19,10 @@ from pathlib import Path
 from typing import IO, Literal
 
 from bot.analysis.model import FileReport
-from bot.tracking.analysis_cache import (
-    WALK_ROOTS,
-    Analyzer,
-    CoreAnalyzer,
-    build_tree,
-    decode_text,
-    is_source,
-    is_tracked,
-)
+from bot.store.analysis_cache import Analyzer, CoreAnalyzer, core_analyze_item
 from bot.tracking.events import Change, pr_from_message, state_changes
 from bot.tracking.state import Snapshot, format_time, parse_time, snapshot_from_tree
+from bot.tracking.tracked import WALK_ROOTS, build_tree, decode_text, is_source, is_tracked
 
 Every = Literal["week", "day", "commit"]
 
@@ -217,17 +210,11 @@ def _changing_commit(
     return cache[path][0] if cache[path] else None
 
 
-def _core_analyze(item: tuple[str, bytes]) -> FileReport:
-    from bot.analysis import analyze_file
-
-    return analyze_file(item[0], item[1])
-
-
 def _analyse_batch(
     analyzer: Analyzer, items: list[tuple[str, bytes]], pool: ProcessPoolExecutor | None
 ) -> list[FileReport]:
     if pool is not None and len(items) > 4:
-        return list(pool.map(_core_analyze, items, chunksize=8))
+        return list(pool.map(core_analyze_item, items, chunksize=8))
     return [analyzer.analyze(path, data) for path, data in items]
 
 

@@ -17,8 +17,8 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.config import Settings
+from bot.store.analysis_cache import AnalysisCache, Analyzer
 from bot.store.db import Database
-from bot.tracking.analysis_cache import Analyzer
 from bot.tracking.checklist import render_checklist
 from bot.tracking.events import (
     Attribution,
@@ -32,7 +32,7 @@ from bot.tracking.events import (
 from bot.tracking.meta_issue import WriteResult, write_section
 from bot.tracking.snapshots import latest_snapshot
 from bot.tracking.state import parse_time
-from bot.tracking.tree_sync import UpdateResult, advance_head, update_repository
+from bot.tracking.tree_sync import UpdateResult, advance_head, head_sha, update_repository
 
 log = logging.getLogger(__name__)
 
@@ -172,19 +172,20 @@ async def _advance(
     before: str | None,
     commits: Sequence[PushCommit],
     analyzer: Analyzer | None,
+    cache: AnalysisCache | None,
 ) -> tuple[UpdateResult | None, list[ModuleEvent]]:
-    row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
+    head = await head_sha(db, repo)
     # The push was not made on top of the analysed head: it may be late (another worker, a
     # redelivery) or we missed pushes; GitHub's compare says which. Force-pushes always count.
     late = (
-        row is not None
+        head is not None
         and before is not None
-        and before != row["sha"]
-        and row["sha"] != sha
+        and before != head
+        and head != sha
         and not forced
-        and await _is_late(gh, repo, row["sha"], sha)
+        and await _is_late(gh, repo, head, sha)
     )
-    if (row and row["sha"] == sha) or late:
+    if head == sha or late:
         # A redelivery, or a sync of an unchanged branch: nothing new to analyse or attribute.
         log.info("%s@%s: already analysed", repo, sha[:10])
         update = None
@@ -199,6 +200,7 @@ async def _advance(
             source=source,
             analyzer=analyzer,
             advance=False,
+            cache=cache,
         )
         changes = state_changes(update.previous, update.snapshot)
         events = []
@@ -232,6 +234,7 @@ async def track_commit(
     before: str | None = None,
     commits: Sequence[PushCommit] = (),
     analyzer: Analyzer | None = None,
+    cache: AnalysisCache | None = None,
 ) -> TrackResult:
     """Analyse ``sha`` as the new head (unless already done), attribute, refresh the issue.
 
@@ -255,6 +258,7 @@ async def track_commit(
             before,
             commits,
             analyzer,
+            cache,
         )
     meta = None
     if settings.meta_issue.repo == repo:
@@ -269,6 +273,7 @@ async def sync_repository(
     repo: str,
     *,
     analyzer: Analyzer | None = None,
+    cache: AnalysisCache | None = None,
 ) -> TrackResult:
     """Analyse the head of the default branch (installation, ``isolation-bot sync``)."""
     info = await gh.getitem(f"/repos/{repo}")
@@ -288,4 +293,5 @@ async def sync_repository(
         author=(data.get("author") or {}).get("login"),
         source="sync",
         analyzer=analyzer,
+        cache=cache,
     )

@@ -10,43 +10,30 @@ makes force-pushes and pushes of more than 20 commits (GitHub lists at most 20) 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from gidgethub.abc import GitHubAPI
 
-from bot.analysis.model import FileReport
-from bot.store.db import Database
-from bot.tracking.analysis_cache import (
-    WALK_ROOTS,
+from bot.github import gitdata
+from bot.store.analysis_cache import (
+    AnalysisCache,
     Analyzer,
     CoreAnalyzer,
-    build_tree,
-    decode_text,
-    is_source,
-    is_tracked,
-    load_cached,
+    Entry,
+    Key,
     prune_cached,
-    store_cached,
+    run_analysis,
 )
+from bot.store.db import Database
 from bot.tracking.snapshots import get_snapshot, save_snapshot
 from bot.tracking.state import Snapshot, format_time, parse_time, snapshot_from_tree
+from bot.tracking.tracked import WALK_ROOTS, build_tree, decode_text, is_source, is_tracked
 
 log = logging.getLogger(__name__)
 
 BLOB_CONCURRENCY = 8
-PROCESS_POOL_MIN = 64  # files; below this, process start-up costs more than it saves
-
-
-class TrackingError(Exception):
-    """The commit could not be analysed (a malformed API answer); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -59,82 +46,12 @@ class UpdateResult:
     analyzer: str = ""
 
 
-async def _tree(gh: GitHubAPI, repo: str, sha: str, recursive: bool) -> dict[str, Any]:
-    url = f"/repos/{repo}/git/trees/{sha}" + ("?recursive=1" if recursive else "")
-    data = await gh.getitem(url)
-    if not isinstance(data, dict) or not isinstance(data.get("tree"), list):
-        raise TrackingError(f"GET {url}: unexpected answer (no 'tree' list)")
-    return data
-
-
-def _is_blob(e: Any) -> bool:
-    return (
-        isinstance(e, dict)
-        and e.get("type") == "blob"
-        and isinstance(e.get("path"), str)
-        and isinstance(e.get("sha"), str)
-    )
-
-
-async def _walk(gh: GitHubAPI, repo: str, sha: str, prefix: str, out: dict[str, str]) -> None:
-    """Every blob below tree ``sha``; recursive listing first, folder by folder if truncated."""
-    data = await _tree(gh, repo, sha, recursive=True)
-    if not data.get("truncated"):
-        for e in data["tree"]:
-            if _is_blob(e):
-                out[prefix + e["path"]] = e["sha"]
-        return
-    data = await _tree(gh, repo, sha, recursive=False)
-    for e in data["tree"]:
-        if _is_blob(e):
-            out[prefix + e["path"]] = e["sha"]
-        elif isinstance(e, dict) and e.get("type") == "tree" and isinstance(e.get("sha"), str):
-            await _walk(gh, repo, e["sha"], f"{prefix}{e['path']}/", out)
-
-
 async def tracked_entries(gh: GitHubAPI, repo: str, sha: str) -> dict[str, str]:
     """path -> blob sha of the tracked files of commit ``sha``."""
-    data = await _tree(gh, repo, sha, recursive=True)
-    found: dict[str, str] = {}
-    if not data.get("truncated"):
-        for e in data["tree"]:
-            if _is_blob(e):
-                found[e["path"]] = e["sha"]
-    else:
-        log.info("%s@%s: tree listing truncated, walking the needed folders", repo, sha[:10])
-        for root in WALK_ROOTS:
-            sub = await _subtree_sha(gh, repo, sha, root)
-            if sub is not None:
-                await _walk(gh, repo, sub, root + "/", found)
+    found, truncated = await gitdata.blobs_under(gh, repo, sha, WALK_ROOTS)
+    if truncated:
+        log.info("%s@%s: tree listing truncated, walked the needed folders", repo, sha[:10])
     return {p: s for p, s in found.items() if is_tracked(p)}
-
-
-async def _subtree_sha(gh: GitHubAPI, repo: str, sha: str, path: str) -> str | None:
-    current = sha
-    for part in path.split("/"):
-        data = await _tree(gh, repo, current, recursive=False)
-        match = [
-            e
-            for e in data["tree"]
-            if isinstance(e, dict) and e.get("path") == part and e.get("type") == "tree"
-        ]
-        if not match:
-            return None
-        current = match[0]["sha"]
-    return current
-
-
-async def fetch_blob(gh: GitHubAPI, repo: str, sha: str) -> bytes:
-    data = await gh.getitem(f"/repos/{repo}/git/blobs/{sha}")
-    content = data.get("content") if isinstance(data, dict) else None
-    if not isinstance(content, str):
-        raise TrackingError(f"blob {sha} of {repo}: no content in the answer")
-    if data.get("encoding", "base64") == "base64":
-        try:
-            return base64.b64decode(content)
-        except (binascii.Error, ValueError) as exc:
-            raise TrackingError(f"blob {sha} of {repo}: invalid base64: {exc}") from exc
-    return content.encode("utf-8")
 
 
 async def commit_time(gh: GitHubAPI, repo: str, sha: str) -> datetime:
@@ -150,49 +67,25 @@ def default_analyzer() -> Analyzer:
     return CoreAnalyzer()
 
 
-def _core_analyze(item: tuple[str, bytes]) -> FileReport:
-    from bot.analysis import analyze_file
-
-    return analyze_file(item[0], item[1])
-
-
-def _analyse_in_processes(items: list[tuple[str, bytes]]) -> list[FileReport]:
-    # "spawn": the service process runs threads (event loop, executors); forking it is unsafe.
-    workers = min(os.cpu_count() or 1, 4)
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        return list(pool.map(_core_analyze, items, chunksize=16))
-
-
 async def _analyse_missing(
-    gh: GitHubAPI,
-    repo: str,
-    missing: list[tuple[str, str]],
-    analyzer: Analyzer,
-) -> dict[tuple[str, str], FileReport | str]:
+    gh: GitHubAPI, repo: str, missing: list[Key], analyzer: Analyzer
+) -> dict[Key, Entry]:
     sem = asyncio.Semaphore(BLOB_CONCURRENCY)
 
-    async def fetch(key: tuple[str, str]) -> tuple[tuple[str, str], bytes]:
+    async def fetch(key: Key) -> tuple[Key, bytes]:
         async with sem:
-            return key, await fetch_blob(gh, repo, key[0])
+            return key, await gitdata.read_blob(gh, repo, key[0])
 
     blobs = await asyncio.gather(*(fetch(k) for k in missing))
-    out: dict[tuple[str, str], FileReport | str] = {
-        k: decode_text(d) for k, d in blobs if not is_source(k[1])
-    }
+    out: dict[Key, Entry] = {k: decode_text(d) for k, d in blobs if not is_source(k[1])}
     sources = [(k, d) for k, d in blobs if is_source(k[1])]
-    items = [(k[1], d) for k, d in sources]
-    # The analysis is CPU-bound: off the event loop (webhook intake stays responsive), and for
-    # a whole tree (first sync, new analyser version) on all cores.
-    if len(items) >= PROCESS_POOL_MIN and isinstance(analyzer, CoreAnalyzer):
-        reports = await asyncio.to_thread(_analyse_in_processes, items)
-    else:
-        reports = await asyncio.to_thread(lambda: [analyzer.analyze(p, d) for p, d in items])
+    reports = await run_analysis(analyzer, [(k[1], d) for k, d in sources])
     out.update((k, r) for (k, _), r in zip(sources, reports, strict=True))
     return out
 
 
-async def _previous_head(db: Database, repo: str) -> str | None:
+async def head_sha(db: Database, repo: str) -> str | None:
+    """The commit last made the repository's head (``advance_head``), if any."""
     row = await db.fetchone("SELECT sha FROM tracking_heads WHERE repo = ?", (repo,))
     return str(row["sha"]) if row else None
 
@@ -207,14 +100,17 @@ async def update_repository(
     source: str = "push",
     analyzer: Analyzer | None = None,
     advance: bool = True,
+    cache: AnalysisCache | None = None,
 ) -> UpdateResult:
     """Analyse commit ``sha`` of ``repo`` (reusing cached blobs) and store its snapshot.
 
     With ``advance=False`` the head is not moved: the caller calls ``advance_head`` once its
-    own follow-up work (attribution) is stored, so a failure there is retried in full."""
+    own follow-up work (attribution) is stored, so a failure there is retried in full.
+    ``cache``: the service's analysis cache (a fresh one, the store alone, when None)."""
     analyzer = analyzer or default_analyzer()
+    cache = cache if cache is not None else AnalysisCache()
     entries = await tracked_entries(gh, repo, sha)
-    prev_sha = await _previous_head(db, repo)
+    prev_sha = await head_sha(db, repo)
     previous = await get_snapshot(db, repo, prev_sha) if prev_sha else None
     old_files = {
         r["path"]: r["blob_sha"]
@@ -226,11 +122,11 @@ async def update_repository(
         sorted(p for p in set(entries) | set(old_files) if entries.get(p) != old_files.get(p))
     )
     keys = [(s, p) for p, s in entries.items()]
-    cached = await load_cached(db, keys, analyzer.version)
+    cached = await cache.load(db, keys, analyzer.version)
     missing = [k for k in keys if k not in cached]
     if missing:
         fresh = await _analyse_missing(gh, repo, missing, analyzer)
-        await store_cached(db, fresh, analyzer.version)
+        await cache.save(db, fresh, analyzer.version)
         cached.update(fresh)
     if committed_at is None:
         committed_at = await commit_time(gh, repo, sha)

@@ -19,14 +19,6 @@ async def db() -> AsyncIterator[Database]:
         await database.close()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_permission_cache() -> None:
-    # The maintainer check is cached process-wide; each test starts from a clean cache.
-    from bot.commands.permissions import clear_permission_cache
-
-    clear_permission_cache()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """Both engines: a SQLite file, and a throwaway PostgreSQL schema (skips when no server)."""

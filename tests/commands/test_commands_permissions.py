@@ -8,7 +8,7 @@ from typing import Any
 import gidgethub
 import pytest
 
-from bot.commands.permissions import PermissionChecker, is_maintainer_answer
+from bot.github.permissions import PermissionChecker, is_maintainer_answer
 from tests.commands.cmdtest_support import FakeGitHub
 
 # (role_name, permission) as GitHub answers for each base role.

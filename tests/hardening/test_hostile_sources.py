@@ -22,11 +22,13 @@ import bot.analysis
 from bot.analysis import MAX_FILE_BYTES, FileReport, analyze_file, timed_out
 from bot.analysis.cparse import parse
 from bot.analysis.deadline import AnalysisTimeout, Deadline
-from bot.prcheck import blobs
+from bot.github.gitdata import GitData
 from bot.prcheck.comment import MARKER
+from bot.store import open_database
+from bot.store.analysis_cache import BIG_FILE_BYTES, AnalysisCache
 from tests.hardening.test_regex_backtracking import work_bound
-from tests.service.test_pr_check import REPO, make_world, open_pr, until
 from tests.support.samples import HEAD_SOURCE, MODULE_PATH
+from tests.service.test_pr_check import REPO, make_world, open_pr, until
 
 DEEP = 100_000
 GOOD = b"static PyObject *cache;\n"  # one ISO005-style global: proves analysis went on
@@ -252,6 +254,7 @@ async def test_pr_with_hostile_files_reports_them_skipped_and_checks_the_rest(
         (run,) = await until(lambda: world.completed(head))
         await world.idle()
         (comment,) = emu.issue_comments(REPO, number)
+        cache = world.state.caches.analysis  # the service's analysis cache
     body = comment["body"]
     assert body.startswith(MARKER)
     assert run["conclusion"] in ("failure", "neutral", "success")
@@ -266,8 +269,8 @@ async def test_pr_with_hostile_files_reports_them_skipped_and_checks_the_rest(
     # A time-limit skip is not cached: the next push analyses the file again.
     slow = files["Modules/slow.c"]
     assert isinstance(slow, bytes)
-    assert blobs.cached_report(git_blob_sha(slow), "Modules/slow.c") is None
-    assert blobs.cached_report(git_blob_sha(HEAD_SOURCE.encode()), MODULE_PATH) is not None
+    assert cache.cached(git_blob_sha(slow), "Modules/slow.c") is None
+    assert cache.cached(git_blob_sha(HEAD_SOURCE.encode()), MODULE_PATH) is not None
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -277,12 +280,11 @@ def git_blob_sha(content: bytes) -> str:
 async def test_big_files_are_analysed_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # A hostile file near the size limit can take ~650 MB in tree-sitter; the PR check
     # analyses up to 8 files at once, so files over BIG_FILE_BYTES take turns.
-    blobs.clear_caches()
     lock = threading.Lock()
     state = {"active": 0, "peak_big": 0, "peak_small": 0}
 
     def analyze(path: str, data: bytes, **_: Any) -> FileReport:
-        kind = "peak_big" if len(data) > blobs.BIG_FILE_BYTES else "peak_small"
+        kind = "peak_big" if len(data) > BIG_FILE_BYTES else "peak_small"
         with lock:
             state["active"] += 1
             state[kind] = max(state[kind], state["active"])
@@ -294,14 +296,22 @@ async def test_big_files_are_analysed_one_at_a_time(monkeypatch: pytest.MonkeyPa
     class FakeGitHub:
         async def getitem(self, url: str) -> dict[str, str]:
             sha = url.rsplit("/", 1)[1]
-            size = blobs.BIG_FILE_BYTES + 1 if sha.startswith("big") else 10
+            size = BIG_FILE_BYTES + 1 if sha.startswith("big") else 10
             content = sha.encode().ljust(size, b" ")
             return {"content": base64.b64encode(content).decode(), "encoding": "base64"}
 
     monkeypatch.setattr(bot.analysis, "analyze_file", analyze)
     gh: Any = FakeGitHub()
-    await asyncio.gather(*(blobs.report(gh, REPO, f"big{i}", f"Modules/b{i}.c") for i in range(4)))
-    await asyncio.gather(*(blobs.report(gh, REPO, f"s{i}", f"Modules/s{i}.c") for i in range(4)))
+    git, cache = GitData(), AnalysisCache()
+    db = await open_database("sqlite:///:memory:")
+
+    async def report(sha: str, path: str) -> FileReport:
+        return await cache.report(db, sha, path, lambda: git.blob(gh, REPO, sha))
+
+    try:
+        await asyncio.gather(*(report(f"big{i}", f"Modules/b{i}.c") for i in range(4)))
+        await asyncio.gather(*(report(f"s{i}", f"Modules/s{i}.c") for i in range(4)))
+    finally:
+        await db.close()
     assert state["peak_big"] == 1
     assert state["peak_small"] > 1  # small files still run side by side
-    blobs.clear_caches()

@@ -15,7 +15,6 @@ import pytest
 from bot.config import Settings
 from bot.emulator import GitHubEmulator
 from bot.github.app import GitHubApp
-from bot.prcheck import blobs
 from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.run import run_pr_check
 from bot.store import open_database
@@ -42,7 +41,6 @@ class DiesAfterCreatingTheRun:
 
 
 async def test_a_run_created_by_a_killed_try_is_reused(tmp_path: Path) -> None:
-    blobs.clear_caches()
     emu = GitHubEmulator()
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(REPO)

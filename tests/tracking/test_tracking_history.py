@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import history as history_cli
 from bot.store import open_database
-from bot.tracking.analysis_cache import CoreAnalyzer
+from bot.store.analysis_cache import CoreAnalyzer
 from bot.tracking.events import module_events
 from bot.tracking.history import HistoryError, list_commits, select_points, walk_history
 from bot.tracking.snapshots import latest_snapshot, snapshots_between

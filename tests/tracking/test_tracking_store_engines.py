@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Database, open_database
-from bot.tracking.analysis_cache import load_cached, store_cached
+from bot.store.analysis_cache import load_cached, store_cached
 from bot.tracking.events import Attribution, module_events, record_events, state_changes
 from bot.tracking.meta_issue import _remember, _state
 from bot.tracking.snapshots import latest_snapshot, module_history, save_snapshot, snapshot_at
@@ -78,7 +78,7 @@ async def test_tracking_sql(engine: Database) -> None:
 
 
 async def test_cache_pruning(engine: Database) -> None:
-    from bot.tracking.analysis_cache import prune_cached
+    from bot.store.analysis_cache import prune_cached
 
     toy = ToyAnalyzer()
     rep = toy.analyze("Modules/a.c", module_c("a"))

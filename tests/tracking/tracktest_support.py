@@ -151,7 +151,7 @@ class CountingCore:
     calls: list[str] = field(default_factory=list)
 
     def analyze(self, path: str, data: bytes) -> FileReport:
-        from bot.tracking.analysis_cache import CoreAnalyzer
+        from bot.store.analysis_cache import CoreAnalyzer
 
         self.calls.append(path)
         return CoreAnalyzer().analyze(path, data)
@@ -159,6 +159,6 @@ class CountingCore:
     def tree(
         self, reports: list[FileReport], ignored_tsv: str | None, globals_to_fix_tsv: str | None
     ) -> TreeReport:
-        from bot.tracking.analysis_cache import CoreAnalyzer
+        from bot.store.analysis_cache import CoreAnalyzer
 
         return CoreAnalyzer().tree(reports, ignored_tsv, globals_to_fix_tsv)

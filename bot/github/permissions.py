@@ -1,4 +1,6 @@
-"""Who may run maintainer-only commands: the repository's collaborator permission.
+"""Whether a user maintains a repository: the collaborator permission, cached.
+
+Maintainer-only commands (bot.commands) ask this before they act.
 
 GET /repos/{owner}/{repo}/collaborators/{username}/permission answers ``permission`` (the
 legacy level: admin / write / read / none; "maintain" maps to write, "triage" to read) and
@@ -43,7 +45,8 @@ def is_maintainer_answer(data: Any) -> tuple[bool, str | None]:
 
 
 class PermissionChecker:
-    """The cached maintainer check. One per process (the cache is the point)."""
+    """The cached maintainer check; the running service owns one (bot.caches.ServiceCaches),
+    built with the configured cache lifetime."""
 
     def __init__(
         self,
@@ -80,18 +83,6 @@ class PermissionChecker:
         self._cache[key] = result
         return result
 
-
-_checkers: dict[float, PermissionChecker] = {}
-
-
-def checker_for(ttl_seconds: float) -> PermissionChecker:
-    """The process-wide checker for a cache lifetime (settings rarely change)."""
-    checker = _checkers.get(ttl_seconds)
-    if checker is None:
-        checker = _checkers[ttl_seconds] = PermissionChecker(ttl_seconds)
-    return checker
-
-
-def clear_permission_cache() -> None:
-    """Forget every cached answer (tests; or after an operator changes permissions)."""
-    _checkers.clear()
+    def clear(self) -> None:
+        """Forget every cached answer (after an operator changes permissions)."""
+        self._cache.clear()
