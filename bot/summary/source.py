@@ -7,8 +7,6 @@ dashboard over a seed file, see bot.summary.seed).
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,9 +18,7 @@ from bot.summary.model import OpenPullRequest
 from bot.summary.weeks import as_utc
 from bot.tracking.events import ModuleEvent
 from bot.tracking.snapshots import ModuleHistoryPoint
-from bot.tracking.state import Snapshot, format_time
-
-log = logging.getLogger(__name__)
+from bot.tracking.state import Snapshot
 
 
 class ProgressSource(Protocol):
@@ -175,23 +171,6 @@ class StoreSource:
         return await snapshots.module_history(self.db, repo, module)
 
     async def metrics_at(self, repo: str, whens: Sequence[datetime]) -> list[Summary | None]:
-        # Only the summary column: decoding whole snapshots (hundreds of modules, thousands of
-        # findings) for each point of a trend made the dashboard take seconds per page.
-        # Same selection as bot.tracking.snapshots.snapshot_at.
-        out: list[Summary | None] = []
-        for when in whens:
-            row = await self.db.fetchone(
-                "SELECT summary FROM tracking_snapshots WHERE repo = ? AND committed_at <= ? "
-                "ORDER BY committed_at DESC, created_at DESC LIMIT 1",
-                (repo, format_time(when)),
-            )
-            out.append(_summary_or_none(row["summary"]) if row else None)
-        return out
+        from bot.tracking import snapshots
 
-
-def _summary_or_none(text: str) -> Summary | None:
-    try:
-        return Summary.from_dict(json.loads(text))
-    except (ValueError, KeyError, TypeError):
-        log.warning("skipping a snapshot whose stored metrics cannot be read")
-        return None
+        return [await snapshots.summary_at(self.db, repo, when) for when in whens]

@@ -13,6 +13,9 @@ Stable interface (other parts rely on these; all timestamps are aware UTC dateti
 - ``module_history(db, repo, module) -> list[ModuleHistoryPoint]``: the module's state at every
   snapshot, oldest first; ``state`` is None where the module did not exist (added later or
   removed); an empty list for a module no snapshot has.
+- ``summary_at(db, repo, when) -> Summary | None``: only the metrics of ``snapshot_at``'s
+  snapshot (trend charts: decoding whole snapshots for each point took seconds per page);
+  None also for a stored summary that cannot be read (logged).
 - ``get_snapshot(db, repo, sha) -> Snapshot | None``: one commit's snapshot.
 - ``save_snapshot(db, snapshot)``: insert or replace (idempotent per (repo, sha)).
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +37,8 @@ from typing import Any
 from bot.analysis.model import Finding, Summary, TypeInfo
 from bot.store.db import Database, Row, Transaction
 from bot.tracking.state import ModuleState, Snapshot, format_time, parse_time
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ModuleHistoryPoint",
@@ -43,6 +49,7 @@ __all__ = [
     "save_snapshot",
     "snapshot_at",
     "snapshots_between",
+    "summary_at",
 ]
 
 _COLUMNS = "repo, sha, committed_at, created_at, source, summary, modules, files"
@@ -181,13 +188,28 @@ async def latest_snapshot(db: Database, repo: str) -> Snapshot | None:
     return await _one(db, row)
 
 
-async def snapshot_at(db: Database, repo: str, when: datetime) -> Snapshot | None:
-    row = await db.fetchone(
-        f"SELECT {_FULL_COLUMNS} FROM tracking_snapshots WHERE repo = ? AND committed_at <= ? "
+async def _row_at(db: Database, repo: str, when: datetime, columns: str) -> Row | None:
+    """The last snapshot committed at or before ``when`` (ties: the last stored)."""
+    return await db.fetchone(
+        f"SELECT {columns} FROM tracking_snapshots WHERE repo = ? AND committed_at <= ? "
         "ORDER BY committed_at DESC, created_at DESC LIMIT 1",
         (repo, format_time(when)),
     )
-    return await _one(db, row)
+
+
+async def snapshot_at(db: Database, repo: str, when: datetime) -> Snapshot | None:
+    return await _one(db, await _row_at(db, repo, when, _FULL_COLUMNS))
+
+
+async def summary_at(db: Database, repo: str, when: datetime) -> Summary | None:
+    row = await _row_at(db, repo, when, "summary")
+    if row is None:
+        return None
+    try:
+        return Summary.from_dict(json.loads(row["summary"]))
+    except (ValueError, KeyError, TypeError):
+        log.warning("skipping a snapshot whose stored metrics cannot be read")
+        return None
 
 
 async def get_snapshot(db: Database, repo: str, sha: str) -> Snapshot | None:
