@@ -22,13 +22,15 @@ from bot.dashboard.templating import render
 
 CACHE_CONTROL = "public, max-age=300"
 
+# One pass over the source: every alternative consumes what it starts (an unterminated comment
+# or string runs to the end of the source or line), so no start is scanned twice.
 _C_TOKEN = re.compile(
-    r"(?P<comment>/\*.*?\*/|//[^\n]*)"
+    r"(?P<comment>/\*(?:[^*]|\*(?!/))*(?:\*/)?|//[^\n]*)"
     r"|(?P<preproc>^[ \t]*#[^\n]*)"
-    r"|(?P<string>\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*')"
+    r"|(?P<string>\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?)"
     r"|(?P<number>\b\d+(?:\.\d+)?[uUlLfF]*\b|\b0[xX][0-9a-fA-F]+\b)"
     r"|(?P<word>\b[A-Za-z_][A-Za-z0-9_]*\b)",
-    re.DOTALL | re.MULTILINE,
+    re.MULTILINE,
 )
 _C_KEYWORDS = frozenset(
     [
@@ -96,7 +98,7 @@ def highlight_c(source: str) -> Markup:
 
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")
-_LINK = re.compile(r"\[([^\]]+)\]\((https://[^)\s]+)\)")
+_LINK = re.compile(r"\[([^\[\]]+)\]\((https://[^)\s]+)\)")
 
 
 def inline(text: str) -> Markup:

@@ -1,8 +1,9 @@
 """The `isolation` check run's output (pure): title, short summary, full text, annotations.
 
-The summary is what the Checks tab shows first: the commits compared, the verdict and the
-module table (as in the PR comment). The ``text`` holds the full lists the comment folds or
-cuts: every new finding with its advice, every fixed finding, suppressions and notes.
+The summary is what the Checks tab shows first: the commits compared, the verdict, the
+module table (as in the PR comment) and the first new findings. The ``text`` holds the full
+lists the comment folds or cuts: every new finding with its advice, every fixed finding,
+suppressions and notes.
 Annotations mark new findings on the lines the PR changed; when none of them is on a changed
 line (a finding about a declaration the PR did not touch), all new findings are annotated so
 the check still points at them.
@@ -33,6 +34,7 @@ ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per create/update call
 MAX_ANNOTATIONS = 500
 MAX_SUMMARY = 60_000  # GitHub allows 65,535 characters (summary and text each)
 MAX_TEXT = 60_000
+MAX_NEW_IN_SUMMARY = 20
 _LEVEL = {"error": "failure", "warning": "warning", "info": "notice"}
 
 
@@ -56,7 +58,8 @@ def summary(
     rules_url: str = DEFAULT_RULES_URL,
     html_url: str = DEFAULT_HTML_URL,
 ) -> str:
-    """The check run summary: the commits compared, the verdict and the module table."""
+    """The check run summary: the commits compared, the verdict, the module table, the first
+    new findings and the fixed ones counted."""
     head, base = escape.code(result.head_sha[:12]), escape.code(result.base_sha[:12])
     out = [f"Checked {head} against base {base}.", ""]
     if result.skipped is not None:
@@ -72,6 +75,13 @@ def summary(
     table = module_table(result)
     if table:
         out += [*table, ""]
+    if result.new:  # what the check is about: new findings, errors first (all in the text)
+        links_ = Links.of(result, rules_url, html_url, in_diff=False)
+        shown = by_severity(result.new)[:MAX_NEW_IN_SUMMARY]
+        out += [f"New ({len(result.new)}):", "", *(new_line(f, links_) for f in shown)]
+        if len(result.new) > len(shown):
+            out.append(f"- … {len(result.new) - len(shown)} more in the full list below")
+        out.append("")
     if result.fixed:
         out += [f"Fixed ({len(result.fixed)}):", "", *fixed_counts(result), ""]
     if result.new or result.fixed:
@@ -92,7 +102,7 @@ def text(
     html_url: str = DEFAULT_HTML_URL,
 ) -> str:
     """Every new finding in full, every fixed finding, suppressions and notes ('' if none)."""
-    links_ = Links.of(result, rules_url, html_url)
+    links_ = Links.of(result, rules_url, html_url, in_diff=False)
     out: list[str] = []
     if result.new or result.regressions:
         out += [f"### New in this pull request ({len(result.new) + len(result.regressions)})", ""]

@@ -5,8 +5,8 @@ Layout, in order of what matters to a reviewer:
 1. one verdict line: whether anything blocks (new errors), what improved, what to review;
 2. a compact table, one row per module the PR touches: init style, the
    ``Py_mod_multiple_interpreters`` slot, static types left, open findings before -> after;
-3. the NEW findings in full (errors first; rule, symbol, file:line linked to the head
-   commit, one line of advice) - never folded;
+3. the NEW findings in full (errors first; rule, symbol, file:line linked to that line in
+   the PR's diff, which shows the head commit; one line of advice) - never folded;
 4. fixed findings counted per module and rule, their list inside a collapsed ``<details>``
    (one short line each, no advice: they are gone);
 5. suppressed findings and analysis notes, folded.
@@ -16,9 +16,11 @@ Markers mean what the check means: :x: only for new errors (which fail the check
 budget (UTF-16 code units, as GitHub counts) far under GitHub's 65,536: what does not fit is
 counted ("N more not shown") and the check run, which holds the full list, is linked.
 
-The body starts with a hidden marker so the bot finds its own comment again; it holds no time,
-and the head SHA only in links to new findings, so an unchanged result renders byte-identical
-and the comment is not edited. Everything that came from the PR goes through bot.render.escape.
+The body starts with a hidden marker so the bot finds its own comment again; it holds no time
+and no commit SHA (code links go into the PR's diff), so an unchanged result renders
+byte-identical and the comment is not edited. The check run, which belongs to one commit,
+links the head commit's files instead. Everything that came from the PR goes through
+bot.render.escape.
 """
 
 from __future__ import annotations
@@ -62,22 +64,32 @@ class Links:
     repo: str = ""
     head_sha: str = ""
     number: int = 0
+    in_diff: bool = True  # code links into the PR's diff (else: the file at the head commit)
 
     @classmethod
-    def of(cls, result: CheckResult, rules_url: str, html_url: str) -> Links:
-        return cls(rules_url, html_url, result.repo, result.head_sha, result.number)
+    def of(
+        cls, result: CheckResult, rules_url: str, html_url: str, *, in_diff: bool = True
+    ) -> Links:
+        return cls(rules_url, html_url, result.repo, result.head_sha, result.number, in_diff)
 
     def rule(self, f: Finding, *, with_name: bool = False) -> str:
         label = f"{f.rule} {f.name}" if with_name and f.name else f.rule
         return f"[{escape.link_text(label)}]({rule_url(self.rules_url, f.rule, f.name)})"
 
     def where(self, f: Finding) -> str:
+        """``path:line`` linked to the line: in the PR's diff when ``in_diff`` (no SHA in the
+        link, so the comment does not change when a push leaves the findings alone), else in
+        the file at the head commit."""
         shown = escape.code(f"{f.path}:{f.line}")
-        if not (self.repo and self.head_sha):
+        if not self.repo:
             return shown
-        return (
-            f"[{shown}]({links.blob_url(self.html_url, self.repo, self.head_sha, f.path, f.line)})"
-        )
+        if self.in_diff and self.number:
+            url = links.pr_file_url(self.html_url, self.repo, self.number, f.path, f.line)
+        elif self.head_sha:
+            url = links.blob_url(self.html_url, self.repo, self.head_sha, f.path, f.line)
+        else:
+            return shown
+        return f"[{shown}]({url})"
 
     def checks(self) -> str:
         return links.checks_url(self.html_url, self.repo, self.number)
@@ -238,13 +250,13 @@ def new_line(f: Finding, links_: Links) -> str:
     return (
         f"- {MARKERS.get(f.severity, ':warning:')} {links_.rule(f, with_name=True)} "
         f"{escape.code(f.symbol, limit=120)} at {links_.where(f)}: "
-        f"{escape.text(advice(f.message), limit=240)}"
+        f"{escape.text(advice(f.message), limit=200)}"
     )
 
 
 def fixed_line(f: Finding) -> str:
     """A fixed finding, one short line under its rule: symbol and where (in the base)."""
-    return f"  - {escape.code(f.symbol, limit=80)} line {f.line}"
+    return f"  - {escape.code(f.symbol, limit=80)} L{f.line}"
 
 
 def fixed_counts(result: CheckResult) -> list[str]:
@@ -390,7 +402,7 @@ def render(
 
     if result.suppressed:
         n = len(result.suppressed)
-        out.add(f"<details><summary>{_plural(n, 'finding')} suppressed</summary>", "")
+        out.add(f"<details><summary>Suppressed for this pull request ({n})</summary>", "")
         lines = [f"- {_suppressed_line(links_, s)}" for s in result.suppressed]
         hidden = out.fit(lines, MAX_SUPPRESSED_SHOWN)
         if hidden:

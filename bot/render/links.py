@@ -8,6 +8,8 @@ reference (docs/rules.md) in this project's repository.
 
 from __future__ import annotations
 
+import hashlib
+
 from bot.render import escape
 
 # Where this project's source is published (the repository holding rules/ and docs/rules.md).
@@ -39,6 +41,16 @@ def blob_url(html_url: str, repo: str, sha: str, path: str, line: int | None = N
     anchor = f"#L{int(line)}" if line else ""
     base = f"{html_url.rstrip('/')}/{escape.url_path(repo)}/blob/{escape.url_path(sha)}"
     return f"{base}/{escape.url_path(path)}{anchor}"
+
+
+def pr_file_url(html_url: str, repo: str, number: int, path: str, line: int | None = None) -> str:
+    """A file (and head line) in the pull request's diff: the Files tab always shows the PR's
+    current head, and the link holds no commit SHA (GitHub's anchor is the SHA-256 of the
+    path, "R" for the head side)."""
+    anchor = "diff-" + hashlib.sha256(path.encode("utf-8")).hexdigest()
+    if line:
+        anchor += f"R{int(line)}"
+    return f"{html_url.rstrip('/')}/{escape.url_path(repo)}/pull/{int(number)}/files#{anchor}"
 
 
 def checks_url(html_url: str, repo: str, number: int) -> str:

@@ -9,6 +9,7 @@ fetched here: their shape is checked. Links from the rule catalog's references (
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 from pathlib import Path
@@ -29,8 +30,13 @@ pytestmark = pytest.mark.slow
 
 _md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _GITHUB_SHAPES = (
-    re.compile(rf"https://github\.com/{REPO}/blob/(?P<sha>[0-9a-f]{{40}})/Modules/[\w.]+\.c#L\d+"),
+    re.compile(
+        rf"https://github\.com/{REPO}/blob/(?P<sha>[0-9a-f]{{40}})/(?P<path>Modules/[\w.]+\.c)#L\d+"
+    ),
     re.compile(rf"https://github\.com/{REPO}/pull/(?P<number>\d+)/checks"),
+    re.compile(
+        rf"https://github\.com/{REPO}/pull/(?P<number>\d+)/files#diff-(?P<digest>[0-9a-f]{{64}})R\d+"
+    ),
 )
 _PLAIN_URL = re.compile(r"https?://\S+")
 
@@ -89,6 +95,7 @@ async def test_every_link_the_bot_wrote_resolves(tmp_path: Path) -> None:
             assert any(h.startswith("https://github.com/") for h in markdown_links(status))
 
             references = {link.url for rule in load_catalog().rules() for link in rule.links}
+            digests = {hashlib.sha256(p.encode()).hexdigest() for p in head}
             service: set[str] = set()
             for href in links:
                 if href.startswith(public + "/"):
@@ -98,10 +105,13 @@ async def test_every_link_the_bot_wrote_resolves(tmp_path: Path) -> None:
                 else:
                     shape = next((m for p in _GITHUB_SHAPES if (m := p.fullmatch(href))), None)
                     assert shape is not None, f"unexpected link {href}"
-                    if "sha" in shape.groupdict():
-                        assert shape["sha"] == head_sha
-                    else:
+                    groups = shape.groupdict()
+                    if "sha" in groups:  # the check run: the file at the head commit
+                        assert shape["sha"] == head_sha and shape["path"] in head
+                    else:  # the comment: the pull request (its checks, a line in its diff)
                         assert int(shape["number"]) == number
+                    if "digest" in groups:
+                        assert shape["digest"] in digests
             assert service, "no link to the service"
             assert any("/rules/ISO001" in h for h in links)  # the explain reply's rule too
             async with aiohttp.ClientSession() as http:

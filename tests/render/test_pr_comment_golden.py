@@ -10,6 +10,7 @@ the first screen. Regenerate the golden files after an intended change with
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import replace
@@ -61,6 +62,17 @@ def _new_finding_text(f: Finding) -> str:
     return f"{escape.code(f.symbol, limit=120)} at [{escape.code(f'{f.path}:{f.line}')}]("
 
 
+def test_code_links_point_at_the_line_in_the_diff_and_at_the_head_commit() -> None:
+    r = _result()
+    f = r.new[0]
+    digest = hashlib.sha256(f.path.encode()).hexdigest()
+    comment = pr_comment.render(r)
+    assert f"/pull/4242/files#diff-{digest}R{f.line})" in comment
+    # The check run belongs to one commit: its lists link the file at that commit.
+    blob = f"https://github.com/python/cpython/blob/{HEAD_SHA}/{f.path}#L{f.line}"
+    assert blob in check_run.text(r) and blob in check_run.summary(r)
+
+
 def test_the_fixture_is_a_realistic_conversion() -> None:
     r = _result()
     assert len(r.module_rows) == len(FOUR_MODULES) == 4
@@ -110,8 +122,9 @@ def test_four_module_comment_renders_as_intended() -> None:
         h.startswith(("https://isolation.example/rules/ISO0", "https://github.com/python/cpython/"))
         for h in hrefs
     )
-    blob = f"https://github.com/python/cpython/blob/{HEAD_SHA}/Modules/"
-    assert sum(h.startswith(blob) for h in hrefs) == len(_result().new)
+    in_diff = "https://github.com/python/cpython/pull/4242/files#diff-"
+    assert sum(h.startswith(in_diff) for h in hrefs) == len(_result().new)
+    assert HEAD_SHA[:12] not in body  # no SHA: a push that changes no finding edits nothing
     _golden("pr_comment_four_modules.md", body)
 
 
@@ -150,7 +163,7 @@ def test_the_length_budget_holds_on_any_pull_request() -> None:
 def test_check_run_summary_is_short_and_text_is_complete() -> None:
     r = _result()
     out = check_run.output(r, rules_url=RULES)
-    assert escape.utf16_len(out["summary"]) < 3_000
+    assert escape.utf16_len(out["summary"]) < 6_000  # the text holds the rest
     for c in FOUR_MODULES:
         assert f"| `{c.module}` | converted to multi-phase init" in out["summary"]
     for f in r.new:
