@@ -1,4 +1,12 @@
-"""The imperative shell of the commands: one ``issue_comment`` event -> reactions + ONE reply.
+"""The imperative shell of the commands: one comment event -> reactions + ONE reply.
+
+Two kinds of comment carry commands, with the same grammar, permissions, rate limit,
+reactions and de-duplication: conversation comments (``issue_comment``; the reply is a new
+comment on the conversation) and comments on a pull request's diff
+(``pull_request_review_comment``; the reply goes in the same review thread, through
+``POST /repos/{o}/{r}/pulls/{n}/comments/{thread}/replies``, so it sits under the question and
+the thread can be resolved with it). A :class:`CommentPlace` says where the comment, its
+reactions and the reply live.
 
 Order of work for a comment (created, or edited with new commands):
 
@@ -18,9 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import gidgethub
 
@@ -84,34 +93,80 @@ def commands_of_event(payload: dict[str, Any], bot_login: str) -> list[ParsedIte
     return []
 
 
+@dataclass(frozen=True)
+class CommentPlace:
+    """Where a comment with commands lives: its reactions, the reply, earlier replies.
+
+    ``kind`` "issue": a conversation comment (issue or PR), answered on the conversation.
+    ``kind`` "review": a comment on a PR's diff, answered in its review thread, whose first
+    comment is ``thread_id`` (GitHub takes replies to a thread's first comment only).
+    """
+
+    kind: Literal["issue", "review"]
+    repo: str
+    number: int
+    comment_id: int
+    thread_id: int
+
+    @property
+    def reactions_url(self) -> str:
+        if self.kind == "issue":
+            return f"/repos/{self.repo}/issues/comments/{self.comment_id}/reactions"
+        return f"/repos/{self.repo}/pulls/comments/{self.comment_id}/reactions"
+
+    def reaction_url(self, reaction_id: int) -> str:
+        if self.kind == "issue":
+            return f"/repos/{self.repo}/issues/comments/{self.comment_id}/reactions/{reaction_id}"
+        return f"/repos/{self.repo}/pulls/comments/{self.comment_id}/reactions/{reaction_id}"
+
+    @property
+    def reply_url(self) -> str:
+        if self.kind == "issue":
+            return f"/repos/{self.repo}/issues/{self.number}/comments"
+        return f"/repos/{self.repo}/pulls/{self.number}/comments/{self.thread_id}/replies"
+
+    @property
+    def replies_url(self) -> str:
+        """Where an earlier reply would be listed (``since`` and paging are added)."""
+        if self.kind == "issue":
+            return f"/repos/{self.repo}/issues/{self.number}/comments?per_page=100"
+        return f"/repos/{self.repo}/pulls/{self.number}/comments?per_page=100"
+
+    @property
+    def revision_prefix(self) -> str:
+        """Issue and review comment ids are separate series: keep their effects apart."""
+        return "" if self.kind == "issue" else "review:"
+
+    def __str__(self) -> str:
+        what = "comment" if self.kind == "issue" else "review comment"
+        return f"{what} {self.comment_id} in {self.repo}#{self.number}"
+
+
 class _CommentGone(Exception):
     """The comment was deleted (its reaction endpoint answers 404/410)."""
 
 
 async def _react(
-    ctx: JobContext, repo: str, comment_id: int, content: str, *, gone_raises: bool = False
+    ctx: JobContext, place: CommentPlace, content: str, *, gone_raises: bool = False
 ) -> int | None:
     try:
-        data = await ctx.gh.post(
-            f"/repos/{repo}/issues/comments/{comment_id}/reactions",
-            data={"content": content},
-        )
+        data = await ctx.gh.post(place.reactions_url, data={"content": content})
     except gidgethub.BadRequest as exc:
         if gone_raises and int(exc.status_code) in (404, 410):
             raise _CommentGone from exc
-        log.warning("could not add the %s reaction to comment %s", content, comment_id)
+        log.warning("could not add the %s reaction to %s", content, place)
         return None
     except Exception:
-        log.warning("could not add the %s reaction to comment %s", content, comment_id)
+        log.warning("could not add the %s reaction to %s", content, place)
         return None
     return int(data["id"]) if isinstance(data, dict) and "id" in data else None
 
 
-async def _unreact(ctx: JobContext, repo: str, comment_id: int, reaction_id: int) -> None:
+async def _unreact(ctx: JobContext, place: CommentPlace, reaction_id: int) -> None:
     try:
-        await ctx.gh.delete(f"/repos/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}")
+        await ctx.gh.delete(place.reaction_url(reaction_id))
     except Exception:
-        log.warning("could not remove reaction %s from comment %s", reaction_id, comment_id)
+        log.warning("could not remove reaction %s from %s", reaction_id, place)
 
 
 def revision_digest(items: list[ParsedItem], comment: dict[str, Any]) -> str:
@@ -139,10 +194,10 @@ def _since(stamp: Any) -> str | None:
 
 
 async def _find_reply(
-    ctx: JobContext, repo: str, number: int, comment: dict[str, Any], digest: str
+    ctx: JobContext, place: CommentPlace, comment: dict[str, Any], digest: str
 ) -> bool:
     """Did an earlier attempt already post the reply for this revision?"""
-    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    url = place.replies_url
     since = _since(comment.get("updated_at") or comment.get("created_at"))
     if since:
         url += f"&since={since}"
@@ -150,18 +205,62 @@ async def _find_reply(
         user = existing.get("user") or {}
         if str(user.get("login", "")).lower() != ctx.bot_login.lower():
             continue
-        if render.has_marker(existing.get("body"), int(comment["id"]), digest):
+        if render.has_marker(existing.get("body"), place.comment_id, digest):
             return True
     return False
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
 
 
 async def handle_comment_event(
     ctx: JobContext, payload: dict[str, Any], *, source: StatusSource | None = None
 ) -> CommentOutcome:
-    comment = payload.get("comment")
+    """An ``issue_comment`` event: answered on the conversation."""
     issue = payload.get("issue")
+    if not isinstance(issue, dict):
+        return CommentOutcome(0, skipped="malformed")
+
+    def place(repo: str, comment_id: int) -> CommentPlace | None:
+        number = _positive_int(issue.get("number"))
+        return None if number is None else CommentPlace("issue", repo, number, comment_id, 0)
+
+    return await _handle(ctx, payload, place, bool(issue.get("pull_request")), source)
+
+
+async def handle_review_comment_event(
+    ctx: JobContext, payload: dict[str, Any], *, source: StatusSource | None = None
+) -> CommentOutcome:
+    """A ``pull_request_review_comment`` event: answered in the comment's review thread."""
+    pull = payload.get("pull_request")
+    comment = payload.get("comment")
+    if not isinstance(pull, dict) or not isinstance(comment, dict):
+        return CommentOutcome(0, skipped="malformed")
+
+    def place(repo: str, comment_id: int) -> CommentPlace | None:
+        number = _positive_int(pull.get("number"))
+        if number is None:
+            return None
+        # a reply's in_reply_to_id is its thread's first comment
+        thread = _positive_int(comment.get("in_reply_to_id")) or comment_id
+        return CommentPlace("review", repo, number, comment_id, thread)
+
+    return await _handle(ctx, payload, place, True, source)
+
+
+async def _handle(
+    ctx: JobContext,
+    payload: dict[str, Any],
+    place_of: Callable[[str, int], CommentPlace | None],
+    is_pr: bool,
+    source: StatusSource | None,
+) -> CommentOutcome:
+    comment = payload.get("comment")
     repository = payload.get("repository")
-    if not (isinstance(comment, dict) and isinstance(issue, dict) and isinstance(repository, dict)):
+    if not (isinstance(comment, dict) and isinstance(repository, dict)):
         return CommentOutcome(0, skipped="malformed")
     if is_bot_sender(payload.get("sender"), ctx.bot_login) or is_bot_sender(
         comment.get("user"), ctx.bot_login
@@ -172,17 +271,19 @@ async def handle_comment_event(
         return CommentOutcome(0, skipped="no-commands")
     try:
         repo = str(repository["full_name"])
-        number = int(issue["number"])
         comment_id = int(comment["id"])
         user = str((payload.get("sender") or comment.get("user") or {})["login"])
+        place = place_of(repo, comment_id)
     except (KeyError, TypeError, ValueError):
         return CommentOutcome(len(items), skipped="malformed")
-    is_pr = bool(issue.get("pull_request"))
+    if place is None:
+        return CommentOutcome(len(items), skipped="malformed")
+    number = place.number
     installation = payload.get("installation") or {}
     installation_id = installation.get("id") if isinstance(installation, dict) else None
 
     digest = revision_digest(items, comment)
-    revision = f"{comment_id}:{digest}"
+    revision = f"{place.revision_prefix}{comment_id}:{digest}"
     settings = ctx.settings.commands
     limiter = RateLimiter(
         ctx.db, limit=settings.rate_limit, window_seconds=settings.rate_window_seconds
@@ -190,19 +291,18 @@ async def handle_comment_event(
     decision = await limiter.admit(user, revision, [f"{revision}:{i}" for i in range(len(items))])
     if decision.admitted == 0 and not decision.notify:
         # Over the limit and already told this window: a reaction only, no reply spam.
-        await _react(ctx, repo, comment_id, "confused")
+        await _react(ctx, place, "confused")
         return CommentOutcome(len(items), skipped="rate-limited")
 
-    if await _find_reply(ctx, repo, number, comment, digest):
+    if await _find_reply(ctx, place, comment, digest):
         return CommentOutcome(len(items), skipped="already-replied")
 
     try:
         # The first call on the comment itself doubles as "does it still exist?": a comment
         # deleted before its job ran (the created delivery comes first) runs nothing.
-        eyes = await _react(ctx, repo, comment_id, "eyes", gone_raises=True)
+        eyes = await _react(ctx, place, "eyes", gone_raises=True)
     except _CommentGone:
-        log.info("comment %s in %s#%s was deleted: its commands do not run", comment_id, repo,
-                 number)  # fmt: skip
+        log.info("%s was deleted: its commands do not run", place)
         return CommentOutcome(len(items), skipped="deleted")
     source = source or default_source(ctx)
     sections: list[render.ReplySection] = []
@@ -240,21 +340,22 @@ async def handle_comment_event(
 
     body = render.render_reply(sections, comment_id=comment_id, digest=digest)
     try:
-        await ctx.gh.post(f"/repos/{repo}/issues/{number}/comments", data={"body": body})
+        await ctx.gh.post(place.reply_url, data={"body": body})
     except gidgethub.BadRequest as exc:
-        # Locked conversation (403), deleted issue (404/410), rejected body (422): retrying
-        # cannot help. Other errors (5xx after the client's retries) propagate: the job retries.
+        # Locked conversation (403), deleted issue or thread (404/410), rejected body (422):
+        # retrying cannot help. Other errors (5xx after the client's retries) propagate: the
+        # job retries.
         if int(exc.status_code) not in (403, 404, 410, 422):
             raise
-        log.warning("could not reply to comment %s in %s#%s: %s", comment_id, repo, number, exc)
+        log.warning("could not reply to %s: %s", place, exc)
         if eyes is not None:
-            await _unreact(ctx, repo, comment_id, eyes)
-        await _react(ctx, repo, comment_id, "confused")
+            await _unreact(ctx, place, eyes)
+        await _react(ctx, place, "confused")
         return CommentOutcome(len(items), ran=ran, replied=False, skipped="reply-refused")
     if eyes is not None:
-        await _unreact(ctx, repo, comment_id, eyes)
+        await _unreact(ctx, place, eyes)
     all_ok = all(s.ok for s in sections)
-    await _react(ctx, repo, comment_id, "+1" if all_ok else "confused")
+    await _react(ctx, place, "+1" if all_ok else "confused")
     return CommentOutcome(len(items), ran=ran, replied=True)
 
 

@@ -25,6 +25,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import gidgethub
 from gidgethub import routing, sansio
 
 from bot.jobs import JobContext, PermanentJobError
@@ -208,10 +209,15 @@ async def on_check_suite_rerequested(event: sansio.Event, ctx: JobContext) -> No
     numbers = _numbers(suite.get("pull_requests"))
     suite_id = suite.get("id")
     if not numbers and isinstance(suite_id, int) and not isinstance(suite_id, bool):
-        runs = await ctx.gh.getitem(
-            f"/repos/{repo}/check-suites/{suite_id}/check-runs"
-            f"?check_name={quote(CHECK_NAME)}&filter=all&per_page=100"
-        )
+        try:
+            runs = await ctx.gh.getitem(
+                f"/repos/{repo}/check-suites/{suite_id}/check-runs"
+                f"?check_name={quote(CHECK_NAME)}&filter=all&per_page=100"
+            )
+        except gidgethub.BadRequest as exc:
+            if int(exc.status_code) != 404:
+                raise
+            runs = None  # the suite is gone: the stored PR state may still know the head
         listed = runs.get("check_runs") if isinstance(runs, dict) else None
         for run in listed if isinstance(listed, list) else []:
             named = (

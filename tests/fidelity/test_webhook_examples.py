@@ -34,7 +34,9 @@ REPO = "python/cpython"
 EVENTS = (
     "pull_request",
     "check_run",
+    "check_suite",
     "issue_comment",
+    "pull_request_review_comment",
     "push",
     "installation",
     "installation_repositories",
@@ -54,6 +56,8 @@ HANDLED = {
     ("check_suite", "rerequested"),
     ("issue_comment", "created"),
     ("issue_comment", "edited"),
+    ("pull_request_review_comment", "created"),
+    ("pull_request_review_comment", "edited"),
     ("push", None),
     ("installation", "created"),
     ("installation", "new_permissions_accepted"),
@@ -172,6 +176,13 @@ def adapt(w: World, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         p["number"] = w.pr
     if event == "issue_comment" and isinstance(p.get("issue"), dict):
         p["issue"]["number"] = w.pr
+    if event == "pull_request_review_comment" and isinstance(pull, dict):
+        pull["number"] = w.pr
+    suite = p.get("check_suite")
+    if event == "check_suite" and isinstance(suite, dict):
+        suite["head_sha"] = w.head_sha
+        for item in suite.get("pull_requests") or []:
+            item["number"] = w.pr
     run = p.get("check_run")
     if event == "check_run" and isinstance(run, dict):
         run["head_sha"] = w.head_sha
@@ -237,6 +248,23 @@ def variants(w: World) -> list[tuple[str, str, dict[str, Any]]]:
     ours["check_run"].update(name="isolation", pull_requests=[])  # a fork PR: no list
     ours["check_run"]["app"] = {**(ours["check_run"].get("app") or {}), "id": w.app_id}
     out.append(("check_run", "rerequested: ours, fork PR (empty pull_requests)", ours))
+    suite_rerun = next(
+        p for (e, n), p in ex.items() if e == "check_suite" and p.get("action") == "rerequested"
+    )
+    fork_suite = adapt(w, "check_suite", suite_rerun)
+    fork_suite["check_suite"].update(pull_requests=[], head_branch=None)  # a fork's head
+    fork_suite["check_suite"]["app"] = {**fork_suite["check_suite"]["app"], "id": w.app_id}
+    out.append(
+        ("check_suite", "rerequested: ours, fork PR, a suite GitHub no longer has", fork_suite)
+    )
+    review = next(
+        p
+        for (e, n), p in ex.items()
+        if e == "pull_request_review_comment" and p.get("action") == "created"
+    )
+    command = adapt(w, "pull_request_review_comment", review)
+    command["comment"]["body"] = "/isolation help"
+    out.append(("pull_request_review_comment", "created: a command on the diff", command))
     install = next(
         p for (e, n), p in ex.items() if e == "installation" and p.get("action") == "created"
     )

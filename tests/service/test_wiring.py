@@ -37,6 +37,7 @@ CANDIDATES: dict[str, tuple[str | None, ...]] = {
     "installation": ("created", "deleted", "new_permissions_accepted", "suspend"),
     "installation_repositories": ("added", "removed"),
     "pull_request_review": ("submitted",),
+    "pull_request_review_comment": ("created", "edited", "deleted"),
     "ping": (None,),
     PR_CHECK: (None,),  # an internal job kind is not a webhook
 }
@@ -51,6 +52,8 @@ HANDLED = {
     ("check_suite", "rerequested"),
     ("issue_comment", "created"),
     ("issue_comment", "edited"),
+    ("pull_request_review_comment", "created"),
+    ("pull_request_review_comment", "edited"),
     ("push", None),
     ("installation", "created"),
     ("installation", "new_permissions_accepted"),
