@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.faults_support import World, make_world
+from tests.support.world import World, make_world
 
 
 @pytest.fixture(autouse=True)
@@ -18,5 +18,5 @@ def short_backoffs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3") as w:
+    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3", fault_policy=True) as w:
         yield w

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, until
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, until
 
 
 def _waiting_on_outage(rows: list[dict[str, Any]], n: int) -> bool:

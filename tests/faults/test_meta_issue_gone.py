@@ -146,12 +146,13 @@ async def test_checklist_writer_through_the_service(
     """Tracking jobs (installation, then a merged PR's push) with the meta issue deleted end
     done on their first try with a clear log line; a locked one still gets its checklist."""
     from bot.tracking.checklist import START_MARKER
-    from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, make_world
+    from tests.support.world import HEAD_SOURCE, MODULE_PATH, make_world
 
     meta = 1  # the repository's first issue, created once the service runs
     async with make_world(
         f"sqlite:///{tmp_path}/bot.sqlite3",
         install_later=True,
+        fault_policy=True,
         meta_issue=MetaIssue(REPO, meta),
     ) as world:
         assert world.emu.create_issue(REPO, "Meta issue", "People's text.\r\n") == meta

@@ -17,13 +17,13 @@ import pytest
 
 import bot.store.postgres as postgres_engine
 from bot.service import worker
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 from tests.support.store import (
     postgres_test_server_url,
     postgres_unavailable_reason,
     skip_or_fail,
     temporary_postgres_url,
 )
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
 pytestmark = pytest.mark.postgres
 
@@ -56,7 +56,7 @@ async def pg_world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[World
     app_name = f"isolation-bot-faults-{uuid.uuid4().hex[:8]}"
     async with (
         temporary_postgres_url() as url,
-        make_world(f"{url}&application_name={app_name}") as world,
+        make_world(f"{url}&application_name={app_name}", fault_policy=True) as world,
     ):
         yield world, app_name
 

@@ -5,7 +5,7 @@ check run was created for the old head."""
 
 from __future__ import annotations
 
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, REPO, World, until
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, REPO, World, until
 
 
 async def _mid_check(world: World) -> tuple[int, str]:

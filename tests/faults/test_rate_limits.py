@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, until
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, until
 
 
 async def _postponed(world: World) -> dict[str, object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.service import redelivery
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, make_world, until
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, make_world, until
 
 UNLIMITED_PAGES = 1_073_741_823
 
@@ -71,7 +71,7 @@ async def test_deliveries_sent_while_the_bot_was_down_arrive_by_themselves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ISOLATION_BOT_REDELIVERY_SECONDS", "0.2")
-    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3") as world:
+    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3", fault_policy=True) as world:
         url = world.emu.webhook_url
         world.emu.webhook_url = "http://127.0.0.1:9/webhook"  # the bot is unreachable
         number, head = world.open_pr({MODULE_PATH: HEAD_SOURCE})

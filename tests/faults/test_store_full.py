@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import bot.store.sqlite as sqlite_engine
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, until
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, until
 
 UNLIMITED_PAGES = 1_073_741_823
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.faults.faults_support import HEAD_SOURCE, MODULE_PATH, World, until
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, until
 
 
 async def test_token_expired_mid_job_is_refreshed_once(world: World) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.service.test_pr_check import REPO, World, make_world
+from tests.support.world import REPO, World, make_world
 
 USERS = [f"user{i}" for i in range(12)]
 BOTS = ["dependabot[bot]", "other-bot[bot]"]

@@ -28,7 +28,7 @@ from bot.store import open_database
 from bot.store.analysis_cache import BIG_FILE_BYTES, AnalysisCache
 from tests.hardening.test_regex_backtracking import work_bound
 from tests.support.samples import HEAD_SOURCE, MODULE_PATH
-from tests.service.test_pr_check import REPO, make_world, open_pr, until
+from tests.support.world import REPO, make_world, open_pr, until
 
 DEEP = 100_000
 GOOD = b"static PyObject *cache;\n"  # one ISO005-style global: proves analysis went on

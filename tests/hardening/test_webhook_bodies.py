@@ -25,7 +25,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
 from bot.service.app import STATE, create_app
-from tests.service.test_pr_check import REPO, World, make_world
+from tests.support.world import REPO, World, make_world
 
 SECRET = "hardening-secret"
 

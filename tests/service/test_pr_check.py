@@ -2,76 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.emulator import GitHubEmulator
-from bot.prcheck import blobs
 from bot.prcheck.comment import MARKER
-from bot.service.app import STATE, ServiceState
-from bot.service.local import bot_on_emulator, until
-from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
-
-REPO = "python/cpython"
-
-
-class World:
-    def __init__(self, emu: GitHubEmulator, state: ServiceState, installation: int) -> None:
-        self.emu, self.state, self.installation = emu, state, installation
-
-    def completed(self, sha: str) -> list[dict[str, Any]]:
-        return [r for r in self.emu.check_runs(REPO, sha) if r["status"] == "completed"]
-
-    async def idle(self) -> None:
-        async def busy() -> bool:
-            stats = await self.state.queue.stats()
-            return bool(stats.pending or stats.running)
-
-        for _ in range(500):
-            await self.emu.wait_for_deliveries()
-            if not await busy():
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError("queue never went idle")
-
-    def calls(self, start: int) -> list[str]:
-        return [f"{r.method} {r.path}" for r in self.emu.requests[start:]]
-
-
-@contextlib.asynccontextmanager
-async def make_world(database_url: str) -> AsyncIterator[World]:
-    blobs.clear_caches()
-    emu = GitHubEmulator()
-    app = emu.register_app("isolation-bot", owner="python")
-    emu.create_repo(REPO)
-    emu.commit(REPO, "main", {MODULE_PATH: BASE_SOURCE, "Lib/x.py": "x = 1\n"})
-    installation = emu.install(app, "python")
-    async with bot_on_emulator(emu, app, database_url, workers=2) as bot:
-        yield World(emu, bot.runner.app[STATE], installation)
-    assert emu.validation_errors == []
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with make_world(f"sqlite:///{tmp_path}/bot.sqlite3") as w:
-        yield w
-
-
-def open_pr(
-    emu: GitHubEmulator,
-    files: dict[str, str | None],
-    branch: str = "feature",
-    head: str | None = None,
-) -> tuple[int, str]:
-    emu.create_branch(REPO, branch)
-    sha = emu.commit(REPO, branch, files)
-    return emu.open_pull_request(REPO, head or branch), sha
+from tests.support.world import (
+    BASE_SOURCE,
+    HEAD_SOURCE,
+    MODULE_PATH,
+    REPO,
+    World,
+    make_world,
+    open_pr,
+    until,
+)
 
 
 async def test_unchanged_result_does_not_edit_the_comment(world: World) -> None:

@@ -86,7 +86,7 @@ async def posts_row(db: Database, week: str) -> dict[str, object] | None:
     )
 
 
-async def test_once_per_week_across_ticks_and_restarts(db: Database, store_url: str) -> None:
+async def test_once_per_week_across_ticks_and_restarts(db: Database, db_url: str) -> None:
     await seed(db)
     issue = FakeIssue()
     clock = Clock(W48_SLOT - timedelta(minutes=1))
@@ -109,7 +109,7 @@ async def test_once_per_week_across_ticks_and_restarts(db: Database, store_url: 
         assert (await s.tick()).status == "already-posted"  # type: ignore[union-attr]
 
     # A restart: a new process with its own connection and scheduler.
-    db2 = await open_database(store_url)
+    db2 = await open_database(db_url)
     try:
         assert (await scheduler(db2, issue, clock).tick()).status == "already-posted"  # type: ignore[union-attr]
         clock.now = W48_SLOT + timedelta(weeks=1, seconds=5)
@@ -124,11 +124,11 @@ async def test_once_per_week_across_ticks_and_restarts(db: Database, store_url: 
     assert "Multi-phase init" in body
 
 
-async def test_two_replicas_at_once_post_once(db: Database, store_url: str) -> None:
+async def test_two_replicas_at_once_post_once(db: Database, db_url: str) -> None:
     await seed(db)
     issue = FakeIssue()
     clock = Clock(W48_SLOT + timedelta(seconds=1))
-    replicas = [await open_database(store_url) for _ in range(3)]
+    replicas = [await open_database(db_url) for _ in range(3)]
     try:
         outcomes = await asyncio.gather(
             *(scheduler(r, issue, clock, slow=True).tick() for r in replicas)
