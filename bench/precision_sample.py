@@ -217,13 +217,33 @@ def figures(
 
 
 def recall(pop: list[Item], earlier: dict[str, tuple[str, str]]) -> None:
-    """Which of an earlier sample's true positives are still reported (error or warning)."""
-    now = {it.identity for it in pop}
+    """Which of an earlier sample's true positives are still reported (error or warning).
+
+    A true positive is kept when the same tree reports the same symbol as an error or a
+    warning in the same file, under any rule (a static object moved from ISO012 to ISO005 is
+    still reported), or in another file when it was found in a header (a header's tentative
+    definition is reported where a source file defines the variable again), or, for an
+    ISO019 `m_size = -1`, when an ISO002 finding in the same file names the definition (the
+    two are one finding on a single-phase module).
+    """
+    by_symbol: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    iso002: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for it in pop:
+        f = it.finding
+        by_symbol[(it.tree, str(f["symbol"]))].append(it)
+        if f["rule"] == "ISO002":
+            iso002[(it.tree, str(f["path"]))].append(str(f["message"]))
     tps = [k for k, (v, _) in earlier.items() if v == "TP"]
     lost = []
     for k in tps:
         tree, path, _line, rule, symbol = k.split(":", 4)
-        if (tree, path, rule, symbol) not in now:
+        same = [
+            it
+            for it in by_symbol.get((tree, symbol), [])
+            if it.finding["path"] == path or path.endswith((".h", ".hpp"))
+        ]
+        folded = rule == "ISO019" and any(symbol in m for m in iso002.get((tree, path), []))
+        if not same and not folded:
             lost.append(k)
     kept = len(tps) - len(lost)
     pct = f"{100.0 * kept / len(tps):.1f}%" if tps else "n/a"

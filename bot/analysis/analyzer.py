@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
+from bot.analysis.branches import Branch, branch_note, branches
 from bot.analysis.catalog import load_catalog
 from bot.analysis.context import FileContext
 from bot.analysis.cparse import parse
@@ -177,6 +178,10 @@ def _relaxed_reason(ctx: FileContext, data: bytes) -> str | None:
     return None
 
 
+def _file_branches(ctx: FileContext) -> list[Branch]:
+    return branches(ctx.src.code)
+
+
 def _finding(
     ctx: FileContext,
     rule: str,
@@ -194,6 +199,13 @@ def _finding(
     elif relaxed is not None:
         severity = "info"
         message = f"{message} ({relaxed})"
+    branch = branch_note(ctx.shared(_file_branches), h.offset)
+    if branch is not None and branch.dead:
+        # Never compiled: a finding there asks for a change nobody needs.
+        severity = "info"
+        message = f"{message} (in a branch this file never compiles: {branch.reason})"
+    elif branch is not None:
+        message = f"{message} ({branch.reason})"
     line, col = ctx.src.line_col(h.offset)
     end_line, end_col = ctx.src.line_col(max(h.offset, h.end))
     f = Finding(

@@ -159,6 +159,89 @@ def _apply_tsv(
     return out
 
 
+# Rules about process-global variables and static types: a module that declares
+# Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED has opted out, they are tracked, not failing.
+_OPT_OUT_RULES = frozenset({"ISO001", "ISO005", "ISO012", "ISO013", "ISO018"})
+_GLOBAL_RULES = frozenset({"ISO005", "ISO012", "ISO013", "ISO018"})
+_HEADER_SUFFIXES = (".h", ".hpp", ".hh")
+
+
+def _modules_of(
+    path: str, by_path: dict[str, list[ModuleInfo]], by_dir: dict[str, list[ModuleInfo]]
+) -> list[ModuleInfo]:
+    """The modules a file's code belongs to: those it defines, else those of its folder."""
+    return by_path.get(path) or by_dir.get(posixpath.dirname(path), [])
+
+
+def _apply_module_context(findings: list[Finding], modules: list[ModuleInfo]) -> list[Finding]:
+    """What the modules of a finding's file (or folder) say about it:
+
+    - a module that opts out (Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED): its globals and
+      static types are info;
+    - a module still single-phase: PyState_FindModule & co. are correct until the conversion
+      ISO002 reports (the file-level check cannot see a helper file's module).
+    """
+    by_path: dict[str, list[ModuleInfo]] = {}
+    by_dir: dict[str, list[ModuleInfo]] = {}
+    for m in modules:
+        by_path.setdefault(m.path, []).append(m)
+        by_dir.setdefault(posixpath.dirname(m.path), []).append(m)
+    out: list[Finding] = []
+    for f in findings:
+        if f.severity != "info" and f.rule in _OPT_OUT_RULES | {"ISO004"}:
+            mods = _modules_of(f.path, by_path, by_dir)
+            if (
+                mods
+                and f.rule in _OPT_OUT_RULES
+                and all(m.multiple_interpreters == "not-supported" for m in mods)
+            ):
+                f = replace(
+                    f,
+                    severity="info",
+                    message=f"{f.message} (the module opts out of multiple interpreters: "
+                    "Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED)",
+                )
+            elif mods and f.rule == "ISO004" and all(m.init == "single-phase" for m in mods):
+                f = replace(
+                    f,
+                    severity="info",
+                    message=f"{f.message} (correct while the module is single-phase: "
+                    "replace it when converting to multi-phase init, ISO002)",
+                )
+        out.append(f)
+    return out
+
+
+def _fold_duplicates(findings: list[Finding]) -> list[Finding]:
+    """One global, one finding: a variable declared twice in a file (a forward
+    `static T x;` then `static T x = {...};`) keeps its last finding, and a variable of a
+    header that a source file defines again (a tentative definition in the header) is
+    reported in the source file; the other findings become info."""
+    last: dict[tuple[str, str, str], int] = {}
+    in_source: set[tuple[str, str]] = set()
+    for i, f in enumerate(findings):
+        if f.rule in _GLOBAL_RULES and f.severity != "info" and "function-static" not in f.message:
+            last[(f.path, f.rule, f.symbol)] = i
+            if not f.path.endswith(_HEADER_SUFFIXES):
+                in_source.add((f.rule, f.symbol))
+    out: list[Finding] = []
+    for i, f in enumerate(findings):
+        key = (f.path, f.rule, f.symbol)
+        if key in last and last[key] != i:
+            other = findings[last[key]]
+            f = replace(
+                f, severity="info", message=f"{f.message} (reported again at line {other.line})"
+            )
+        elif key in last and f.path.endswith(_HEADER_SUFFIXES) and (f.rule, f.symbol) in in_source:
+            f = replace(
+                f,
+                severity="info",
+                message=f"{f.message} (a source file defines it too: reported there)",
+            )
+        out.append(f)
+    return out
+
+
 def _is_test_path(path: str, test_files: set[str]) -> bool:
     return classify_path(path).is_test or path in test_files
 
@@ -180,6 +263,8 @@ def build_tree_report(
     findings = [f for r in reports for f in r.findings] + extra
     if python_version is not None and python_version < SLOT_SINCE:
         findings = [f for f in findings if f.rule != "ISO003"]
+    findings = _apply_module_context(findings, modules)
+    findings = _fold_duplicates(findings)
     findings = _apply_tsv(findings, parse_tsv(ignored_tsv), parse_tsv(globals_to_fix_tsv))
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))
     summary = compute_summary(modules, types)

@@ -304,3 +304,240 @@ def test_py_type_module_state_without_specs_in_the_file_stays_a_warning() -> Non
     """
     r = analyze(code)
     assert _severity(r, "ISO014", "f") == "warning"
+
+
+# ---- ISO004: PyState_FindModule in a single-phase module -----------------------------------
+
+SINGLE_PHASE_WITH_FIND = """
+#include "Python.h"
+static struct PyModuleDef picklemodule = {PyModuleDef_HEAD_INIT, "_pickle", NULL, -1};
+static PickleState *
+get_global_state(void)
+{
+    return get_state(PyState_FindModule(&picklemodule));
+}
+PyMODINIT_FUNC
+PyInit__pickle(void)
+{
+    PyObject *m = PyState_FindModule(&picklemodule);
+    if (m) { return Py_NewRef(m); }
+    return PyModule_Create(&picklemodule);
+}
+"""
+
+
+def test_pystate_lookup_in_a_single_phase_module_is_info() -> None:
+    r = analyze(SINGLE_PHASE_WITH_FIND, "Modules/_pickle.c")
+    got = {f.symbol: f.severity for f in rule_hits(r, "ISO004")}
+    assert got == {"get_global_state": "info", "PyInit__pickle": "info"}
+    assert all("ISO002" in f.message for f in rule_hits(r, "ISO004"))
+    # ISO002 carries the m_size = -1 of its definition; ISO019 is folded into it.
+    assert _severity(r, "ISO002", "PyInit__pickle") == "error"
+    assert "m_size = -1" in rule_hits(r, "ISO002")[0].message
+    assert _severity(r, "ISO019", "picklemodule") == "info"
+
+
+def test_pystate_lookup_in_a_multi_phase_module_stays_an_error() -> None:
+    code = """
+    #include "Python.h"
+    static struct PyModuleDef spam_def = {PyModuleDef_HEAD_INIT, "spam", NULL, 0, NULL, NULL};
+    static PyObject *
+    f(PyObject *self, PyObject *args)
+    {
+        return PyState_FindModule(&spam_def);
+    }
+    PyMODINIT_FUNC PyInit_spam(void) { return PyModuleDef_Init(&spam_def); }
+    """
+    r = analyze(code)
+    assert _severity(r, "ISO004", "f") == "error"
+
+
+# ---- ISO019: modules the core creates per interpreter ---------------------------------------
+
+
+def test_negative_size_of_a_module_the_core_creates_is_info() -> None:
+    code = """
+    #include "Python.h"
+    static struct PyModuleDef sysmodule = {PyModuleDef_HEAD_INIT, "sys", NULL, -1};
+    PyStatus
+    _PySys_Create(PyThreadState *tstate, PyObject **sysmod_p)
+    {
+        PyObject *sysmod = _PyModule_CreateInitialized(&sysmodule, PYTHON_API_VERSION);
+        return _PyStatus_OK();
+    }
+    """
+    r = analyze(code, "Python/sysmodule.c")
+    hits = rule_hits(r, "ISO019")
+    assert [(f.symbol, f.severity) for f in hits] == [("sysmodule", "info")]
+    assert "per interpreter" in hits[0].message
+
+
+def test_negative_size_of_a_multi_phase_module_stays_an_error() -> None:
+    code = """
+    #include "Python.h"
+    static PyModuleDef_Slot slots[] = {{0, NULL}};
+    static struct PyModuleDef d = {PyModuleDef_HEAD_INIT, "m", NULL, -1, NULL, slots};
+    PyMODINIT_FUNC PyInit_m(void) { return PyModuleDef_Init(&d); }
+    """
+    r = analyze(code)
+    assert _severity(r, "ISO019", "d") == "error"
+
+
+# ---- ISO007: per spec ----------------------------------------------------------------------
+
+THREAD_TYPES = """
+#include "Python.h"
+typedef struct { int x; } thread_state;
+static PyObject *lock_new(PyTypeObject *type, PyObject *a, PyObject *k)
+{
+    PyObject *module = PyType_GetModuleByDef(type, &thread_module);
+    return NULL;
+}
+static PyObject *handle_join(PyObject *self, PyObject *args) { Py_RETURN_NONE; }
+static PyMethodDef handle_methods[] = {{"join", handle_join, METH_VARARGS}, {NULL}};
+static PyType_Slot lock_slots[] = {{Py_tp_new, lock_new}, {0, 0}};
+static PyType_Slot handle_slots[] = {{Py_tp_methods, handle_methods}, {0, 0}};
+static PyType_Spec lock_spec = {"_thread.lock", 0, 0, Py_TPFLAGS_DEFAULT, lock_slots};
+static PyType_Spec handle_spec = {"_thread._ThreadHandle", 0, 0, Py_TPFLAGS_DEFAULT,
+                                  handle_slots};
+static int
+thread_exec(PyObject *module)
+{
+    PyObject *a = PyType_FromSpec(&lock_spec);
+    PyObject *b = PyType_FromSpec(&handle_spec);
+    return 0;
+}
+static PyModuleDef_Slot thread_slots[] = {{Py_mod_exec, thread_exec}, {0, NULL}};
+static struct PyModuleDef thread_module = {
+    PyModuleDef_HEAD_INIT, "_thread", NULL, sizeof(thread_state), NULL, thread_slots};
+"""
+
+
+def test_type_from_spec_is_an_error_only_for_a_type_that_looks_its_module_up() -> None:
+    r = analyze(THREAD_TYPES, "Modules/_threadmodule.c")
+    assert _severity(r, "ISO007", "lock_spec") == "error"
+    assert _severity(r, "ISO007", "handle_spec") == "info"
+
+
+# ---- ISO009: GC inherited from a base; weakreflist -----------------------------------------
+
+CTYPES_METATYPES = """
+#include "Python.h"
+typedef struct { PyObject_HEAD PyObject *weakreflist; } dummyobject;
+static PyType_Slot s[] = {{0, 0}};
+static PyType_Spec ctype_type_spec = {.name = "_ctypes.CType_Type",
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, .slots = s};
+static PyType_Spec pointer_type_spec = {.name = "_ctypes.PyCPointerType",
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, .slots = s};
+static PyType_Spec error_spec = {.name = "_csv.Error", .flags = Py_TPFLAGS_DEFAULT, .slots = s};
+static PyType_Spec dummy_spec = {.name = "_thread._localdummy",
+    .basicsize = sizeof(dummyobject), .flags = Py_TPFLAGS_DEFAULT, .slots = s};
+#define CREATE_TYPE(TP, SPEC, META, BASE) do {                    \\
+    PyObject *type = PyType_FromMetaclass(META, mod, SPEC, (PyObject *)BASE); \\
+    TP = (PyTypeObject *)type;                                    \\
+} while (0)
+static int
+exec(PyObject *mod)
+{
+    CREATE_TYPE(st->PyCType_Type, &ctype_type_spec, NULL, &PyType_Type);
+    CREATE_TYPE(st->PyCPointerType_Type, &pointer_type_spec, NULL, st->PyCType_Type);
+    st->error = PyType_FromModuleAndSpec(mod, &error_spec, PyExc_Exception);
+    st->dummy = PyType_FromModuleAndSpec(mod, &dummy_spec, NULL);
+    return 0;
+}
+"""
+
+
+def test_heap_type_with_a_gc_base_inherits_gc() -> None:
+    r = analyze(CTYPES_METATYPES, "Modules/_ctypes/_ctypes.c")
+    assert _severity(r, "ISO009", "pointer_type_spec") == "info"  # base made from a GC spec
+    assert _severity(r, "ISO009", "error_spec") == "info"  # an exception base
+    # A weakreflist is no owned reference: instances hold none, the finding is info.
+    assert _severity(r, "ISO009", "dummy_spec") == "info"
+
+
+# ---- dead branches and old-Python branches --------------------------------------------------
+
+BRANCHES = """
+#include "Python.h"
+#define USE_MEMO 0
+#if PY_MAJOR_VERSION >= 3
+static const char kModuleAttr[] = "_module";
+#else
+static PyObject *BrotliError;
+#endif
+#if USE_MEMO
+static PyObject *memo_obj;
+#endif
+#ifdef PYPY_VERSION
+static PyObject *pypy_only;
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+static PyObject *old_only;
+#else
+static PyObject *current;
+#endif
+"""
+
+
+def test_findings_in_dead_branches_are_info_and_old_python_branches_say_so() -> None:
+    r = analyze(BRANCHES, "ext/_brotli.c")
+    got = {f.symbol: f for f in rule_hits(r, "ISO005")}
+    for dead in ("BrotliError", "memo_obj", "pypy_only"):
+        assert got[dead].severity == "info", dead
+        assert "never compiles" in got[dead].message
+    assert got["old_only"].severity == "error"
+    assert "only compiled for Python < 3.12" in got["old_only"].message
+    assert got["current"].severity == "error"
+    assert "Python <" not in got["current"].message
+
+
+# ---- the module's own context (tree pass) ----------------------------------------------------
+
+
+def test_globals_of_a_module_that_opts_out_are_info(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.analysis import analyze_file, build_tree_report
+
+    module = """
+    #include "Python.h"
+    static PyObject *str_plugin;
+    static PyModuleDef_Slot slots[] = {
+        {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+        {0, NULL}};
+    static struct PyModuleDef d = {PyModuleDef_HEAD_INIT, "tracer", NULL, 0, NULL, slots};
+    PyMODINIT_FUNC PyInit_tracer(void) { return PyModuleDef_Init(&d); }
+    """
+    helper = """
+    #include "Python.h"
+    static PyObject *str_other;
+    static PyTypeObject CTracerType = { PyVarObject_HEAD_INIT(NULL, 0) "t" };
+    """
+    import textwrap
+
+    reports = [
+        analyze_file("ctracer/module.c", textwrap.dedent(module).encode()),
+        analyze_file("ctracer/tracer.c", textwrap.dedent(helper).encode()),
+    ]
+    tree = build_tree_report(".", reports)
+    by_symbol = {f.symbol: f for f in tree.findings if f.rule in ("ISO005", "ISO001")}
+    for name in ("str_plugin", "str_other", "CTracerType"):
+        assert by_symbol[name].severity == "info", name
+        assert "opts out" in by_symbol[name].message
+
+
+def test_a_global_of_a_header_defined_again_in_a_source_is_reported_once() -> None:
+    from bot.analysis import analyze_file, build_tree_report
+
+    header = b'#include "Python.h"\nPyObject *TimeoutExpired;\n'
+    source = b'#include "Python.h"\nPyObject *TimeoutExpired = NULL;\n'
+    twice = b'#include "Python.h"\nstatic PyObject *err;\nstatic PyObject *err = NULL;\n'
+    tree = build_tree_report(
+        ".",
+        [
+            analyze_file("psutil/init.h", header),
+            analyze_file("psutil/init.c", source),
+            analyze_file("psutil/other.c", twice),
+        ],
+    )
+    errors = [(f.path, f.symbol, f.line) for f in tree.findings if f.severity == "error"]
+    assert errors == [("psutil/init.c", "TimeoutExpired", 2), ("psutil/other.c", "err", 3)]

@@ -21,6 +21,13 @@ _ASSERT_BEFORE = re.compile(rb"\bassert\s*\([^;]*$")
 def pystate_module_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     if b"PyState_" not in ctx.src.flat:
         return
+    # The file's modules, when they are all single-phase (a helper file without an init is
+    # settled by the tree pass, which knows the modules of its folder).
+    single_phase = (
+        [e.info.name for e in inv.modules]
+        if inv.modules and all(e.info.init == "single-phase" for e in inv.modules)
+        else []
+    )
     for m in _PYSTATE.finditer(ctx.src.flat):
         if not is_call(ctx, m.start()):
             continue
@@ -28,6 +35,19 @@ def pystate_module_lookup(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             continue  # _PyState_AddModule & co.: the internal implementation
         where = scope_name(ctx, m.start(), "<file scope>")
         api = "PyState_" + m.group(1).decode()
+        if single_phase:
+            # Right for a single-phase module (one per interpreter): ISO002 reports what to
+            # change, and this call goes with that conversion.
+            yield Hit(
+                m.start(),
+                m.end() - 1,
+                where,
+                f"{api}() in {where}: correct while the module is single-phase "
+                f"({', '.join(single_phase)}); replace it when converting to multi-phase "
+                "init (ISO002)",
+                "info",
+            )
+            continue
         yield Hit(
             m.start(),
             m.end() - 1,

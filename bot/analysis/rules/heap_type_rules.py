@@ -15,6 +15,7 @@ from bot.analysis.rules.base import (
     scope_name,
     spec_flags,
 )
+from bot.analysis.source import split_initializer
 
 # Possessive quantifiers (`*+`, `++`): `\(\s*[\w\s]+\s*\)` would split a run of blanks
 # between three quantifiers every possible way (cubic; tests/hardening probes every pattern).
@@ -41,8 +42,113 @@ def _instance_holds_objects(ctx: FileContext, spec: Definition) -> bool | None:
     if struct is None or struct not in ctx.structs:
         return None
     body = ctx.structs[struct]
-    # The PyObject_HEAD itself is not a reference held by the instance.
-    return bool(OBJECT_POINTER_MEMBER.search(body.replace("PyObject_HEAD", "")))
+    # The PyObject_HEAD itself is not a reference held by the instance, nor is the list of
+    # weak references (borrowed: a weakref never keeps its referent alive).
+    body = _WEAKREFLIST_MEMBER.sub("", body.replace("PyObject_HEAD", ""))
+    return bool(OBJECT_POINTER_MEMBER.search(body))
+
+
+_WEAKREFLIST_MEMBER = re.compile(r"\bPyObject\s*\*\s*\w*weakreflist\s*;")
+# Builtin bases whose instances are GC objects: a heap type made with one inherits
+# Py_TPFLAGS_HAVE_GC and its traverse/clear (metatypes from PyType_Type, exceptions, ...).
+_GC_BUILTIN_BASE = re.compile(
+    r"^\(?\s*(?:\(\s*PyObject\s*\*\s*\)\s*)?&?\s*(?:PyType_Type|Py(?:Exc)_\w+|PyDict_Type|"
+    r"PyList_Type|PySet_Type|PyFrozenSet_Type|PyProperty_Type|PyModule_Type|"
+    r"PyBaseException_Type)\s*\)?$"
+)
+_NO_BASE = re.compile(r"^\(?\s*(?:NULL|0|nullptr)\s*\)?$")
+_SPEC_USE = re.compile(rb"&\s*+(\w++)")
+
+
+def _split_args(text: str) -> list[str]:
+    return split_initializer(text)
+
+
+def _creations(ctx: FileContext) -> list[tuple[str, str | None, str | None]]:
+    """(spec, target, base) of every call that passes `&spec` of this file: the target is the
+    variable assigned (or a macro's first argument, `CREATE_TYPE(st->T, &spec, ...)`), the
+    base the last argument after the spec (PyType_FromSpecWithBases, FromModuleAndSpec,
+    FromMetaclass and macros around them)."""
+    specs = {d.name for d in ctx.defs_of("PyType_Spec")}
+    out: list[tuple[str, str | None, str | None]] = []
+    flat = ctx.src.flat
+    if not specs:
+        return out
+    for m in _SPEC_USE.finditer(flat):
+        name = m.group(1).decode()
+        if name not in specs or ctx.src.depth_at(m.start()) == 0:
+            continue
+        open_paren = flat.rfind(b"(", 0, m.start())
+        call = re.search(rb"(\w++)\s*+$", flat[max(0, open_paren - 80) : open_paren])
+        if open_paren < 0 or call is None:
+            continue
+        close = _matching_paren(flat, open_paren)
+        args = _split_args(flat[open_paren + 1 : close].decode("utf-8", "replace"))
+        idx = next((i for i, a in enumerate(args) if re.fullmatch(r"&\s*" + name, a)), None)
+        if idx is None:
+            continue
+        callee = call.group(1).decode()
+        after = args[idx + 1 :]
+        base = after[-1] if after and callee != "PyType_FromSpec" else None
+        target: str | None = None
+        callee_start = max(0, open_paren - 80) + call.start(1)
+        a = _ASSIGN_BEFORE.search(flat, max(0, callee_start - 200), callee_start)
+        if a:
+            target = a.group(1).decode()
+        elif not callee.startswith("PyType_From") and idx > 0:
+            target = args[0].strip()
+        out.append((name, target, base))
+    return out
+
+
+def _matching_paren(data: bytes, open_offset: int) -> int:
+    level = 0
+    for i in range(open_offset, min(len(data), open_offset + 4000)):
+        c = data[i]
+        if c == 40:
+            level += 1
+        elif c == 41:
+            level -= 1
+            if level == 0:
+                return i
+    return min(len(data), open_offset + 4000)
+
+
+def _last_name(expr: str) -> str:
+    return re.split(r"->|\.", re.sub(r"^\(.*?\)\s*", "", expr.strip()))[-1].strip(" &()")
+
+
+def gc_specs(ctx: FileContext) -> set[str]:
+    """Specs of the file whose types are GC: `Py_TPFLAGS_HAVE_GC` in their flags, or made with
+    a GC base (a GC builtin, or a type of this file made from a GC spec), or a `Py_tp_base`
+    slot naming one."""
+    specs = [d for d in ctx.defs_of("PyType_Spec") if d.init is not None]
+    gc = {s.name for s in specs if "Py_TPFLAGS_HAVE_GC" in spec_flags(ctx, s)}
+    creations = ctx.shared(_creations)
+    target_of: dict[str, set[str]] = {}
+    for spec, target, _ in creations:
+        if target:
+            target_of.setdefault(_last_name(target), set()).add(spec)
+    bases: dict[str, list[str]] = {}
+    for spec, _, base in creations:
+        if base is not None and not _NO_BASE.match(base.strip()):
+            bases.setdefault(spec, []).append(base.strip())
+    for s in specs:
+        b = _slots(ctx, s).get("Py_tp_base")
+        if b:
+            bases.setdefault(s.name, []).append(b)
+    changed = True
+    while changed:
+        changed = False
+        for spec, bs in bases.items():
+            if spec in gc:
+                continue
+            for b in bs:
+                if _GC_BUILTIN_BASE.match(b) or target_of.get(_last_name(b), set()) & gc:
+                    gc.add(spec)
+                    changed = True
+                    break
+    return gc
 
 
 def _slots(ctx: FileContext, spec: Definition) -> dict[str, str]:
@@ -92,9 +198,21 @@ def heap_type_dealloc_missing_decref(ctx: FileContext, inv: Inventory) -> Iterat
 
 @detector("ISO009")
 def heap_type_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    gc = ctx.shared(gc_specs) if inv.specs else set()
     for spec in inv.specs:
         flags = spec_flags(ctx, spec)
         slots = _slots(ctx, spec)
+        if "Py_TPFLAGS_HAVE_GC" not in flags and spec.name in gc:
+            # Made with a GC base: the type inherits the flag, tp_traverse and tp_clear.
+            yield Hit(
+                spec.offset,
+                spec.offset + len(spec.name),
+                spec.name,
+                f"heap type {spec.name!r} has no Py_TPFLAGS_HAVE_GC of its own but is made "
+                "with a GC base, from which it inherits GC",
+                "info",
+            )
+            continue
         if "Py_TPFLAGS_HAVE_GC" not in flags:
             holds = _instance_holds_objects(ctx, spec)
             yield Hit(
@@ -126,26 +244,92 @@ def heap_type_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
+_WORD = re.compile(rb"[A-Za-z_]\w*+")
+_METHODDEF = re.compile(r"^(\w+)_METHODDEF$")
+
+
+def _table_functions(ctx: FileContext, table: str) -> set[str]:
+    """Functions named in a PyMethodDef/PyGetSetDef table of this file (Argument Clinic's
+    `FOO_METHODDEF` entries stand for `foo_impl`)."""
+    m = re.search(
+        rb"\b(?:PyMethodDef|PyGetSetDef|PyMemberDef)\s++"
+        + re.escape(table.encode())
+        + rb"\s*+\[[^\]]*+\]\s*+=\s*+\{",
+        ctx.src.flat,
+    )
+    if m is None:
+        return set()
+    end = ctx.src.matching_brace(m.end() - 1)
+    out: set[str] = set()
+    for w in _WORD.findall(ctx.src.flat, m.end(), end):
+        name = w.decode()
+        clinic = _METHODDEF.match(name)
+        if clinic:
+            name = clinic.group(1).lower() + "_impl"
+        if name in ctx.functions_by_name:
+            out.add(name)
+    return out
+
+
+def _spec_uses_module(ctx: FileContext, spec: Definition) -> bool | None:
+    """Whether the type's slots, methods or getters look the module up from the type
+    (PyType_GetModule*, METH_METHOD, a defining_class argument); None: the slot table is not
+    in this file."""
+    slots = _slots(ctx, spec)
+    if not slots:
+        return None
+    funcs: set[str] = set()
+    for slot, value in slots.items():
+        name = strip_ref(value)
+        if not name:
+            continue
+        if slot in ("Py_tp_methods", "Py_tp_getset", "Py_tp_members"):
+            funcs |= _table_functions(ctx, name)
+        elif name in ctx.functions_by_name:
+            funcs.add(name)
+    for name in funcs:
+        f = ctx.functions_by_name[name]
+        header = ctx.src.flat[f.start : f.body_start]
+        if _USES_MODULE.search(ctx.body_with_helpers(name, 1)) or b"PyTypeObject *cls" in header:
+            return True
+    return False
+
+
 @detector("ISO007")
 def type_from_spec_without_module(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
+    """An error when the type made without a module looks the module up from itself (its
+    slots, methods or getters call PyType_GetModule*, use METH_METHOD or defining_class),
+    where that lookup fails at run time; info otherwise. When the spec's slot table is not in
+    this file, any such lookup in the file counts."""
     if b"PyType_FromSpec" not in ctx.src.flat or not any(
         m.has_state for m in ctx.module_defs.values()
     ):
         return
-    uses_module = bool(_USES_MODULE.search(ctx.src.flat))
+    file_uses_module = bool(_USES_MODULE.search(ctx.src.flat))
     for m in _FROM_SPEC.finditer(ctx.src.flat):
         if not is_call(ctx, m.start()):
             continue
         spec = m.group(1).decode() if m.group(1) else None
         where = scope_name(ctx, m.start(), "<file scope>")
+        d = ctx.definition("PyType_Spec", spec)
+        uses = _spec_uses_module(ctx, d) if d is not None and d.init is not None else None
+        if uses is None:
+            uses = file_uses_module
+            why = " (this file looks the module up from types)"
+        else:
+            why = (
+                " (its slots or methods look the module up from the type)"
+                if uses
+                else " (none of its slots or methods looks the module up from the type)"
+            )
         yield Hit(
             m.start(),
             m.end(),
             spec or where,
             f"PyType_FromSpec creates {spec or 'a type'} without a module in {where}; "
             "use PyType_FromModuleAndSpec so PyType_GetModule/defining_class work"
-            + (" (this file looks the module up from types)" if uses_module else ""),
-            "error" if uses_module else "info",
+            + (why if file_uses_module else ""),
+            "error" if uses else "info",
         )
 
 

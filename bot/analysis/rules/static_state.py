@@ -187,11 +187,21 @@ def _is_object_pointer(ctx: FileContext, s: StaticVariable) -> bool:
 def is_object_struct(ctx: FileContext, s: StaticVariable) -> bool:
     """A non-pointer variable of a struct type of this file that is a Python object
     (``PyObject_HEAD``) or holds object pointers: the variable itself holds objects."""
-    if s.var.pointer or s.var.function_pointer:
+    if s.var.pointer or s.var.function_pointer or _SUPPORTED.match(s.decl.type_text):
         return False
     objects, holders = ctx.shared(_object_structs)
     name = _struct_name(s.decl.type_text)
-    return name in objects or name in holders
+    if name in objects or name in holders:
+        return True
+    # A statically allocated object (`static PyDateTime_Delta zero_delta = {
+    # PyObject_HEAD_INIT(...)`), whatever header defines its struct. The core's own static
+    # objects (Objects/, Python/) are immortal singletons by design.
+    if s.var.init_brace is None or ctx.pclass.builtin_area:
+        return False
+    return _HEAD_INIT.match(ctx.src.flat, s.var.init_brace + 1) is not None
+
+
+_HEAD_INIT = re.compile(rb"\s*+\{?\s*+_?Py(?:Var)?Object_HEAD_INIT\b")
 
 
 # ---- each rule's test ----------------------------------------------------------------------
