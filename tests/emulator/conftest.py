@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
-import jwt
 import pytest
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.emulator import AppRecord, GitHubEmulator
+from tests.support.github import app_jwt, installation_token
 
 REPO = "python/cpython"
 
@@ -27,10 +26,7 @@ class World:
     token: str
 
     def jwt(self, **claims: object) -> str:
-        now = int(time.time())
-        body: dict[str, object] = {"iat": now - 60, "exp": now + 540, "iss": str(self.app.id)}
-        body.update(claims)
-        return jwt.encode(body, self.app.private_key_pem, algorithm="RS256")
+        return app_jwt(self.app, **claims)
 
 
 def make_emulator() -> tuple[GitHubEmulator, AppRecord, int]:
@@ -47,12 +43,6 @@ async def world() -> AsyncIterator[World]:
     emu, app, inst_id = make_emulator()
     async with emu.serve() as url, aiohttp.ClientSession() as session:
         gh = GitHubAPI(session, "isolation-bot-tests", base_url=url)
-        now = int(time.time())
-        token_jwt = jwt.encode(
-            {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
-            app.private_key_pem,
-            algorithm="RS256",
-        )
-        data = await gh.post(f"/app/installations/{inst_id}/access_tokens", data=b"", jwt=token_jwt)
-        yield World(emu, app, inst_id, url, gh, session, data["token"])
+        token = await installation_token(session, url, app, inst_id)
+        yield World(emu, app, inst_id, url, gh, session, token)
     assert emu.validation_errors == [], emu.validation_errors

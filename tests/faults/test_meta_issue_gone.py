@@ -8,16 +8,13 @@ in tests/tracking/test_tracking_meta_issue.py: deleted is reported, locked is st
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-import jwt
 import pytest
-from gidgethub.aiohttp import GitHubAPI
 
 from bot.config import MetaIssue, Settings
 from bot.emulator import GitHubEmulator
@@ -27,6 +24,7 @@ from bot.summary.seed import make_snapshot, seed_store
 from bot.summary.source import MemorySource
 from bot.summary.weekly import GitHubIssuePoster
 from bot.tracking.state import ModuleState
+from tests.support.github import installation_client
 
 REPO = "python/cpython"
 SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -73,17 +71,7 @@ async def sworld(tmp_path: Path) -> AsyncIterator[SummaryWorld]:
     await seed_store(db, source)
     try:
         async with emu.serve() as url, aiohttp.ClientSession() as session:
-            now = int(time.time())
-            app_jwt = jwt.encode(
-                {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
-                app.private_key_pem,
-                algorithm="RS256",
-            )
-            anon = GitHubAPI(session, "isolation-bot", base_url=url)
-            token = await anon.post(
-                f"/app/installations/{inst}/access_tokens", data=b"", jwt=app_jwt
-            )
-            gh = GitHubAPI(session, "isolation-bot", oauth_token=token["token"], base_url=url)
+            gh = await installation_client(session, url, app, inst)
 
             async def poster() -> GitHubIssuePoster:
                 return GitHubIssuePoster(gh, REPO, number)

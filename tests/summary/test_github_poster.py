@@ -3,13 +3,11 @@ OpenAPI description): the post, the marker search after a crash, open-PR confirm
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-import jwt
 import pytest
 from gidgethub.aiohttp import GitHubAPI
 
@@ -22,6 +20,7 @@ from bot.summary.seed import make_snapshot, seed_store
 from bot.summary.source import MemorySource, StoreSource
 from bot.summary.weekly import GitHubIssuePoster, post_weekly_if_due
 from tests.summary.sumtest_support import REPO, mod
+from tests.support.github import installation_client
 
 SLOT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -42,15 +41,7 @@ async def world() -> AsyncIterator[World]:
     number = emu.create_issue(REPO, "Meta issue", "The effort.", user="vstinner")
     inst = emu.install(app, account="python")
     async with emu.serve() as url, aiohttp.ClientSession() as session:
-        now = int(time.time())
-        app_jwt = jwt.encode(
-            {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
-            app.private_key_pem,
-            algorithm="RS256",
-        )
-        anon = GitHubAPI(session, "isolation-bot", base_url=url)
-        token = await anon.post(f"/app/installations/{inst}/access_tokens", data=b"", jwt=app_jwt)
-        gh = GitHubAPI(session, "isolation-bot", oauth_token=token["token"], base_url=url)
+        gh = await installation_client(session, url, app, inst)
         yield World(emu, gh, number)
     assert emu.validation_errors == [], emu.validation_errors
 

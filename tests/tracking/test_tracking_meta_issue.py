@@ -4,13 +4,11 @@ no-op writes, removed markers, deleted and locked issues."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import jwt
 import pytest
 from gidgethub.aiohttp import GitHubAPI
 
@@ -18,6 +16,7 @@ from bot.emulator import GitHubEmulator
 from bot.store import Database
 from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.meta_issue import find_section, write_section
+from tests.support.github import installation_token
 
 REPO = "python/cpython"
 OUTSIDE = "Intro written by a person.  \r\n\r\n| a | b |\r\n|---|---|\r\n\ttabbed \r\n"
@@ -72,15 +71,8 @@ async def world(db: Database) -> AsyncIterator[World]:
     number = emu.create_issue(REPO, "Meta issue", OUTSIDE, user="vstinner")
     inst = emu.install(app, account="python")
     async with emu.serve() as url, aiohttp.ClientSession() as session:
-        now = int(time.time())
-        app_jwt = jwt.encode(
-            {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
-            app.private_key_pem,
-            algorithm="RS256",
-        )
-        anon = GitHubAPI(session, "isolation-bot", base_url=url)
-        token = await anon.post(f"/app/installations/{inst}/access_tokens", data=b"", jwt=app_jwt)
-        gh = RacingAPI(session, "isolation-bot", oauth_token=token["token"], base_url=url)
+        token = await installation_token(session, url, app, inst)
+        gh = RacingAPI(session, "isolation-bot", oauth_token=token, base_url=url)
         yield World(emu, gh, db, number)
     assert emu.validation_errors == [], emu.validation_errors
 

@@ -4,13 +4,11 @@ the push router with an installation client; snapshots, blob reuse, attribution,
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
-import jwt
 import pytest
 from gidgethub import sansio
 from gidgethub.aiohttp import GitHubAPI
@@ -25,6 +23,7 @@ from bot.tracking.checklist import END_MARKER, START_MARKER
 from bot.tracking.events import module_events
 from bot.tracking.snapshots import latest_snapshot, module_history, snapshots_between
 from bot.tracking.tree_sync import update_repository
+from tests.support.github import installation_client
 from tests.tracking.tracktest_support import CountingCore, ToyAnalyzer, module_c
 
 REPO = "python/cpython"
@@ -86,16 +85,8 @@ async def world(
     meta = emu.create_issue(REPO, "Meta issue: per-interpreter GIL", META_BODY, user="vstinner")
     settings = Settings(meta_issue=MetaIssue(repo=REPO, number=meta))
     async with emu.serve() as url, aiohttp.ClientSession() as session:
-        now = int(time.time())
-        token_jwt = jwt.encode(
-            {"iat": now - 60, "exp": now + 540, "iss": str(app.id)},
-            app.private_key_pem,
-            algorithm="RS256",
-        )
         inst = emu.install(app, account="python")
-        anon = GitHubAPI(session, "isolation-bot", base_url=url)
-        token = await anon.post(f"/app/installations/{inst}/access_tokens", data=b"", jwt=token_jwt)
-        gh = GitHubAPI(session, "isolation-bot", oauth_token=token["token"], base_url=url)
+        gh = await installation_client(session, url, app, inst)
         yield World(emu, app, db, gh, settings, meta)
     assert emu.validation_errors == [], emu.validation_errors
 
