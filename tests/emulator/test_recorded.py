@@ -35,9 +35,9 @@ def _scenarios() -> list[tuple[str, list[dict[str, Any]]]]:
 
 @pytest.mark.parametrize(("scenario", "exchanges"), _scenarios(), ids=lambda v: str(v)[:20])
 async def test_replayed_exchange_matches_recording(
-    scenario: str, exchanges: list[dict[str, Any]]
+    scenario: str, exchanges: list[dict[str, Any]], emulator: GitHubEmulator
 ) -> None:
-    emu = GitHubEmulator()
+    emu = emulator
     app = emu.register_app()
     emu.add_user(ORG, type="Organization")
     repo = exchanges[0]["path"].split("/")[3]

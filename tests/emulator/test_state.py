@@ -18,11 +18,11 @@ def events(emu: GitHubEmulator) -> list[tuple[str, str | None]]:
     return [(d.event, d.action) for d in emu.deliveries]
 
 
-def test_object_ids_are_gits(tmp_path: Path) -> None:
+def test_object_ids_are_gits(tmp_path: Path, emulator: GitHubEmulator) -> None:
     # `printf 'hello\n' | git hash-object --stdin`
     assert git_sha("blob", b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
     files = {"a/b.c": b"x\n", "a-b.txt": b"dash\n", "top.txt": b"t\n", "a/z/deep.h": b"d\n"}
-    emu = GitHubEmulator()
+    emu = emulator
     emu.create_repo("o/r")
     emu.commit("o/r", "main", files)
     commit = emu.store.commits[emu.head_sha("o/r", "main")]
