@@ -75,6 +75,11 @@ _SINGLE_RE = re.compile(
     rb"\b(PyModule_Create2?|_PyModule_CreateInitialized|PyModule_New(?:Object)?)\s*\("
     rb"\s*(?:&\s*(\w+))?"
 )
+_VOID_PARAMS = re.compile(rb"\(\s*+(?:void\s*+)?\)\s*+")
+_RETURNS_DEF = re.compile(
+    rb"(?:\breturn\s++|=\s*+)(?:PyModuleDef_Init|PyModule_Create2?)\s*+\(\s*+&\s*+(\w++)"
+)
+_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*+", re.S)
 _SIZEOF_RE = re.compile(r"sizeof\s*\(\s*(?:struct\s+)?(\w+)\s*\)")
 _STRUCT_RE = re.compile(rb"(?:typedef\s++)?struct\s*+(\w*+)\s*+\{")
 MI_VALUES = {
@@ -507,7 +512,11 @@ class FileContext:
             return []
         for f in self.functions:
             if f.type_text.strip() == "PyMODINIT_FUNC" or f.name.startswith("PyInit_"):
-                mod = self.module_name_for(f.name)
+                mod = self.module_name_for(f.name) or self._builtin_module_name(f)
+                if mod:
+                    found[f.name] = InitFunction(f.name, mod, f.start, f.body_start, f.end)
+            elif "PyObject" in f.type_text and self._exported_init_shape(f):
+                mod = self._builtin_module_name(f)
                 if mod:
                     found[f.name] = InitFunction(f.name, mod, f.start, f.body_start, f.end)
         # Regex fallback: inits lost to ERROR nodes (PyInit_math & co. in 3.9/3.11).
@@ -566,6 +575,51 @@ class FileContext:
             )
         return sorted(found.values(), key=lambda i: i.offset)
 
+    def _returns_def(self, f: Function) -> str | None:
+        """The PyModuleDef an init-shaped function (no parameters) makes its module from, in
+        its own body: `return PyModuleDef_Init(&def);`, `m = PyModule_Create(&def);`."""
+        header = self.src.flat[f.start : f.body_start]
+        params = re.search(rb"\b" + re.escape(f.name.encode()) + rb"\s*+\(", header)
+        if params is None or not _VOID_PARAMS.fullmatch(header, params.end() - 1):
+            return None  # parameters, or a macro call naming the function (INIT_MODULE(x))
+        m = _RETURNS_DEF.search(self.src.flat, f.body_start, f.end)
+        return m.group(1).decode() if m else None
+
+    def _exported_init_shape(self, f: Function) -> bool:
+        """An inittab-style init without PyMODINIT_FUNC (`PyObject *PyMarshal_Init(void)`):
+        not static (the inittab names it from another file), no parameters, makes a module
+        from a definition, and not called by the file itself (a helper of another init)."""
+        head = self.src.flat[self.src.flat.rfind(b"\n", 0, f.start) + 1 : f.body_start]
+        if re.search(rb"\bstatic\b", head) or self._returns_def(f) is None:
+            return False
+        calls = re.compile(rb"\b" + re.escape(f.name.encode()) + rb"\s*+\(")
+        return not any(
+            self.enclosing_function(m.start()) is not None for m in calls.finditer(self.src.flat)
+        )
+
+    def _builtin_module_name(self, f: Function) -> str | None:
+        """A module init not named PyInit_* (the inittab's `{"marshal", PyMarshal_Init}`,
+        `_PyWarnings_Init`): the module's name is the `m_name` of the definition it returns."""
+        def_name = self._returns_def(f)
+        d = self.definition("PyModuleDef", def_name)
+        if d is None or d.init is None:
+            return None
+        brace = self.src.flat.find(b"{", d.offset)
+        end = self.src.matching_brace(brace)
+        raw = _COMMENT.sub(
+            lambda m: b" " * len(m.group()), self.src.data[brace + 1 : max(brace + 1, end - 1)]
+        )
+        init = initializer_from_text(raw.decode("utf-8", "replace"))
+        value = (init.get("m_name", 1) or "").strip()
+        if not value.startswith('"') and re.fullmatch(r"\w+", value):
+            m = re.search(
+                rb"#[ \t]*define[ \t]+" + re.escape(value.encode()) + rb"[ \t]+(\"[^\"\n]*\")",
+                self.src.data,
+            )
+            value = m.group(1).decode("utf-8", "replace") if m else ""
+        lit = re.fullmatch(r'"([\w.]+)"', value)
+        return lit.group(1).rsplit(".", 1)[-1] if lit else None
+
     def _init_defining_macros(self) -> dict[str, str]:
         """Function-like macros of this file that define an init from their argument:
         macro name -> module name pattern with NUL standing for the argument."""
@@ -619,7 +673,18 @@ class FileContext:
     def classify_init(self, init: InitFunction) -> tuple[str | None, str | None]:
         """(init style, PyModuleDef name) of an init function; style None = no module made."""
         if init.macro is not None:
-            return "multi-phase", "_cjk_module"
+            # Classified from the macro's body as this tree defines it (3.9's
+            # I_AM_A_MODULE_FOR calls PyModule_Create; 3.12's returns PyModuleDef_Init). In
+            # another file (cjkcodecs.h), the tree pass settles it from that header's facts;
+            # until then the module counts as multi-phase with an unresolved definition.
+            for body in self.src.defines.get(init.macro, []):
+                m = _MULTI_RE.search(body.encode())
+                if m:
+                    return "multi-phase", m.group(1).decode()
+                m = _SINGLE_RE.search(body.encode())
+                if m:
+                    return "single-phase", m.group(2).decode() if m.group(2) else None
+            return "multi-phase", None
         if init.body_start is None or init.end is None:
             return None, None
         f = self.functions_by_name.get(init.func_name)

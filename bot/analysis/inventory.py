@@ -90,6 +90,8 @@ def build_inventory(ctx: FileContext) -> Inventory:
             else:
                 unresolved.append({"module": init.module, "def": def_name, "macro": init.macro})
                 mi = "unspecified"
+        elif init.macro is not None and mdef is None:
+            unresolved.append({"module": init.module, "def": def_name, "macro": init.macro})
         line, _ = ctx.src.line_col(init.offset)
         info = ModuleInfo(
             name=init.module,

@@ -71,12 +71,40 @@ def _resolve_modules(reports: Sequence[FileReport]) -> tuple[list[ModuleInfo], l
                     has_state=bool(info.get("has_state", m.has_state)),
                     has_gc_hooks=bool(info.get("has_gc_hooks", m.has_gc_hooks)),
                 )
+                # A macro-made init (cjkcodecs' I_AM_A_MODULE_FOR) is what the macro's body
+                # in this tree makes: older trees create the module with PyModule_Create.
+                if u.get("macro") and info.get("init") in ("multi-phase", "single-phase"):
+                    m = replace(m, init=info["init"])
+            if m.init == "single-phase":
+                m = replace(m, multiple_interpreters=None)
+                modules.append(m)
+                if u.get("macro"):
+                    extra.append(_iso002(m))
+                continue
             if mi is not None:
                 m = replace(m, multiple_interpreters=mi)
             modules.append(m)
             if m.init == "multi-phase" and m.multiple_interpreters != "per-interpreter-gil":
                 extra.append(_iso003(m))
     return modules, extra
+
+
+def _iso002(m: ModuleInfo) -> Finding:
+    """A module made by a macro of another file whose body turned out single-phase."""
+    meta = load_catalog()["ISO002"]
+    return Finding(
+        rule=meta.id,
+        name=meta.name,
+        severity="info" if m.is_test else meta.severity,
+        path=m.path,
+        line=m.line,
+        column=1,
+        end_line=m.line,
+        end_column=1,
+        symbol=m.init_function or m.name,
+        message=f"module {m.name!r} uses single-phase initialization (its init macro "
+        "calls PyModule_Create); return PyModuleDef_Init(&def) with Py_mod_exec slots instead",
+    )
 
 
 def _iso003(m: ModuleInfo) -> Finding:

@@ -541,3 +541,95 @@ def test_a_global_of_a_header_defined_again_in_a_source_is_reported_once() -> No
     )
     errors = [(f.path, f.symbol, f.line) for f in tree.findings if f.severity == "error"]
     assert errors == [("psutil/init.c", "TimeoutExpired", 2), ("psutil/other.c", "err", 3)]
+
+
+# ---- module inventory: builtin inits with other names, macro-made inits ----------------------
+
+
+def test_builtin_init_not_named_pyinit_is_a_module() -> None:
+    code = """
+    #include "Python.h"
+    #define MODULE_NAME "_warnings"
+    static struct PyModuleDef warnings_module = {
+        PyModuleDef_HEAD_INIT,
+        .m_name = MODULE_NAME,
+        .m_size = 0,
+    };
+    PyMODINIT_FUNC
+    _PyWarnings_Init(void)
+    {
+        return PyModuleDef_Init(&warnings_module);
+    }
+    static struct PyModuleDef marshalmodule = {PyModuleDef_HEAD_INIT, "marshal", NULL, 0};
+    PyObject *
+    PyMarshal_Init(void)
+    {
+        return PyModuleDef_Init(&marshalmodule);
+    }
+    static PyObject *
+    helper(PyObject *self, PyObject *args)
+    {
+        return PyModule_Create(&marshalmodule);
+    }
+    """
+    r = analyze(code, "Python/_warnings.c")
+    assert {(m.name, m.init_function, m.init) for m in r.modules} == {
+        ("_warnings", "_PyWarnings_Init", "multi-phase"),
+        ("marshal", "PyMarshal_Init", "multi-phase"),
+    }
+
+
+CJK_HEADER_OLD = """
+#define I_AM_A_MODULE_FOR(loc)                                          \\
+    static struct PyModuleDef __module = {                              \\
+        PyModuleDef_HEAD_INIT, "_codecs_"#loc, NULL, 0, __methods };    \\
+    PyMODINIT_FUNC                                                      \\
+    PyInit__codecs_##loc(void)                                          \\
+    {                                                                   \\
+        PyObject *m = PyModule_Create(&__module);                       \\
+        return m;                                                       \\
+    }
+"""
+CJK_HEADER_NEW = """
+#define I_AM_A_MODULE_FOR(loc)                                          \\
+    static struct PyModuleDef _cjk_module = {                           \\
+        PyModuleDef_HEAD_INIT,                                          \\
+        .m_name = "_codecs_"#loc,                                       \\
+        .m_slots = _cjk_slots,                                          \\
+    };                                                                  \\
+    PyMODINIT_FUNC                                                      \\
+    PyInit__codecs_##loc(void)                                          \\
+    {                                                                   \\
+        return PyModuleDef_Init(&_cjk_module);                          \\
+    }
+static struct PyModuleDef_Slot _cjk_slots[] = {
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+    {0, NULL}
+};
+"""
+CJK_MODULE = '#include "cjkcodecs.h"\nI_AM_A_MODULE_FOR(jp)\n'
+
+
+def test_macro_made_init_is_classified_from_the_macro_of_its_tree() -> None:
+    from bot.analysis import analyze_file, build_tree_report
+
+    def scan(header: str):  # type: ignore[no-untyped-def]
+        return build_tree_report(
+            ".",
+            [
+                analyze_file("Modules/cjkcodecs/cjkcodecs.h", header.encode()),
+                analyze_file("Modules/cjkcodecs/_codecs_jp.c", CJK_MODULE.encode()),
+            ],
+            python_version=(3, 9) if header is CJK_HEADER_OLD else (3, 13),
+        )
+
+    old = scan(CJK_HEADER_OLD)
+    assert [(m.name, m.init) for m in old.modules] == [("_codecs_jp", "single-phase")]
+    assert [(f.rule, f.severity) for f in old.findings if f.rule in ("ISO002", "ISO003")] == [
+        ("ISO002", "error")
+    ]
+    new = scan(CJK_HEADER_NEW)
+    assert [(m.name, m.init, m.multiple_interpreters) for m in new.modules] == [
+        ("_codecs_jp", "multi-phase", "per-interpreter-gil")
+    ]
+    assert not [f for f in new.findings if f.rule in ("ISO002", "ISO003")]
