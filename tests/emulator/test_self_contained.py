@@ -47,19 +47,47 @@ def test_the_emulator_imports_nothing_from_the_bot() -> None:
     assert offenders == []
 
 
-def test_the_emulator_modules_import_one_way() -> None:
-    """serving -> server -> core -> shapes -> the leaves; no module imports one above it."""
-    rank = {name: i for i, name in enumerate(LAYERS)}
-    upward = []
+def _graph() -> dict[str, set[str]]:
+    """module -> the package's modules it imports (``from .x import``, ``from . import x``)."""
+    graph: dict[str, set[str]] = {}
     for path in PACKAGE.glob("*.py"):
-        here = rank.get(path.stem, len(LAYERS))
-        for level, module in _imports(path):
-            if level != 1:
-                continue
-            target = module.split(".")[0]
-            if rank.get(target, len(LAYERS)) <= here:
-                upward.append(f"{path.stem} -> {target}")
-    assert upward == []
+        graph[path.stem] = {
+            module.split(".")[0] for level, module in _imports(path) if level == 1 and module
+        }
+    return graph
+
+
+def test_the_emulator_modules_import_one_way() -> None:
+    """serving -> server -> core -> shapes -> the leaves: no module imports one above it,
+    and no chain of imports comes back to where it started."""
+    graph = _graph()
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if module in rank and target in rank and rank[target] <= rank[module]
+    ]
+    leaves_up = [
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if module not in rank and target in rank
+    ]
+    assert upward == [] and leaves_up == []
+
+    def cycle_from(start: str, node: str, seen: tuple[str, ...]) -> tuple[str, ...] | None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == start:
+                return (*seen, nxt)
+            if nxt not in seen:
+                found = cycle_from(start, nxt, (*seen, nxt))
+                if found:
+                    return found
+        return None
+
+    cycles = [c for m in sorted(graph) if (c := cycle_from(m, m, (m,)))]
+    assert cycles == []
 
 
 @pytest.mark.parametrize("module", ["bot.service.app", "bot.cli.serve", "bot.cli.main"])
