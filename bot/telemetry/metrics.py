@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
-
-if TYPE_CHECKING:
-    from bot.store.queue import QueueStats
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_LATEST  # "text/plain; version=0.0.4; charset=utf-8"
@@ -124,7 +121,21 @@ def observe_analysis(seconds: float) -> None:
     ANALYSIS_SECONDS.observe(max(0.0, seconds))
 
 
-def update_queue(stats: QueueStats) -> None:
+class QueueCounts(Protocol):
+    """What the queue gauges read (bot.store.queue.QueueStats has it); telemetry stays below
+    the store, so it names the shape rather than importing it."""
+
+    @property
+    def pending(self) -> int: ...
+    @property
+    def running(self) -> int: ...
+    @property
+    def dead(self) -> int: ...
+    @property
+    def oldest_pending_age(self) -> float | None: ...
+
+
+def update_queue(stats: QueueCounts) -> None:
     """Copy ``Queue.stats()`` into the queue gauges (call it before rendering /metrics)."""
     QUEUE_DEPTH.set(stats.pending)
     QUEUE_JOBS.labels("pending").set(stats.pending)
