@@ -39,6 +39,7 @@ REQUIRED_EVENTS: tuple[str, ...] = (
     "push",
     "check_suite",  # "Re-run all checks"
     "pull_request_review_comment",  # commands in review comments
+    "issues",  # the meta issue: a person's edit overwritten by the bot is restored
 )
 _LEVEL = {"none": 0, "read": 1, "write": 2, "admin": 3}
 

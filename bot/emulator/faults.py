@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SECONDARY_RATE_LIMIT = (
@@ -54,6 +55,7 @@ class Fault:
     delay: float
     message: str | None
     hits: int = 0
+    before: Callable[[], None] | None = None  # runs before the request is handled
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.hits >= self.times:
@@ -80,11 +82,16 @@ class FaultSet:
         retry_after: int | None = None,
         delay: float = 0.0,
         message: str | None = None,
+        before: Callable[[], None] | None = None,
     ) -> Fault:
         """Make the next ``times`` requests matching ``method`` and ``path`` (a regex searched
         in the URL path) fail with ``status`` after ``delay`` seconds. ``status=None`` only
-        delays them (for client timeouts)."""
-        fault = Fault(method, re.compile(path), status, times, retry_after, delay, message)
+        delays them (for client timeouts). ``before`` runs just before such a request is
+        handled (with ``status=None``: a person's action landing between two requests of
+        the client, e.g. an issue edit between the bot's read and its write)."""
+        fault = Fault(
+            method, re.compile(path), status, times, retry_after, delay, message, before=before
+        )
         with self._lock:
             self.rules.append(fault)
         return fault

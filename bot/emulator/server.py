@@ -1409,6 +1409,9 @@ async def _serve(emu: EmulatorCore, rt: Route, request: web.Request) -> web.Stre
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.before is not None:
+                with emu.lock:
+                    fault.before()
             if fault.status is not None:
                 extra = {}
                 if fault.retry_after is not None:

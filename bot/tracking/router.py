@@ -6,6 +6,8 @@
 - ``installation`` (created / new_permissions_accepted) and ``installation_repositories``
   (added): analyse the head of each repository's default branch once, so the store has a
   present from the first day.
+- ``issues`` edited: for the bot's own write of the meta issue, restore a person's edit the
+  write overwrote (bot.tracking.meta_issue.check_own_edit); every other edit is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from bot.jobs import JobContext
+from bot.tracking.meta_issue import check_own_edit
 from bot.tracking.pipeline import PushCommit, sync_repository, track_commit
 from bot.tracking.state import parse_time
 
@@ -100,3 +103,13 @@ async def on_installation(event: sansio.Event, ctx: JobContext) -> None:
 @router.register("installation_repositories", action="added")
 async def on_repositories_added(event: sansio.Event, ctx: JobContext) -> None:
     await _sync_all(ctx, _installed_repos(event.data, "repositories_added"))
+
+
+@router.register("issues", action="edited")
+async def on_issue_edited(event: sansio.Event, ctx: JobContext) -> None:
+    meta = ctx.settings.meta_issue
+    result = await check_own_edit(
+        ctx.gh, ctx.db, event.data, bot_login=ctx.bot_login, repo=meta.repo, number=meta.number
+    )
+    if result.outcome not in ("not-ours", "kept", "restore-echo"):
+        log.info("issues.edited %s: %s", event.delivery_id, result.message)

@@ -78,6 +78,13 @@ READS: dict[str, tuple[str, ...]] = {
         "installation?.id",
     ),
     "pull_request_review_comment$edited": ("changes.body?.from",),
+    "issues$edited": (
+        "issue.number",
+        "issue.body?",
+        "changes.body?.from",
+        "sender.login",
+        "repository.full_name",
+    ),
     "push$event": (
         "ref",
         "before",

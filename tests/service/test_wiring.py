@@ -52,6 +52,7 @@ HANDLED = {
     ("check_suite", "rerequested"),
     ("issue_comment", "created"),
     ("issue_comment", "edited"),
+    ("issues", "edited"),
     ("pull_request_review_comment", "created"),
     ("pull_request_review_comment", "edited"),
     ("push", None),
