@@ -20,8 +20,6 @@ big-file turn, which guards this process's memory.
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -32,13 +30,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 from cachetools import LRUCache
 
-import bot
 from bot.analysis import MAX_FILE_BYTES, timed_out
+from bot.analysis.fingerprint import analyser_version
 from bot.analysis.model import FileReport, TreeReport
 from bot.store.db import Database
 from bot.telemetry import metrics
@@ -72,16 +69,7 @@ class Analyzer(Protocol):
     ) -> TreeReport: ...
 
 
-@functools.cache
-def core_version() -> str:
-    """The package version plus a digest of the analysis core's code: cached reports are
-    invalidated by any change of the analyser, released or not."""
-    digest = hashlib.sha256()
-    root = Path(bot.__file__).parent / "analysis"
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return f"{bot.__version__}+{digest.hexdigest()[:12]}"
+core_version = analyser_version  # the analyser's identity, defined by the core
 
 
 @dataclass
