@@ -131,10 +131,10 @@ def open_cache(args: argparse.Namespace) -> Any:
     """The ResultCache the flags ask for, or None with --no-cache."""
     if args.no_cache:
         return None
+    from bot.analysis.fingerprint import analyser_version
     from bot.scanner import ResultCache, default_cache_dir
-    from bot.store.analysis_cache import core_version
 
-    return ResultCache(args.cache_dir or default_cache_dir(), core_version())
+    return ResultCache(args.cache_dir or default_cache_dir(), analyser_version())
 
 
 def _positive_int(text: str) -> int:
