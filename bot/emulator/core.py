@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from multidict import CIMultiDict
 
 from . import validation, webhooks
+from .archives import ArchiveHost
 from .faults import FaultSet
 from .gitobjects import FileChange, ObjectStore, diff_files
 from .shapes import Shapes, node_id
@@ -92,6 +93,7 @@ class EmulatorCore:
         self.rate_limit = 5000
         self.faults = FaultSet()
         self.store = ObjectStore()
+        self.archives = ArchiveHost()  # the download host of repository archives
         self.shapes = Shapes(self)
         self.requests: list[RequestRecord] = []
         self.validation_errors: list[str] = []

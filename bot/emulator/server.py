@@ -22,6 +22,7 @@ import jwt
 from aiohttp import web
 
 from . import validation
+from .archives import DownloadRecord
 from .core import MAX_PR_FILES, EmulatorCore, RequestRecord
 from .faults import error_body
 from .pagination import paginate
@@ -390,6 +391,16 @@ def get_tree(ctx: Ctx) -> Resp:
             item["size"] = len(store.blobs[e.sha])
         tree.append(item)
     return Resp(200, {"sha": sha, "url": f"{api}/trees/{sha}", "tree": tree, "truncated": False})
+
+
+@route("GET", "/repos/{owner}/{repo}/tarball/{ref}")
+def get_tarball(ctx: Ctx) -> Resp:
+    """302 to the download host (a link with its own short-lived token), as GitHub does."""
+    r = ctx.repo
+    sha = ctx.emu.resolve(r.full_name, ctx.params["ref"])
+    if sha is None:
+        raise ApiError(404)
+    return Resp(302, None, {"Location": ctx.emu.archives.link(ctx.emu.api_url, r.full_name, sha)})
 
 
 @route("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}")
@@ -1253,7 +1264,7 @@ def collaborator_permission(ctx: Ctx) -> Resp:
 
 def _aiohttp_path(template: str) -> str:
     # Parameters that may hold slashes match greedily; the rest one segment each.
-    for suffix in ("/contents/{path}", "/git/ref/{ref}", "/compare/{basehead}"):
+    for suffix in ("/contents/{path}", "/git/ref/{ref}", "/compare/{basehead}", "/tarball/{ref}"):
         if template.endswith(suffix):
             name = suffix.rsplit("{", 1)[1].rstrip("}")
             template = template[: -len(name) - 2] + "{" + name + ":.+}"
@@ -1369,6 +1380,36 @@ def make_app(emu: EmulatorCore) -> web.Application:
         )
         return _json_response(404, error_body(404), {})
 
+    async def download(request: web.Request) -> web.StreamResponse:
+        """The download host: a tarball behind a link the API handed out (no API token)."""
+        host = emu.archives
+        repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        sha = request.match_info["sha"]
+        status = 200
+        try:
+            if not host.valid(request.query.get("token", ""), repo, sha):
+                status = 404
+                return web.Response(status=404, text="Not Found")
+            with emu.lock:
+                data = host.archive(emu.store, repo, sha)
+            resp = web.StreamResponse(
+                headers={
+                    "Content-Type": "application/x-gzip",
+                    "Content-Disposition": f"attachment; filename={repo.replace('/', '-')}"
+                    f"-{sha[:7]}.tar.gz",
+                }
+            )
+            await resp.prepare(request)
+            for i in range(0, len(data), 256 * 1024):
+                await resp.write(data[i : i + 256 * 1024])
+            await resp.write_eof()
+            return resp
+        finally:
+            host.downloads.append(
+                DownloadRecord(request.path, status, "Authorization" in request.headers)
+            )
+
+    app.router.add_get("/{owner}/{repo}/legacy.tar.gz/{sha}", download)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app
 

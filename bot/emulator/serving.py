@@ -30,6 +30,10 @@ class GitHubEmulator(EmulatorCore):
         bound = runner.addresses[0][1] if runner.addresses else port
         base_url = f"http://{host}:{bound}"
         self.api_url = base_url
+        # The archive download host: the same app on a second port, i.e. another origin.
+        download_site = web.TCPSite(runner, host, 0)
+        await download_site.start()
+        self.archives.url = f"http://{host}:{runner.addresses[-1][1]}"
         worker = self.start_delivering()
         try:
             yield base_url

@@ -45,6 +45,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/commits/{commit_sha}/pulls": ("get",),
     "/repos/{owner}/{repo}/compare/{basehead}": ("get",),
     "/repos/{owner}/{repo}/contents/{path}": ("get",),
+    "/repos/{owner}/{repo}/tarball/{ref}": ("get",),
     "/repos/{owner}/{repo}/check-runs": ("post",),
     "/repos/{owner}/{repo}/check-runs/{check_run_id}": ("get", "patch"),
     "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations": ("get",),
