@@ -1,8 +1,9 @@
 """Configuration: credentials from the environment, repository settings from a TOML file.
 
 Environment (see README): GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH,
-GITHUB_WEBHOOK_SECRET, GITHUB_API_URL, DATABASE_URL, PORT, ISOLATION_BOT_CONFIG,
-ISOLATION_BOT_WORKERS, ISOLATION_BOT_PUBLIC_URL, GITHUB_HTML_URL, ISOLATION_BOT_RULES_URL, and
+GITHUB_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET_PREVIOUS, GITHUB_API_URL, DATABASE_URL, PORT,
+ISOLATION_BOT_CONFIG, ISOLATION_BOT_WORKERS, ISOLATION_BOT_PUBLIC_URL, GITHUB_HTML_URL,
+ISOLATION_BOT_RULES_URL, and
 the service's tuning knobs (:class:`Tuning`, :data:`TUNING_ENV`). This module is the one
 place the service reads its environment: everything else gets a :class:`Settings`.
 The repository file (ISOLATION_BOT_CONFIG) holds the `[repository]`, `[labels]`,
@@ -64,6 +65,14 @@ class Tuning:
     # The GitHub client's retry backoff and its wait before re-reading a fresh 404
     # (None: the client's own defaults).
     github_backoff_seconds: float | None = None
+    # GitHub writes (POST/PATCH/PUT/DELETE) per second per installation and replica (0: not
+    # paced), the burst allowed, and concurrent reads per installation and replica.
+    github_writes_per_second: float = 1.0
+    github_write_burst: int = 5
+    github_concurrent_reads: int = 8
+    # A secondary rate limit without Retry-After pauses the installation this long, doubled
+    # per repeat (GitHub's guide: at least one minute).
+    github_secondary_wait_seconds: float = 60.0
     # How often one replica asks GitHub to redeliver webhooks that failed (0: never).
     redelivery_seconds: float = 120.0
 
@@ -75,6 +84,10 @@ TUNING_ENV: dict[str, tuple[str, float]] = {
     "ISOLATION_BOT_JOB_RETRY_SECONDS": ("job_retry_seconds", 0.0),
     "ISOLATION_BOT_JOB_RETRY_CAP_SECONDS": ("job_retry_cap_seconds", 0.0),
     "ISOLATION_BOT_GITHUB_BACKOFF_SECONDS": ("github_backoff_seconds", 0.0),
+    "ISOLATION_BOT_GITHUB_WRITES_PER_SECOND": ("github_writes_per_second", 0.0),
+    "ISOLATION_BOT_GITHUB_WRITE_BURST": ("github_write_burst", 1),
+    "ISOLATION_BOT_GITHUB_CONCURRENT_READS": ("github_concurrent_reads", 1),
+    "ISOLATION_BOT_GITHUB_SECONDARY_WAIT_SECONDS": ("github_secondary_wait_seconds", 60.0),
     "ISOLATION_BOT_REDELIVERY_SECONDS": ("redelivery_seconds", 0.0),
 }
 
@@ -88,7 +101,7 @@ def tuning_from_env(env: Mapping[str, str] | None = None) -> Tuning:
         text = env.get(var, "").strip()
         if not text:
             continue
-        kind = int if name == "job_max_attempts" else float
+        kind = int if isinstance(getattr(Tuning, name), int) else float
         try:
             value = kind(text)
         except ValueError:
@@ -105,6 +118,9 @@ class Settings:
     app_id: str | None = None
     private_key: str | None = None  # PEM text
     webhook_secret: str | None = None
+    # The secret being rotated away from: deliveries signed with it are still accepted, so
+    # the App's secret and the replicas' can change at different moments (SECURITY.md).
+    webhook_secret_previous: str | None = None
     api_url: str = "https://api.github.com"
     # Service
     database_url: str = "sqlite:///isolation-bot.sqlite3"
@@ -189,6 +205,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         app_id=env.get("GITHUB_APP_ID") or None,
         private_key=key or None,
         webhook_secret=env.get("GITHUB_WEBHOOK_SECRET") or None,
+        webhook_secret_previous=env.get("GITHUB_WEBHOOK_SECRET_PREVIOUS") or None,
         api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
         database_url=env.get("DATABASE_URL") or Settings.database_url,
         port=port,

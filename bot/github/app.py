@@ -15,6 +15,7 @@ from cachetools import LRUCache
 
 from bot.github.auth import AuthError, InstallationTokenCache, app_jwt
 from bot.github.client import BotGitHubAPI, CallCounter, RetryPolicy
+from bot.github.pacing import Pacing, PacingPolicy, PauseStore
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -58,6 +59,18 @@ class EtagCache(LRUCache[Any, Any]):
             self.popitem()
 
 
+def pacing_for(settings: Settings, store: PauseStore | None = None) -> Pacing:
+    """The replica's pacing with the tuning knobs applied; ``store`` shares the pause."""
+    tuning = settings.tuning
+    policy = PacingPolicy(
+        writes_per_second=tuning.github_writes_per_second,
+        write_burst=tuning.github_write_burst,
+        concurrent_reads=tuning.github_concurrent_reads,
+        secondary_wait=tuning.github_secondary_wait_seconds,
+    )
+    return Pacing(policy, store=store)
+
+
 class GitHubApp:
     """The App's credentials plus everything worth caching across jobs."""
 
@@ -67,7 +80,11 @@ class GitHubApp:
         session: aiohttp.ClientSession,
         *,
         policy: RetryPolicy | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
+        """``pacing``: the replica's write pacing, read cap and rate-limit pause per
+        installation, shared by every client made here (the service gives it the store, so
+        replicas share the pause)."""
         if not settings.app_id or not settings.private_key:
             raise AuthError(
                 "GITHUB_APP_ID and GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) must be set "
@@ -76,6 +93,7 @@ class GitHubApp:
         self.settings = settings
         self.session = session
         self.policy = policy or RetryPolicy()
+        self.pacing = pacing or pacing_for(settings)
         self.tokens = InstallationTokenCache(self._mint)
         # Bounded both ways: per installation (URLs) and in installations kept.
         self._etags: LRUCache[int, EtagCache] = LRUCache(maxsize=ETAG_INSTALLATIONS)
@@ -88,7 +106,11 @@ class GitHubApp:
     def app_client(self, counter: CallCounter | None = None) -> BotGitHubAPI:
         """A client for App-level calls: pass ``jwt=app.jwt()`` to each call."""
         return BotGitHubAPI(
-            self.session, base_url=self.settings.api_url, counter=counter, policy=self.policy
+            self.session,
+            base_url=self.settings.api_url,
+            counter=counter,
+            policy=self.policy,
+            pacing=self.pacing,
         )
 
     async def _mint(self, installation_id: int) -> tuple[str, str | None]:
@@ -118,6 +140,8 @@ class GitHubApp:
             cache=etags,
             counter=counter,
             policy=self.policy,
+            pacing=self.pacing,
+            installation_id=installation_id,
         )
 
     async def installation_id_for(self, repo: str) -> int:

@@ -1,20 +1,26 @@
-"""The gidgethub client every part of the bot uses: retries, rate limits, ETags, call counting.
+"""The gidgethub client every part of the bot uses: retries, rate limits, pacing, ETags.
 
 ``BotGitHubAPI`` is a ``gidgethub.aiohttp.GitHubAPI``; callers use the plain gidgethub methods
-(getitem, getiter, post, patch, put, delete). Everything extra happens in ``_request``, the one
-place every HTTP attempt goes through:
+(getitem, getiter, post, patch, put, delete). gidgethub (>= 6) runs every attempt through two
+public hooks and the transport:
 
-- authentication: the installation token is added per attempt (so a 401 can refresh it once
-  and retry with the new one); explicit ``jwt=`` calls keep their own header;
-- 5xx answers and timeouts/connection errors: bounded retries, exponential backoff with jitter
-  (not for POST, which may have taken effect: the job retries and finds its earlier effect);
-- 403/429 rate limits: wait ``Retry-After``, else until ``x-ratelimit-reset``, capped; a wait
-  longer than the cap gives up and lets gidgethub raise (the job retries later);
-- 404 just after a pull request opened: retried briefly, only inside ``with gh.retry_not_found():``;
+- ``manage_rate_limit`` (before each attempt): waits out the installation's pause (shared by
+  every worker and, through the store, every replica; bot.github.pacing), takes a write token
+  for POST/PATCH/PUT/DELETE (about one a second per installation, serial). A pause longer than
+  ``RetryPolicy.rate_limit_max_wait`` raises ``GitHubPaused`` without sending anything: the
+  worker reschedules the job for the pause's end;
+- ``handle_rate_limit_error`` (after a 403/429 rate limit): pauses the installation for
+  ``Retry-After``, else until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, else
+  at least 60 s doubled on repeats (GitHub's guide); a pause short enough is waited out and
+  the request retried, a longer one ends the request (the job runs again after it);
+- ``_request`` (the transport gidgethub asks subclasses for): the installation token added per
+  attempt (a 401 mints once and retries), concurrent reads capped per installation, bounded
+  retries with jittered backoff for 5xx and timeouts (not for POST, which may have taken
+  effect: the job retries and finds its earlier effect), 404 retried briefly inside
+  ``with gh.retry_not_found():``, every attempt counted in the ``CallCounter`` the worker
+  reads and in Prometheus (``isolation_bot_github_api_calls_total``, rate limit remaining);
 - ETags: gidgethub's own conditional-request cache (If-None-Match, 304 -> cached body), given
-  a bounded ``cachetools.LRUCache`` shared per installation;
-- every attempt is counted in the ``CallCounter`` the worker reads, and in Prometheus
-  (bot.telemetry.metrics ``isolation_bot_github_api_calls_total``, rate limit remaining).
+  a bounded ``cachetools.LRUCache`` shared per installation.
 """
 
 from __future__ import annotations
@@ -25,17 +31,25 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+)
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from gidgethub import BadRequest, HTTPException
 from gidgethub import aiohttp as gh_aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from bot.github.pacing import WRITE_METHODS, Gate, GitHubPaused, Pacing, PacingPolicy
 from bot.telemetry import metrics
 
 USER_AGENT = "isolation-bot"
@@ -56,7 +70,9 @@ class RetryPolicy:
     max_attempts: int = 4  # per logical request, for 5xx / timeouts / connection errors
     backoff_base: float = 0.5  # seconds; doubled per attempt, full jitter
     backoff_cap: float = 8.0
-    rate_limit_max_wait: float = 60.0  # never sleep longer than this for one rate limit
+    # Wait a rate limit (or the installation's pause) out in place up to this long; a longer
+    # one ends the request and the job is rescheduled for the pause's end.
+    rate_limit_max_wait: float = 15.0
     rate_limit_max_attempts: int = 3
     not_found_attempts: int = 4  # inside retry_not_found()
     not_found_delay: float = 0.5
@@ -159,18 +175,23 @@ def wire_url(url: str) -> URL | str:
     return url
 
 
-def is_rate_limited(status: int, headers: Mapping[str, str], body: bytes) -> bool:
-    """429, or a 403 that is a (primary or secondary) rate limit rather than a permission error."""
+def is_rate_limited(status: int, headers: Mapping[str, str], body: bytes | str) -> bool:
+    """429, or a 403 that is a (primary or secondary) rate limit rather than a permission error.
+
+    ``body``: the answer's bytes, or the message gidgethub already read from them."""
     if status == 429:
         return True
     if status != 403:
         return False
     if "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
         return True
-    try:
-        message = str(json.loads(body or b"{}").get("message", "")).lower()
-    except (ValueError, AttributeError):
-        return False
+    if isinstance(body, str):
+        message = body.lower()
+    else:
+        try:
+            message = str(json.loads(body or b"{}").get("message", "")).lower()
+        except (ValueError, AttributeError):
+            return False
     return "rate limit" in message or "abuse" in message
 
 
@@ -199,11 +220,18 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         counter: CallCounter | None = None,
         policy: RetryPolicy | None = None,
         requester: str = USER_AGENT,
+        pacing: Pacing | None = None,
+        installation_id: int = 0,
     ) -> None:
+        """``pacing``: the replica's gates (GitHubApp shares one); without it the client
+        paces nothing but still pauses itself on rate limits. ``installation_id``: whose
+        gate (0 for App-level calls made with ``jwt=``)."""
         super().__init__(session, requester, cache=cache, base_url=base_url.rstrip("/"))
         self.token_provider = token_provider
         self.counter = counter if counter is not None else CallCounter()
         self.policy = policy or RetryPolicy()
+        self.pacing = pacing or Pacing(PacingPolicy(writes_per_second=0))
+        self.installation_id = installation_id
         self._retry_not_found = False
 
     @contextlib.contextmanager
@@ -216,11 +244,65 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         finally:
             self._retry_not_found = previous
 
+    @property
+    def gate(self) -> Gate:
+        return self.pacing.gate(self.installation_id)
+
+    async def manage_rate_limit(self, *, method: str, url: str) -> None:
+        """Before every attempt: no request while the installation is paused; writes paced."""
+        try:
+            await self.gate.wait_pause(self.policy.rate_limit_max_wait)
+        except GitHubPaused as exc:
+            self._note_rate_limited(exc.until)
+            raise
+        if method.upper() in WRITE_METHODS:
+            await self.gate.take_write()
+            # The write may have queued behind a pause that began meanwhile.
+            await self.gate.wait_pause(self.policy.rate_limit_max_wait)
+
+    async def handle_rate_limit_error(
+        self, *, method: str, url: str, exception: HTTPException, attempt: int
+    ) -> bool:
+        """A 403/429 rate limit pauses the installation (every worker, every replica); the
+        request is retried when the pause is short enough to wait out here."""
+        if not isinstance(exception, BadRequest):
+            return False
+        headers = exception.headers
+        if not is_rate_limited(int(exception.status_code), headers, str(exception)):
+            return False
+        gate = self.gate
+        until = await gate.pause(_retry_after_seconds(headers, self.pacing.clock.time()))
+        now = self.pacing.clock.time()
+        if until - now > self.policy.rate_limit_max_wait or (
+            attempt > self.policy.rate_limit_max_attempts
+        ):
+            self._note_rate_limited(until)
+            return False  # gidgethub raises; the job runs again after the pause
+        await self.sleep(max(0.0, until - now))
+        return True
+
+    async def sleep(self, seconds: float) -> None:
+        """Every wait of the client (backoffs, rate limits) on the pacing's clock."""
+        await self.pacing.clock.sleep(seconds)
+
+    def _note_rate_limited(self, until: float) -> None:
+        # The worker reads this (epoch seconds) to reschedule the job for the pause's end.
+        wall = time.time() + max(0.0, until - self.pacing.clock.time())
+        self.counter.rate_limited_until = max(wall, self.counter.rate_limited_until or 0.0)
+
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
     ) -> tuple[int, Mapping[str, str], bytes]:
+        if method.upper() in WRITE_METHODS:
+            return await self._send(method, url, headers, body)
+        async with self.gate.reads:  # concurrent reads capped per installation
+            return await self._send(method, url, headers, body)
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
         policy = self.policy
-        attempt = rate_waits = not_found = 0
+        attempt = not_found = 0
         refreshed = False
         # A POST that failed with 5xx or a timeout may have taken effect (a comment created):
         # retrying it here could duplicate it. The job is retried instead, and the handlers
@@ -263,18 +345,8 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
                 refreshed = True  # the cached token was revoked or expired early: mint once
                 continue
             if is_rate_limited(status, resp_headers, data):
-                wait = _retry_after_seconds(resp_headers, time.time())
-                if wait is None:
-                    wait = policy.backoff(rate_waits + 1) + 1.0
-                rate_waits += 1
-                if wait > policy.rate_limit_max_wait or rate_waits > policy.rate_limit_max_attempts:
-                    until = time.time() + wait
-                    self.counter.rate_limited_until = max(
-                        until, self.counter.rate_limited_until or 0.0
-                    )
-                    return status, resp_headers, data  # gidgethub raises; the job retries later
-                await self.sleep(wait)
-                continue
+                # gidgethub raises; handle_rate_limit_error decides (and pauses everyone).
+                return status, resp_headers, data
             if status >= 500 and attempt < max_attempts:
                 await self.sleep(policy.backoff(attempt))
                 continue

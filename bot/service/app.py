@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.caches import ServiceCaches
 from bot.config import ConfigError, Settings
 from bot.dashboard.routes import setup_routes as setup_dashboard
-from bot.github.app import GitHubApp
+from bot.github.app import GitHubApp, pacing_for
 from bot.github.client import RetryPolicy
 from bot.service import redelivery, upkeep
 from bot.service.intake import MAX_BODY_BYTES, handle_webhook
@@ -31,6 +31,7 @@ from bot.service.scheduler import run_scheduler
 from bot.service.state import STATE, ServiceState
 from bot.service.worker import JobRunner, WorkerPool
 from bot.store import open_database
+from bot.store.github_pause import StorePauses
 from bot.store.queue import Queue
 from bot.telemetry import metrics
 
@@ -135,7 +136,12 @@ async def create_app(
         session = aiohttp.ClientSession(headers={"User-Agent": "isolation-bot"})
         github = None
         if settings.app_id and settings.private_key:
-            github = GitHubApp(settings, session, policy=policy or retry_policy(settings))
+            github = GitHubApp(
+                settings,
+                session,
+                policy=policy or retry_policy(settings),
+                pacing=pacing_for(settings, StorePauses(db)),  # the pause shared by replicas
+            )
         else:
             log.warning("GITHUB_APP_ID / GITHUB_PRIVATE_KEY not set: GitHub calls are anonymous")
         state = ServiceState(

@@ -12,6 +12,7 @@ import aiohttp
 from gidgethub import BadRequest, GitHubBroken, RateLimitExceeded
 
 from bot.github.client import CallCounter, GitHubUnavailable
+from bot.github.pacing import GitHubPaused
 from bot.store.db import IntegrityError, StoreError
 
 # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
@@ -25,7 +26,10 @@ def rate_limit_until(exc: BaseException, counter: CallCounter, now: float) -> fl
 
     The client notes on the job's counter how long GitHub asked to wait (Retry-After or
     x-ratelimit-reset) when that was too long to wait in place; gidgethub's
-    RateLimitExceeded carries the primary limit's reset as well."""
+    RateLimitExceeded carries the primary limit's reset as well; GitHubPaused (nothing sent:
+    the installation is paused by an earlier limit) its end."""
+    if isinstance(exc, GitHubPaused):
+        return max(exc.until, counter.rate_limited_until or 0.0)
     if isinstance(exc, RateLimitExceeded):
         limit = exc.rate_limit  # falsy when exhausted (RateLimit.__bool__): test for None
         reset = limit.reset_datetime.timestamp() if limit is not None else None

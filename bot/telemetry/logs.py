@@ -244,11 +244,16 @@ def configure_logging(
 def configure(level: str | None = None, json: bool | None = None) -> RedactSecrets:
     """``configure_logging`` from the environment, for ``isolation-bot serve``:
     ``ISOLATION_BOT_LOG_LEVEL`` (default INFO), ``ISOLATION_BOT_LOG_FORMAT`` (json | text,
-    default json); the webhook secret and the private key are registered for redaction."""
+    default json); the webhook secrets (current and previous) and the private key are registered
+    for redaction."""
     level = level or os.environ.get("ISOLATION_BOT_LOG_LEVEL") or "INFO"
     if json is None:
         json = os.environ.get("ISOLATION_BOT_LOG_FORMAT", "json").strip().lower() != "text"
-    secrets = [os.environ.get("GITHUB_WEBHOOK_SECRET"), os.environ.get("GITHUB_PRIVATE_KEY")]
+    secrets = [
+        os.environ.get("GITHUB_WEBHOOK_SECRET"),
+        os.environ.get("GITHUB_WEBHOOK_SECRET_PREVIOUS"),
+        os.environ.get("GITHUB_PRIVATE_KEY"),
+    ]
     try:
         _level(level)
     except ValueError as exc:

@@ -80,14 +80,17 @@ async def test_long_secondary_limit_on_the_comment_reschedules_the_job(world: Wo
     assert len(world.requests_to(route)) == 2
 
 
-async def test_429_on_the_files_shows_a_neutral_run_then_the_result(world: World) -> None:
+async def test_429_on_the_files_pauses_the_installation_until_retry_after(world: World) -> None:
+    """GitHub: do not retry before Retry-After has elapsed. Nothing is sent while paused, not
+    even the neutral "could not complete" update of the run: it shows the result afterwards."""
     world.emu.faults.add(method="GET", path=r"/pulls/\d+/files$", status=429, retry_after=600)
     number, head = world.open_pr({MODULE_PATH: HEAD_SOURCE})
     await _postponed(world)
-    (run,) = await until(lambda: world.completed(head))
-    assert run["conclusion"] == "neutral"  # users see why while the job waits
-    assert "could not complete" in run["output"]["summary"]
-    await world.make_due()
+    (limited,) = [i for i, r in enumerate(world.emu.requests) if r.status == 429]
+    await _no_spinning(world, r".")
+    assert world.calls(limited + 1) == []  # no request during the secondary limit
+    assert world.completed(head) == []
+    await world.make_due()  # ... the 600 s are over
     await world.idle()
     (run,) = world.runs(head)
     assert run["conclusion"] == "failure"

@@ -103,8 +103,11 @@ class World:
 
     async def make_due(self) -> None:
         """Move time forward for the queue: every pending job is due now (a job rescheduled
-        for a rate-limit reset an hour away runs at once), and the workers are woken."""
+        for a rate-limit reset an hour away runs at once, the installation's pause is over),
+        and the workers are woken."""
         await self.state.db.execute("UPDATE jobs SET not_before = 0 WHERE state = 'pending'")
+        if self.state.github is not None:  # ... and any GitHub rate-limit pause has ended
+            await self.state.github.pacing.clear()
         self.state.wake_workers()
 
     def open_pr(
