@@ -11,26 +11,45 @@ Reads go through the BASE repository's API (forks share its object store). A mal
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from collections.abc import Mapping
+import hashlib
+import logging
+import tarfile
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from cachetools import LRUCache
-from gidgethub import BadRequest
+from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 
 from bot.analysis import MAX_FILE_BYTES
+from bot.github.client import BotGitHubAPI, github_headers, wire_url
+from bot.telemetry import metrics
+
+log = logging.getLogger(__name__)
 
 BLOB_CACHE_BYTES = 64 * 1024 * 1024
 TREE_CACHE_ENTRIES = 64
+# A repository archive is read as a stream; these bound what one download may cost.
+ARCHIVE_KEEP_BYTES = 256 * 1024 * 1024  # bytes of kept members (CPython's C: ~16 MB)
+ARCHIVE_SCAN_BYTES = 4 * 1024 * 1024 * 1024  # uncompressed bytes walked (CPython: ~250 MB)
+ARCHIVE_DOWNLOAD_BYTES = 1024 * 1024 * 1024  # compressed bytes read (CPython: ~40 MB)
 
 
 class GitDataError(Exception):
     """A git object could not be read from the answer (missing content, bad encoding, no tree
     list); the message says which."""
+
+
+class ArchiveUnavailable(Exception):
+    """The archive could not be read (refused, not a redirect, broken or over the limits):
+    the caller reads the files one by one instead."""
 
 
 @dataclass(frozen=True)
@@ -183,3 +202,167 @@ class GitData:
         shas = {p: s for p, s in listing.blobs.items() if p.endswith(suffixes)}
         self.trees[key] = shas
         return shas
+
+
+# --- repository archives --------------------------------------------------------------------
+
+
+def blob_sha(data: bytes) -> str:
+    """The git blob id of ``data`` (what a tree listing names it by)."""
+    head = b"blob %d\0" % len(data)
+    return hashlib.sha1(head + data, usedforsecurity=False).hexdigest()
+
+
+def archive_path(name: str) -> str | None:
+    """A member name of a GitHub tarball as a repository path: the top folder
+    (``owner-repo-sha/``) dropped. None for anything that is not a plain relative path below
+    it (absolute, ``..``, empty or ``.`` segments, backslashes). Paths are only ever strings
+    here: nothing from an archive is written to disk."""
+    if name.startswith("/") or "\\" in name or "\0" in name:
+        return None
+    parts = name.split("/")
+    if len(parts) < 2 or any(p in ("", ".", "..") for p in parts):
+        return None
+    return "/".join(parts[1:])
+
+
+class _LoopStream:
+    """A blocking file object over an aiohttp body, for tarfile in a worker thread: each
+    read is scheduled on the event loop (which stays free) and waited for in the thread."""
+
+    def __init__(
+        self, content: aiohttp.StreamReader, loop: asyncio.AbstractEventLoop, limit: int
+    ) -> None:
+        self._content = content
+        self._loop = loop
+        self._limit = limit
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = size if size and size > 0 else 1 << 20
+        chunk = asyncio.run_coroutine_threadsafe(self._content.read(size), self._loop).result()
+        self.read_bytes += len(chunk)
+        if self.read_bytes > self._limit:
+            raise ArchiveUnavailable(f"archive over {self._limit} compressed bytes")
+        return chunk
+
+
+def _extract(
+    stream: _LoopStream,
+    wanted: Callable[[str], bool],
+    member_bytes: int,
+    keep_bytes: int,
+    scan_bytes: int,
+) -> dict[str, bytes]:
+    """The wanted regular files of a gzip'd tar stream (read once, front to back)."""
+    out: dict[str, bytes] = {}
+    kept = scanned = 0
+    with tarfile.open(fileobj=stream, mode="r|gz") as tar:  # type: ignore[call-overload]
+        for member in tar:
+            scanned += max(member.size, 0)
+            if scanned > scan_bytes:
+                raise ArchiveUnavailable(f"archive over {scan_bytes} uncompressed bytes")
+            if not member.isreg():
+                continue  # folders, symlinks, submodules (git links), hard links
+            path = archive_path(member.name)
+            if path is None or not wanted(path) or member.size > member_bytes:
+                continue  # an oversized file is left to the per-blob path (and its limits)
+            handle = tar.extractfile(member)
+            if handle is None:
+                continue
+            data = handle.read()
+            kept += len(data)
+            if kept > keep_bytes:
+                raise ArchiveUnavailable(f"archive keeps over {keep_bytes} bytes")
+            out[path] = data
+    return out
+
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+async def _archive_location(gh: BotGitHubAPI, url: str) -> str:
+    """The download link GitHub redirects an archive route to (the redirect not followed:
+    the link goes to another host, which must not see the installation token). Counted and
+    retried on 5xx and timeouts like every API call."""
+    policy = gh.policy
+    for attempt in range(1, policy.max_attempts + 1):
+        headers = github_headers(sansio.create_headers(gh.requester, oauth_token=gh.oauth_token))
+        if gh.token_provider is not None and "authorization" not in headers:
+            headers["authorization"] = f"token {await gh.token_provider(False)}"
+        try:
+            # gidgethub keeps the session it was given as ``_session``: the one the client uses.
+            async with gh._session.get(
+                wire_url(gh.base_url + url),
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=policy.timeout),
+            ) as response:
+                status, location = response.status, response.headers.get("location")
+                remaining = response.headers.get("x-ratelimit-remaining")
+                await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            gh.counter.record("GET", url, None)
+            metrics.observe_github_call("GET", None)
+            if attempt >= policy.max_attempts:
+                raise ArchiveUnavailable(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+            await gh.sleep(policy.backoff(attempt))
+            continue
+        gh.counter.record("GET", url, status)
+        metrics.observe_github_call("GET", status, remaining)
+        if status >= 500 and attempt < policy.max_attempts:
+            await gh.sleep(policy.backoff(attempt))
+            continue
+        if status in _REDIRECTS and location:
+            return location
+        raise ArchiveUnavailable(f"GET {url}: {status}, not a redirect to the archive")
+    raise ArchiveUnavailable(f"GET {url}: no answer")  # pragma: no cover - loop always returns
+
+
+async def read_archive(
+    gh: GitHubAPI,
+    repo: str,
+    ref: str,
+    wanted: Callable[[str], bool],
+    *,
+    member_bytes: int = MAX_FILE_BYTES,
+    keep_bytes: int = ARCHIVE_KEEP_BYTES,
+    scan_bytes: int = ARCHIVE_SCAN_BYTES,
+    download_bytes: int = ARCHIVE_DOWNLOAD_BYTES,
+    read_timeout: float = 60.0,
+) -> dict[str, bytes]:
+    """path -> bytes of the files of ``ref`` for which ``wanted(path)`` is true, read from
+    the repository's tarball as it streams in (one API call, then the download).
+
+    ``GET /repos/{repo}/tarball/{ref}`` answers with a redirect to a download host; the
+    download is made with no Authorization header (the link carries its own token). Files
+    over ``member_bytes`` are left out. Raises ArchiveUnavailable when the archive is refused
+    (403, 404, 5xx after retries), the answer is not a redirect, the download fails, or a
+    limit is passed: the caller then reads blob by blob."""
+    if not isinstance(gh, BotGitHubAPI):
+        raise ArchiveUnavailable("this client cannot read archives")
+    location = await _archive_location(gh, f"/repos/{repo}/tarball/{quote(ref, safe='')}")
+    loop = asyncio.get_running_loop()
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30.0, sock_read=read_timeout)
+    try:
+        async with gh._session.get(
+            wire_url(location),
+            headers={"user-agent": gh.requester},
+            timeout=timeout,
+            allow_redirects=False,
+        ) as response:
+            if response.status != 200:
+                raise ArchiveUnavailable(f"archive download: {response.status}")
+            stream = _LoopStream(response.content, loop, download_bytes)
+            return await asyncio.to_thread(
+                _extract, stream, wanted, member_bytes, keep_bytes, scan_bytes
+            )
+    except (
+        aiohttp.ClientError,
+        TimeoutError,
+        tarfile.TarError,
+        zlib.error,
+        EOFError,
+        OSError,
+    ) as exc:
+        raise ArchiveUnavailable(f"archive of {repo}@{ref}: {type(exc).__name__}: {exc}") from exc

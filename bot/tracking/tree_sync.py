@@ -2,9 +2,12 @@
 
 The tree of the commit is listed with GET /repos/{o}/{r}/git/trees/{sha}?recursive=1 (one call;
 when GitHub truncates it, the needed folders are walked instead). Its tracked entries are
-compared with what is cached by blob sha: only blobs never analysed before are fetched
-(GET /git/blobs/{sha}) and analysed. Comparing whole trees rather than the push's commit list
-makes force-pushes and pushes of more than 20 commits (GitHub lists at most 20) come out right.
+compared with what is cached by blob sha: only blobs never analysed before are read and
+analysed. Many of them (a first sync, a full re-sync after an analyser change) are read from
+the commit's tarball as it streams in (GET .../tarball/{sha}, one call and a download);
+a few, or all when the archive is refused, one call each (GET /git/blobs/{sha}).
+Comparing whole trees rather than the push's commit list makes force-pushes and pushes of
+more than 20 commits (GitHub lists at most 20) come out right.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from bot.tracking.tracked import WALK_ROOTS, build_tree, decode_text, is_source,
 log = logging.getLogger(__name__)
 
 BLOB_CONCURRENCY = 8
+# From this many files to read on, one archive download costs fewer calls than a call each.
+ARCHIVE_MIN_FILES = 40
 
 
 @dataclass(frozen=True)
@@ -67,16 +72,41 @@ def default_analyzer() -> Analyzer:
     return CoreAnalyzer()
 
 
+async def _from_archive(gh: GitHubAPI, repo: str, sha: str, missing: list[Key]) -> dict[Key, bytes]:
+    """The missing files found in the commit's archive, each checked against its blob sha
+    (a file the archive holds differently, e.g. after ``export-subst``, is read as a blob)."""
+    by_path = {path: blob for blob, path in missing}
+    try:
+        files = await gitdata.read_archive(gh, repo, sha, by_path.__contains__)
+    except gitdata.ArchiveUnavailable as exc:
+        log.info("%s@%s: no archive (%s); reading blob by blob", repo, sha[:10], exc)
+        return {}
+    found = {
+        (by_path[path], path): data
+        for path, data in files.items()
+        if gitdata.blob_sha(data) == by_path[path]
+    }
+    log.info(
+        "%s@%s: %d of %d files read from the archive", repo, sha[:10], len(found), len(missing)
+    )
+    return found
+
+
 async def _analyse_missing(
-    gh: GitHubAPI, repo: str, missing: list[Key], analyzer: Analyzer
+    gh: GitHubAPI, repo: str, sha: str, missing: list[Key], analyzer: Analyzer
 ) -> dict[Key, Entry]:
+    """Read and analyse the files never analysed before: from the commit's archive when there
+    are many (a first sync, a new analyser version: a handful of calls instead of one per
+    file), else, and for whatever the archive lacks, blob by blob."""
+    got = await _from_archive(gh, repo, sha, missing) if len(missing) >= ARCHIVE_MIN_FILES else {}
     sem = asyncio.Semaphore(BLOB_CONCURRENCY)
 
     async def fetch(key: Key) -> tuple[Key, bytes]:
         async with sem:
             return key, await gitdata.read_blob(gh, repo, key[0])
 
-    blobs = await asyncio.gather(*(fetch(k) for k in missing))
+    blobs = list(got.items())
+    blobs += await asyncio.gather(*(fetch(k) for k in missing if k not in got))
     out: dict[Key, Entry] = {k: decode_text(d) for k, d in blobs if not is_source(k[1])}
     sources = [(k, d) for k, d in blobs if is_source(k[1])]
     reports = await run_analysis(analyzer, [(k[1], d) for k, d in sources])
@@ -125,7 +155,7 @@ async def update_repository(
     cached = await cache.load(db, keys, analyzer.version)
     missing = [k for k in keys if k not in cached]
     if missing:
-        fresh = await _analyse_missing(gh, repo, missing, analyzer)
+        fresh = await _analyse_missing(gh, repo, sha, missing, analyzer)
         await cache.save(db, fresh, analyzer.version)
         cached.update(fresh)
     if committed_at is None:
