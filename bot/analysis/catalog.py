@@ -53,6 +53,18 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Example:
+    """A further example of a rule: code and the severity the engine gives the rule's findings
+    in it ("none": no finding), at ``path`` (the rule's example path by default). The catalog
+    tests run each one; the docs show them under "More examples"."""
+
+    title: str
+    code: str
+    severity: str  # "error", "warning", "info" or "none"
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     name: str
@@ -66,6 +78,7 @@ class Rule:
     known_problems: str
     links: tuple[Link, ...]
     source: str  # the file it was read from, for messages
+    examples: tuple[Example, ...] = ()
 
     @property
     def help_uri(self) -> str:
@@ -114,6 +127,7 @@ class Rule:
             self.fixed_example.rstrip("\n"),
             "```",
             "",
+            *self._examples_markdown(h),
             f"{h}# How to fix",
             "",
             self.how_to_fix.strip(),
@@ -138,6 +152,17 @@ class Rule:
         parts += ["", f"{h}# References", ""]
         parts += [f"- [{link.title}]({link.url})" for link in self.links]
         return "\n".join(parts) + "\n"
+
+    def _examples_markdown(self, h: str) -> list[str]:
+        if not self.examples:
+            return []
+        lines = [f"{h}# More examples", ""]
+        for ex in self.examples:
+            verdict = "no finding" if ex.severity == "none" else f"reported as {ex.severity}"
+            where = "" if ex.path == self.example_path else f" (in `{ex.path}`)"
+            lines += [f"{ex.title.strip()}: {verdict}{where}.", "", "```c"]
+            lines += [ex.code.strip("\n"), "```", ""]
+        return lines
 
 
 class Catalog(Mapping[str, Rule]):
@@ -190,7 +215,9 @@ _STRING_KEYS = (
     "how_to_fix",
     "known_problems",
 )
-_KNOWN_KEYS = frozenset((*_STRING_KEYS, "links"))
+_KNOWN_KEYS = frozenset((*_STRING_KEYS, "links", "examples"))
+_EXAMPLE_KEYS = frozenset({"title", "code", "severity", "path"})
+_EXAMPLE_SEVERITIES = (*SEVERITIES, "none")
 # Keys of an older format: where a rule applies is the engine's path policy, not rule data.
 _POLICY_KEYS = frozenset({"applies_to", "exempt", "info_paths"})
 
@@ -241,6 +268,31 @@ def parse_rule(text: str, source: str) -> Rule:
         if not url.startswith("https://"):
             raise _fail(source, "links", f"entry {n}: url must start with https:// (got {url!r})")
         links.append(Link(title, url))
+    examples: list[Example] = []
+    if not isinstance(data.get("examples", []), list):
+        raise _fail(source, "examples", "must be [[examples]] tables")
+    for n, item in enumerate(data.get("examples", []), 1):
+        if not isinstance(item, dict) or not {"title", "code", "severity"} <= set(item):
+            raise _fail(source, "examples", f"entry {n} needs `title`, `code` and `severity`")
+        extra = sorted(set(item) - _EXAMPLE_KEYS)
+        if extra:
+            raise _fail(source, "examples", f"entry {n}: unknown key {extra[0]!r}")
+        if not all(isinstance(item.get(k, ""), str) for k in _EXAMPLE_KEYS):
+            raise _fail(source, "examples", f"entry {n}: values must be strings")
+        if item["severity"] not in _EXAMPLE_SEVERITIES:
+            raise _fail(
+                source,
+                "examples",
+                f"entry {n}: severity must be one of {', '.join(_EXAMPLE_SEVERITIES)}",
+            )
+        examples.append(
+            Example(
+                title=item["title"],
+                code=item["code"],
+                severity=item["severity"],
+                path=item.get("path") or data["example_path"],
+            )
+        )
     return Rule(
         id=data["id"],
         name=data["name"],
@@ -254,6 +306,7 @@ def parse_rule(text: str, source: str) -> Rule:
         known_problems=data["known_problems"],
         links=tuple(links),
         source=source,
+        examples=tuple(examples),
     )
 
 
