@@ -110,6 +110,7 @@ class Writes:
     count: int  # writes found
     runtime: int  # of them, writes neither at initialisation nor latched
     atomic_only: bool  # every use is an argument of an atomic call
+    runtime_in_functions: int = 0  # run-time writes in function bodies (not macro bodies)
 
 
 _IDENT = re.compile(rb"(?<![\w.>])[A-Za-z_]\w*+")
@@ -199,7 +200,91 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
         words = {w.decode() for w in _WORD.findall(cond)}
         if name in words or words & statics:
             return True
+    # `if (done) return ...; done = 1;`: a set-once flag, when the early exit tests the flag
+    # itself and the write stores a constant (a counter, `n++`, is no flag).
+    f = ctx.enclosing_function(offset)
+    if f is not None and _set_once(flat, name, offset):
+        for cond in _early_exit_conditions(ctx, f.body_start, offset):
+            if name in {w.decode() for w in _WORD.findall(cond)}:
+                return True
     return False
+
+
+def _set_once(flat: bytes, name: str, offset: int) -> bool:
+    """The write at ``offset`` stores a constant, and every other write of the name in the
+    file (its declaration's initial value aside) stores that same constant: a flag set once.
+    A re-entrancy guard set to 1 and back to 0 is state."""
+    m = _CONSTANT_STORE.match(flat, offset + len(name))
+    if m is None:
+        return False
+    word = re.escape(name.encode())
+    stores = re.compile(
+        rb"(?<![\w.>])" + word + rb"\b(?=\s*+(?:[-+*/%&|^]?=(?!=)|\+\+|--))"
+        rb"|(?:\+\+|--)\s*+" + word + rb"\b"
+    )
+    for w in stores.finditer(flat):
+        if _IN_DECLARATION.search(flat, max(0, w.start() - 80), w.start()):
+            continue  # `static int done = 0;`: the initial value
+        same = w.group().startswith(name.encode())
+        other = _CONSTANT_STORE.match(flat, w.end()) if same else None
+        if other is None or other.group(1) != m.group(1):
+            return False
+    return True
+
+
+_IN_DECLARATION = re.compile(rb"\bstatic\b[^;{}()]*+$")
+_CONSTANT_STORE = re.compile(
+    rb"\s*+=\s*+(?:\w++\s*+=\s*+)*+(-?\d++|TRUE|FALSE|true|false|NULL)\s*+;"
+)
+
+
+# `if (cond) return ...;` / `if (cond) { ...; return ...; }` (or a call that ends the process):
+# the code after it runs once the condition is false, as under `if (!cond) { ... }`.
+_IF_OPEN = re.compile(rb"\bif\s*+\(")
+_EXITS = re.compile(rb"\breturn\b|\b\w*(?:exit|abort|Fatal\w*)\s*+\(")
+
+
+def _early_exit_conditions(ctx: FileContext, body_start: int, offset: int) -> list[bytes]:
+    flat = ctx.src.flat
+    depth = ctx.src.depth_at(body_start + 1)
+    out: list[bytes] = []
+    for m in _IF_OPEN.finditer(flat, body_start, offset):
+        if ctx.src.depth_at(m.start()) != depth:
+            continue  # only the function's own top-level tests
+        close = _close_paren(flat, m.end() - 1, offset)
+        if close is None:
+            continue
+        rest = flat[close + 1 : offset].lstrip()
+        if rest.startswith(b"{"):
+            brace = close + 1 + (len(flat[close + 1 : offset]) - len(rest))
+            end = ctx.src.matching_brace(brace)
+            block = flat[brace:end]
+        else:
+            semi = flat.find(b";", close, offset)
+            if semi < 0:
+                continue
+            block = flat[close + 1 : semi + 1]
+            end = semi + 1
+        if (
+            end <= offset
+            and _EXITS.search(block)
+            and not re.match(rb"\s*+else\b", flat[end:offset])
+        ):
+            out.append(flat[m.end() : close])
+    return out
+
+
+def _close_paren(data: bytes, open_offset: int, limit: int) -> int | None:
+    level = 0
+    for i in range(open_offset, min(limit, open_offset + 2000)):
+        c = data[i]
+        if c == 0x28:
+            level += 1
+        elif c == 0x29:
+            level -= 1
+            if level == 0:
+                return i
+    return None
 
 
 _NAME_USE = re.compile(rb"\b([A-Za-z_]\w*+)\b(\s*+\()?")
@@ -260,7 +345,7 @@ def writes_of(
         f = ctx.functions_by_name.get(function)
         if f is not None:
             lo, hi = f.body_start, f.end
-    count = runtime = 0
+    count = runtime = in_functions = 0
     uses = 0
     atomic_uses = 0
     for off in occurrences:
@@ -297,4 +382,6 @@ def writes_of(
         if at_init and not _python_value(ctx, off):
             continue
         runtime += 1
-    return Writes(count, runtime, bool(uses) and atomic_uses == uses)
+        if enclosing is not None:
+            in_functions += 1
+    return Writes(count, runtime, bool(uses) and atomic_uses == uses, in_functions)

@@ -633,3 +633,56 @@ def test_macro_made_init_is_classified_from_the_macro_of_its_tree() -> None:
         ("_codecs_jp", "multi-phase", "per-interpreter-gil")
     ]
     assert not [f for f in new.findings if f.rule in ("ISO002", "ISO003")]
+
+
+def test_set_once_flag_after_an_early_exit_is_info_a_reentrancy_guard_is_not() -> None:
+    code = """
+    #include "Python.h"
+    static int
+    check_python3(void)
+    {
+        static int python3_checked = 0;
+        if (python3_checked) {
+            return 1;
+        }
+        python3_checked = 1;
+        return 0;
+    }
+    static int
+    make_pending_calls(void)
+    {
+        static int busy = 0;
+        if (busy) {
+            return 0;
+        }
+        busy = 1;
+        run_calls();
+        busy = 0;
+        return 0;
+    }
+    static unsigned int next_version = 1;
+    static unsigned int
+    get_version(void)
+    {
+        if (next_version == 0) {
+            return 0;
+        }
+        return next_version++;
+    }
+    """
+    r = analyze(code, "Python/dynload_win.c")
+    assert _severity(r, "ISO012", "python3_checked") == "info"
+    assert _severity(r, "ISO012", "busy") == "warning"
+    assert _severity(r, "ISO012", "next_version") == "warning"
+
+
+def test_visibility_macro_before_an_object_pointer_is_an_object_global() -> None:
+    code = """
+    #include "Python.h"
+    PYCURL_INTERNAL PyObject *ErrorObject = NULL;
+    PyAPI_DATA(PyTypeObject) PyBytes_Type;
+    #define PyBytes_Check(op) Py_IS_TYPE(op, &PyBytes_Type)
+    """
+    r = analyze(code, "ext/src/module.c")
+    assert _severity(r, "ISO005", "ErrorObject") == "error"
+    assert not [f for f in r.findings if f.symbol == "PyBytes_Type"]

@@ -176,12 +176,22 @@ def _object_structs(ctx: FileContext) -> tuple[frozenset[str], frozenset[str]]:
 
 def _is_object_pointer(ctx: FileContext, s: StaticVariable) -> bool:
     """A pointer to a Python object type, or to a struct of this file that starts with the
-    object header (``PyObject_HEAD``)."""
+    object header (``PyObject_HEAD``). A visibility macro before the type
+    (`PYCURL_INTERNAL PyObject *x`, `HIDDEN PyObject *x`) can make tree-sitter take the macro
+    for the type: the declaration's text before the name decides then."""
     if not s.var.pointer:
         return False
     if _OBJECT_TYPE.match(s.decl.type_text):
         return True
-    return _struct_name(s.decl.type_text) in ctx.shared(_object_structs)[0]
+    if _struct_name(s.decl.type_text) in ctx.shared(_object_structs)[0]:
+        return True
+    if s.decl.type_text.isupper() or "(" in s.decl.type_text:
+        head = ctx.src.flat[s.decl.start : s.var.offset].decode("utf-8", "replace")
+        return _OBJECT_POINTER_HEAD.search(head) is not None
+    return False
+
+
+_OBJECT_POINTER_HEAD = re.compile(r"\b(?:PyObject|PyTypeObject|Py\w*Object)\s*\*\s*(?:const\s*)?$")
 
 
 def is_object_struct(ctx: FileContext, s: StaticVariable) -> bool:
@@ -245,22 +255,29 @@ def _c_state_candidate(ctx: FileContext, s: StaticVariable) -> bool:
     return not (v.init_brace is not None and _SUPPORTED.match(d.type_text))
 
 
+# Export macros that declare a variable defined elsewhere (`PyAPI_DATA(PyTypeObject) X;`).
+_DECLARING_TYPE = re.compile(r"\bPyAPI_DATA\b|\bextern\b")
+
+
 def is_global_c_state(ctx: FileContext, s: StaticVariable) -> bool:
     """ISO012: a mutable `static` that is not a C-API definition table, or a non-static global
-    that this file writes at run time (other files may write it too: without a write here,
-    nothing is known)."""
+    that a function of this file writes at run time (other files may write it too: without a
+    write here, nothing is known; a macro body is no write of this file)."""
     if not _c_state_candidate(ctx, s):
         return False
     if "static" in s.decl.storage or s.function:
         return True
-    return c_state_writes(ctx, s).runtime > 0
+    if _DECLARING_TYPE.search(s.decl.type_text):
+        return False
+    return c_state_writes(ctx, s).runtime_in_functions > 0
 
 
 # ---- ISO012: how the variable is written -------------------------------------------------
 
 
 def _init_roots(ctx: FileContext) -> set[str]:
-    roots = {i.func_name for i in ctx.init_functions}
+    # DllMain runs when the OS loads the library: once per process.
+    roots = {i.func_name for i in ctx.init_functions} | {"DllMain"}
     for d in ctx.defs_of("PyModuleDef_Slot"):
         for slot, value in ctx.slot_table("PyModuleDef_Slot", d.name):
             name = strip_ref(value)
