@@ -34,6 +34,7 @@ _SUBSCRIPT_OR_MEMBER = re.compile(
     rb"(?:\s*+\[[^\];{}]*+\]|\s*+(?:\.|->)\s*+\w++)*+\s*+(?:[-+*/%&|^]|<<|>>)?=(?!=)|"
     rb"(?:\s*+\[[^\];{}]*+\]|\s*+(?:\.|->)\s*+\w++)*+\s*+(?:\+\+|--)"
 )
+_MEMBER_CHAIN = re.compile(rb"(?:\s*+\[[^\];{}]*+\]|\s*+(?:\.|->)\s*+\w++)*+")
 _BEFORE_INCDEC = re.compile(rb"(?:\+\+|--)\s*+$")
 _BEFORE_ADDRESS = re.compile(rb"(?<![&\w)\]])&\s*+$")
 _SIZEOF_BEFORE = re.compile(rb"\bsizeof\s*+\(?\s*+$|\bPy_ARRAY_LENGTH\s*+\(\s*+$")
@@ -198,7 +199,10 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
         pos = brace
     for cond in conds:
         words = {w.decode() for w in _WORD.findall(cond)}
-        if name in words or words & statics:
+        # The variable itself (`if (size == 0) size = ...`), or a flag of the file set once
+        # (`if (!initialized) { initialized = 1; ... }`); a test of other state
+        # (`if (unused == NULL) arenas = ...`) latches nothing.
+        if name in words or any(_flag_value(flat, w) is not None for w in words & statics):
             return True
     # `if (done) return ...; done = 1;`: a set-once flag, when the early exit tests the flag
     # itself and the write stores a constant (a counter, `n++`, is no flag).
@@ -211,25 +215,31 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
 
 
 def _set_once(flat: bytes, name: str, offset: int) -> bool:
-    """The write at ``offset`` stores a constant, and every other write of the name in the
-    file (its declaration's initial value aside) stores that same constant: a flag set once.
-    A re-entrancy guard set to 1 and back to 0 is state."""
+    """The write at ``offset`` stores a constant, and every write of the name in the file
+    stores that same constant (its declaration's initial value aside): a flag set once. A
+    re-entrancy guard set to 1 and back to 0 is state."""
     m = _CONSTANT_STORE.match(flat, offset + len(name))
-    if m is None:
-        return False
+    return m is not None and _flag_value(flat, name) == m.group(1)
+
+
+def _flag_value(flat: bytes, name: str) -> bytes | None:
+    """The one constant every write of ``name`` stores, or None (no write, a computed value,
+    `++`, or two different constants)."""
     word = re.escape(name.encode())
     stores = re.compile(
         rb"(?<![\w.>])" + word + rb"\b(?=\s*+(?:[-+*/%&|^]?=(?!=)|\+\+|--))"
         rb"|(?:\+\+|--)\s*+" + word + rb"\b"
     )
+    value: bytes | None = None
     for w in stores.finditer(flat):
         if _IN_DECLARATION.search(flat, max(0, w.start() - 80), w.start()):
             continue  # `static int done = 0;`: the initial value
         same = w.group().startswith(name.encode())
         other = _CONSTANT_STORE.match(flat, w.end()) if same else None
-        if other is None or other.group(1) != m.group(1):
-            return False
-    return True
+        if other is None or (value is not None and other.group(1) != value):
+            return None
+        value = other.group(1)
+    return value
 
 
 _IN_DECLARATION = re.compile(rb"\bstatic\b[^;{}()]*+$")
@@ -325,6 +335,27 @@ def init_functions(ctx: FileContext, roots: set[str]) -> set[str]:
     return out
 
 
+def _after_members(code: bytes, end: int) -> int:
+    """The offset after the subscripts and member accesses that follow a name."""
+    m = _MEMBER_CHAIN.match(code, end)
+    return m.end() if m else end
+
+
+def _const_parameter(ctx: FileContext, callee: str, args_before: bytes) -> bool:
+    """The parameter of ``callee`` (a function of this file) at the position of the argument
+    after ``args_before`` is declared `const`."""
+    f = ctx.functions_by_name.get(callee)
+    if f is None:
+        return False
+    header = ctx.src.flat[f.start : f.body_start]
+    open_paren = header.find(b"(", header.find(callee.encode()))
+    if open_paren < 0:
+        return False
+    params = header[open_paren + 1 : header.rfind(b")")].split(b",")
+    index = args_before.count(b",")
+    return index < len(params) and b"const" in params[index]
+
+
 def writes_of(
     ctx: FileContext,
     name: str,
@@ -363,8 +394,20 @@ def writes_of(
             if _ATOMIC_CALL.search(before[: len(before.rstrip()) - 1]):
                 atomic_uses += 1
                 write = True
-            elif not _SIZEOF_BEFORE.search(before[: before.rstrip().rfind(b"&")]):
-                write = True
+            else:
+                # The address handed to a function that may write through it: a call
+                # argument, unless the callee only reads (a known reader, or a function of
+                # this file whose parameter there is `const`). Stored in a variable or a
+                # table, it is not followed (known problem: writes through an alias).
+                head = before[: before.rstrip().rfind(b"&")]
+                call = _CALL_ARG_BEFORE.search(head)
+                write = bool(
+                    call
+                    and _CALL_ARG_AFTER.match(code, _after_members(code, end))
+                    and not _SIZEOF_BEFORE.search(head)
+                    and call.group(1).decode() not in READ_ONLY_CALLEES
+                    and not _const_parameter(ctx, call.group(1).decode(), head[call.end() :])
+                )
         elif array and _CALL_ARG_AFTER.match(code, end):
             call = _CALL_ARG_BEFORE.search(before)
             write = bool(
