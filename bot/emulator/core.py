@@ -54,6 +54,10 @@ class RequestRecord:
     query: dict[str, str]
     status: int
     installation_id: int | None
+    # When the request arrived and when it was answered (the emulator's clock, epoch
+    # seconds): tests read the pacing of writes from them (``EmulatorCore.write_times``).
+    at: float = 0.0
+    answered_at: float = 0.0
 
 
 @dataclass
@@ -91,6 +95,9 @@ class EmulatorCore:
         self.webhook_url: str | None = None
         self.token_lifetime = TOKEN_LIFETIME
         self.rate_limit = 5000
+        # GitHub's secondary limit on content creation (80 writes a minute): (most, seconds)
+        # per installation, answered 403 without Retry-After; None: not modelled.
+        self.write_limit: tuple[int, float] | None = None
         self.faults = FaultSet()
         self.store = ObjectStore()
         self.archives = ArchiveHost()  # the download host of repository archives
@@ -419,6 +426,16 @@ class EmulatorCore:
 
     def diff(self, old: dict[str, str], new: dict[str, str]) -> list[FileChange]:
         return diff_files(self.store, old, new)
+
+    def write_times(self, installation_id: int | None = None) -> list[float]:
+        """When each POST/PATCH/PUT/DELETE arrived, in order (one installation's, or every
+        one): GitHub's secondary limits count these content-creating requests."""
+        return [
+            r.at
+            for r in list(self.requests)
+            if r.method in ("POST", "PATCH", "PUT", "DELETE")
+            and (installation_id is None or r.installation_id == installation_id)
+        ]
 
     # --- pull requests --------------------------------------------------------------------
 

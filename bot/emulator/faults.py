@@ -96,6 +96,21 @@ class FaultSet:
             self.rules.append(fault)
         return fault
 
+    def secondary_limit(
+        self,
+        *,
+        method: str | None = None,
+        path: str = ".*",
+        times: int | None = 1,
+        status: int = 403,
+        retry_after: int | None = None,
+    ) -> Fault:
+        """GitHub's secondary rate limit on the next ``times`` matching requests: 403 (or 429)
+        with its message and, as GitHub often sends it, no Retry-After unless given."""
+        return self.add(
+            method=method, path=path, status=status, times=times, retry_after=retry_after
+        )
+
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()

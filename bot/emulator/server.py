@@ -24,7 +24,7 @@ from aiohttp import web
 from . import validation
 from .archives import DownloadRecord
 from .core import MAX_PR_FILES, EmulatorCore, RequestRecord
-from .faults import error_body
+from .faults import SECONDARY_RATE_LIMIT, error_body
 from .pagination import paginate
 from .shapes import APP_PERMISSIONS, REACTION_CONTENTS, iso
 from .state import CheckRun, Comment, Issue, Repo, ReviewComment
@@ -1369,6 +1369,7 @@ def make_app(emu: EmulatorCore) -> web.Application:
             app.router.add_route(rt.method, _aiohttp_path(by_id), endpoint(rt))
 
     async def not_found(request: web.Request) -> web.StreamResponse:
+        now = emu.clock()
         # GitHub answers 404 too, but a client calling a route the emulator lacks is worth
         # knowing about: tests assert validation_errors is empty.
         await request.read()
@@ -1376,7 +1377,7 @@ def make_app(emu: EmulatorCore) -> web.Application:
             f"no such route in the emulator: {request.method} {request.path}"
         )
         emu.requests.append(
-            RequestRecord(request.method, request.path, dict(request.query), 404, None)
+            RequestRecord(request.method, request.path, dict(request.query), 404, None, now, now)
         )
         return _json_response(404, error_body(404), {})
 
@@ -1431,6 +1432,7 @@ def _canonical(emu: EmulatorCore, request: web.Request, params: dict[str, str]) 
 
 
 async def _serve(emu: EmulatorCore, rt: Route, request: web.Request) -> web.StreamResponse:
+    arrived = emu.clock()
     raw = await request.read()
     query = {k: v for k, v in request.query.items()}
     params = dict(request.match_info)
@@ -1468,6 +1470,13 @@ async def _serve(emu: EmulatorCore, rt: Route, request: web.Request) -> web.Stre
                 doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
                 "#about-primary-rate-limits",
             )
+        if emu.write_limit is not None and request.method in ("POST", "PATCH", "PUT", "DELETE"):
+            most, window = emu.write_limit
+            since = emu.clock() - window
+            recent = [t for t in emu.write_times(inst_id) if t > since]
+            if inst_id is not None and len(recent) >= most:
+                # GitHub's content-creation limit answers without Retry-After.
+                raise ApiError(403, SECONDARY_RATE_LIMIT)
         body: Any = None
         if raw:
             try:
@@ -1551,7 +1560,9 @@ async def _serve(emu: EmulatorCore, rt: Route, request: web.Request) -> web.Stre
         )
         return _json_response(500, error_body(500), headers)
     finally:
-        emu.requests.append(RequestRecord(request.method, path, query, status, inst_id))
+        emu.requests.append(
+            RequestRecord(request.method, path, query, status, inst_id, arrived, emu.clock())
+        )
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

@@ -285,6 +285,15 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         """Every wait of the client (backoffs, rate limits) on the pacing's clock."""
         await self.pacing.clock.sleep(seconds)
 
+    async def _hold_if_paused(self) -> None:
+        """The replica's own pause, checked again right before sending (no store read)."""
+        gate = self.gate
+        while gate.pause_until > (now := self.pacing.clock.time()):
+            if gate.pause_until - now > self.policy.rate_limit_max_wait:
+                self._note_rate_limited(gate.pause_until)
+                raise GitHubPaused(self.installation_id, gate.pause_until, now)
+            await self.sleep(gate.pause_until - now)
+
     def _note_rate_limited(self, until: float) -> None:
         # The worker reads this (epoch seconds) to reschedule the job for the pause's end.
         wall = time.time() + max(0.0, until - self.pacing.clock.time())
@@ -314,6 +323,7 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
             if self.token_provider is not None and "authorization" not in request_headers:
                 token = await self.token_provider(refreshed)
                 request_headers["authorization"] = f"token {token}"
+            await self._hold_if_paused()  # a limit answered while this one waited to be sent
             try:
                 async with self._session.request(
                     method,

@@ -29,7 +29,7 @@ def rate_limit_until(exc: BaseException, counter: CallCounter, now: float) -> fl
     RateLimitExceeded carries the primary limit's reset as well; GitHubPaused (nothing sent:
     the installation is paused by an earlier limit) its end."""
     if isinstance(exc, GitHubPaused):
-        return max(exc.until, counter.rate_limited_until or 0.0)
+        return counter.rate_limited_until or exc.until  # the client's note is wall-clock
     if isinstance(exc, RateLimitExceeded):
         limit = exc.rate_limit  # falsy when exhausted (RateLimit.__bool__): test for None
         reset = limit.reset_datetime.timestamp() if limit is not None else None

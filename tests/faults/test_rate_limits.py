@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.support.world import HEAD_SOURCE, MODULE_PATH, World, until
+from bot.github.pacing import ScaledClock
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, World
 
 
 async def _postponed(world: World) -> dict[str, object]:
@@ -95,3 +96,28 @@ async def test_429_on_the_files_pauses_the_installation_until_retry_after(world:
     (run,) = world.runs(head)
     assert run["conclusion"] == "failure"
     assert len(world.bot_comments(number)) == 1
+
+
+def busiest_minute(times: list[float]) -> int:
+    """The most writes in any 60 s window."""
+    return max((sum(1 for t in times if s <= t < s + 60) for s in times), default=0)
+
+
+async def test_a_backlog_of_20_prs_is_written_at_about_one_a_second(world: World) -> None:
+    """After an outage, 20 PRs wait: the workers take them at once, but writes reach GitHub
+    paced (about one a second after a burst of 5): never GitHub's 80 a minute, which the
+    emulator enforces here with a secondary limit. Time runs 40 times faster for the bot's
+    pacing and the emulator's record alike."""
+    clock = ScaledClock(40.0)
+    world.emu.clock = clock.time
+    assert world.state.github is not None
+    world.state.github.pacing.use_clock(clock)
+    world.emu.write_limit = (80, 60.0)
+    numbers = [world.open_pr({MODULE_PATH: HEAD_SOURCE}, branch=f"b{i}")[0] for i in range(20)]
+    rows = await world.idle(timeout=120)
+    assert {r["state"] for r in rows} <= {"done", "superseded"}
+    assert all(len(world.bot_comments(n)) == 1 for n in numbers)
+    writes = world.emu.write_times(world.installation)
+    assert len(writes) >= 20 * 3  # check run created, completed, the comment
+    assert busiest_minute(writes) <= 65  # 5 at once, then 60 a minute
+    assert [r for r in world.emu.requests if r.status in (403, 429)] == []

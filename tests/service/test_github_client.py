@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from unittest import mock
 
 import aiohttp
 import jwt as pyjwt
@@ -23,6 +25,8 @@ from bot.github import (
     RetryPolicy,
     app_jwt,
 )
+from bot.github.pacing import GitHubPaused, Pacing, PacingPolicy
+from bot.store.github_pause import StorePauses
 from tests.support.http import serve_handler
 
 FAST = RetryPolicy(
@@ -42,9 +46,13 @@ class Scripted:
     def __init__(self) -> None:
         self.script: Script = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.clock: Callable[[], float] | None = None  # stamps each request's arrival ...
+        self.times: list[float] = []  # ... here
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs, dict(request.headers)))
+        if self.clock is not None:
+            self.times.append(self.clock())
         step = self.script[min(len(self.requests), len(self.script)) - 1]
         result = step(request)
         if asyncio.iscoroutine(result):
@@ -299,3 +307,193 @@ async def test_factories_against_the_emulator() -> None:
         await client_.getitem("/repos/python/cpython/issues")
         assert github.tokens.mints == 2
     assert emu.validation_errors == []
+
+
+# --- pacing and the shared pause (bot.github.pacing), on a virtual clock ---------------------
+
+
+class VirtualClock:
+    """Epoch seconds that move only when something sleeps: minutes of pacing in a moment."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
+WAIT_IN_PLACE = RetryPolicy(backoff_base=0.001, timeout=2.0, rate_limit_max_wait=3600.0)
+
+
+def paced(
+    session: aiohttp.ClientSession,
+    base: str,
+    pacing: Pacing,
+    policy: RetryPolicy = WAIT_IN_PLACE,
+    installation_id: int = 7,
+) -> BotGitHubAPI:
+    async def token(force: bool) -> str:
+        return "t"
+
+    return BotGitHubAPI(
+        session,
+        base_url=base,
+        token_provider=token,
+        policy=policy,
+        pacing=pacing,
+        installation_id=installation_id,
+    )
+
+
+def stamped(scripted: Scripted, clock: VirtualClock) -> list[float]:
+    """The virtual time each request reached the server."""
+    scripted.clock = clock.time
+    return scripted.times
+
+
+async def test_secondary_limit_without_retry_after_waits_a_minute_then_doubles(
+    server: Any,
+) -> None:
+    scripted, base, session = server
+    clock = VirtualClock()
+    sent = stamped(scripted, clock)
+    scripted.script = [ok(SECONDARY, 403), ok(SECONDARY, 403), ok({"done": True})]
+    gh = paced(session, base, Pacing(clock=clock))
+    assert await gh.getitem("/x") == {"done": True}
+    # GitHub's guide: "wait for at least one minute", exponentially longer on repeats.
+    assert [round(t - sent[0]) for t in sent] == [0, 60, 180]
+
+
+async def test_retry_after_and_the_primary_reset_are_waited_exactly(server: Any) -> None:
+    scripted, base, session = server
+    clock = VirtualClock()
+    sent = stamped(scripted, clock)
+    reset = int(clock.now) + 900
+    scripted.script = [
+        ok({"message": "slow down"}, 429, **{"Retry-After": "30"}),
+        ok(
+            {"message": "API rate limit exceeded"},
+            403,
+            **{
+                "X-RateLimit-Limit": "5000",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+            },
+        ),
+        ok({"done": True}),
+    ]
+    policy = RetryPolicy(timeout=2.0, rate_limit_max_wait=3600.0)
+    gh = paced(session, base, Pacing(clock=clock), policy)
+    with mock.patch("time.time", clock.time):  # x-ratelimit-reset is read against the epoch
+        assert await gh.getitem("/x") == {"done": True}
+    assert [round(t - sent[0]) for t in sent] == [0, 30, reset - round(sent[0])]
+
+
+async def test_no_request_during_a_secondary_limit_from_any_worker(server: Any) -> None:
+    """One worker's limit pauses the installation: other workers (clients sharing the
+    replica's pacing) send nothing until it ends; a long pause is not waited out in place."""
+    scripted, base, session = server
+    clock = VirtualClock()
+    pacing = Pacing(clock=clock)
+    scripted.script = [ok(SECONDARY, 403), ok({"ok": 1})]
+    short = RetryPolicy(timeout=2.0, rate_limit_max_wait=5.0)
+    counter = CallCounter()
+    first = paced(session, base, pacing, short)
+    first.counter = counter
+    with pytest.raises(BadRequest):
+        await first.post("/repos/o/r/issues/1/comments", data={"body": "x"})
+    assert counter.rate_limited_until is not None  # the worker reschedules the job
+    assert len(scripted.requests) == 1
+    others = [paced(session, base, pacing, short) for _ in range(3)]
+    for gh in others:
+        with pytest.raises(GitHubPaused):
+            await gh.getitem("/repos/o/r")
+        with pytest.raises(GitHubPaused):
+            await gh.patch("/repos/o/r/check-runs/1", data={})
+    assert len(scripted.requests) == 1  # requests sent during the secondary limit: none
+    # Another installation is not paused.
+    assert await paced(session, base, pacing, short, installation_id=8).getitem("/y") == {"ok": 1}
+    clock.now += 60
+    assert await others[0].getitem("/repos/o/r") == {"ok": 1}
+
+
+async def test_the_pause_is_shared_by_replicas_through_the_store(
+    server: Any, db: Any, db2: Any
+) -> None:
+    scripted, base, session = server
+    clock = VirtualClock()
+    replica_a = Pacing(clock=clock, store=StorePauses(db))
+    replica_b = Pacing(clock=clock, store=StorePauses(db2))
+    short = RetryPolicy(timeout=2.0, rate_limit_max_wait=5.0)
+    scripted.script = [ok(SECONDARY, 403), ok({"ok": 1})]
+    with pytest.raises(BadRequest):
+        await paced(session, base, replica_a, short).getitem("/x")
+    with pytest.raises(GitHubPaused) as paused:
+        await paced(session, base, replica_b, short).getitem("/x")
+    assert paused.value.until == pytest.approx(clock.now + 60)
+    assert len(scripted.requests) == 1
+    # A repeat on replica B doubles the wait from the shared count.
+    clock.now += 61
+    scripted.script = [ok(SECONDARY, 403), ok({"ok": 1})]
+    scripted.requests.clear()
+    with pytest.raises(BadRequest):
+        await paced(session, base, replica_b, short).getitem("/x")
+    with pytest.raises(GitHubPaused) as paused:
+        await paced(session, base, replica_a, short).getitem("/x")
+    assert paused.value.until == pytest.approx(clock.now + 120)
+    await replica_a.clear()  # time moved on (an operator or a test)
+    replica_b.gate(7).pause_until = 0.0
+    assert await paced(session, base, replica_b, short).getitem("/x") == {"ok": 1}
+
+
+async def test_writes_are_paced_per_installation_and_reads_capped(server: Any) -> None:
+    scripted, base, session = server
+    clock = VirtualClock()
+    sent: list[float] = []  # when each write left the client (the virtual clock runs on
+    # while requests are in flight, so the server's arrival times would drift)
+
+    class Stamping(BotGitHubAPI):
+        async def _request(
+            self, method: str, url: str, headers: Any, body: bytes = b""
+        ) -> tuple[int, Any, bytes]:
+            sent.append(clock.time())
+            return await super()._request(method, url, headers, body)
+
+    scripted.script = [ok({"id": 1}, 201)]
+    pacing = Pacing(PacingPolicy(writes_per_second=1.0, write_burst=5), clock=clock)
+    workers = [
+        Stamping(session, base_url=base, policy=WAIT_IN_PLACE, pacing=pacing, installation_id=7)
+        for _ in range(4)
+    ]
+    start = clock.now
+
+    async def write(i: int) -> None:
+        await workers[i % 4].post("/repos/o/r/issues/1/comments", data={"body": str(i)})
+
+    await asyncio.gather(*(write(i) for i in range(100)))
+    offsets = sorted(t - start for t in sent)
+    assert offsets[:5] == [0.0] * 5  # the burst
+    assert all(b - a >= 0.999 for a, b in itertools.pairwise(offsets[4:]))
+    per_minute = max(sum(1 for t in offsets if s <= t < s + 60) for s in offsets)
+    assert per_minute <= 65 < 80  # GitHub's secondary limit: 80 content writes a minute
+    # Reads are not paced, only capped: at most concurrent_reads at once.
+    in_flight = peak = 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return web.json_response({})
+
+    scripted.script = [slow]
+    capped = Pacing(PacingPolicy(concurrent_reads=3), clock=clock)
+    readers = [paced(session, base, capped) for _ in range(10)]
+    await asyncio.gather(*(gh.getitem(f"/r/{i}") for i, gh in enumerate(readers)))
+    assert peak == 3
