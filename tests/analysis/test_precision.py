@@ -686,3 +686,54 @@ def test_visibility_macro_before_an_object_pointer_is_an_object_global() -> None
     r = analyze(code, "ext/src/module.c")
     assert _severity(r, "ISO005", "ErrorObject") == "error"
     assert not [f for f in r.findings if f.symbol == "PyBytes_Type"]
+
+
+def test_gilstate_reads_for_diagnostics_are_info() -> None:
+    code = """
+    #include "Python.h"
+    static void
+    fatal_error(void)
+    {
+        PyThreadState *tss_tstate = PyGILState_GetThisThreadState();
+        if (tss_tstate == NULL) {
+            fputs("no thread state", stderr);
+        }
+    }
+    """
+    r = analyze(code, "Python/pylifecycle.c")
+    assert _severity(r, "ISO011", "fatal_error") == "info"
+
+
+def test_py_type_in_a_macro_is_judged_by_its_call_sites() -> None:
+    code = """
+    #include "Python.h"
+    typedef struct { PyObject_HEAD int x; } structobject;
+    typedef struct { PyObject_HEAD int i; } unpackiterobject;
+    #define get_struct_state_iterinst(self) \\
+        (get_struct_state(PyType_GetModule(Py_TYPE(self))))
+    static PyObject *
+    unpackiter_iternext(unpackiterobject *self)
+    {
+        void *state = get_struct_state_iterinst(self);
+        return NULL;
+    }
+    static PyType_Slot s[] = {{0, 0}};
+    static PyType_Spec struct_spec = {"_struct.Struct", sizeof(structobject), 0,
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, s};
+    static PyType_Spec unpackiter_spec = {"_struct.unpack_iterator", sizeof(unpackiterobject),
+        0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, s};
+    """
+    r = analyze(code, "Modules/_struct.c")
+    assert _severity(r, "ISO014", "get_struct_state_iterinst") == "info"
+
+
+def test_static_type_behind_a_visibility_macro_is_only_iso001() -> None:
+    code = """
+    #include "Python.h"
+    PYCURL_INTERNAL PyTypeObject CurlSlist_Type = {
+        PyVarObject_HEAD_INIT(NULL, 0)
+        "pycurl.CurlSlist",
+    };
+    """
+    r = analyze(code, "ext/src/easy.c")
+    assert {f.rule for f in r.findings if f.symbol == "CurlSlist_Type"} == {"ISO001"}

@@ -118,7 +118,13 @@ def foreign_thread_functions(ctx: FileContext) -> set[str]:
         roots |= {w.decode() for w in _WORD.findall(args) if w.decode() in funcs}
     for f in ctx.functions:
         body = ctx.body(f)
-        if b"PyGILState_GetThisThreadState" in body and _tests_for_no_thread_state(body):
+        # Testing the TSS for NULL before attaching (cffi's gil_ensure) is foreign-thread
+        # code; a diagnostic that only reads it (fatal_error) is not.
+        if (
+            b"PyGILState_GetThisThreadState" in body
+            and b"PyGILState_Ensure" in body
+            and _tests_for_no_thread_state(body)
+        ):
             roots.add(f.name)
     reached = set(roots)
     frontier = list(roots)
@@ -151,6 +157,12 @@ def gilstate_api(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         e.info.multiple_interpreters == "not-supported" for e in inv.modules
     )
     foreign = foreign_thread_functions(ctx)
+    # Functions that only read the TSS (PyGILState_Check, GetThisThreadState): harmless.
+    attaching = {
+        scope_name(ctx, m.start(), "<file scope>")
+        for m in _GILSTATE.finditer(flat)
+        if m.group(1) in (b"Ensure", b"Release")
+    }
     seen: set[str] = set()
     for m in _GILSTATE.finditer(flat):
         if not is_call(ctx, m.start()):
@@ -171,7 +183,7 @@ def gilstate_api(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
                 f"PyGILState_{api}() in {where} (the module opts out of subinterpreters)",
                 "info",
             )
-        elif where in foreign:
+        elif where in foreign and where in attaching:
             yield Hit(
                 m.start(),
                 m.end() - 1,
@@ -225,6 +237,40 @@ def _candidate_specs(ctx: FileContext, inv: Inventory, offset: int) -> list[Defi
     return list(inv.specs)
 
 
+def _macro_call_specs(ctx: FileContext, inv: Inventory, macro: str) -> list[Definition]:
+    """The specs a `#define get_state(o) PyType_GetModuleState(Py_TYPE(o))` can see: those of
+    the declared structs of its arguments at its call sites (through macros defined as it,
+    `#define get_state_mbio(b) get_state_obj(b)`, one level); every spec of the file when a
+    call site's argument cannot be placed."""
+    names = {macro} | {
+        name for name, values in ctx.src.defines.items() if any(macro in v for v in values)
+    }
+    found: list[Definition] = []
+    rx = re.compile(
+        rb"\b("
+        + b"|".join(re.escape(n.encode()) for n in names)
+        + rb")\s*+\(\s*+(?:\([^()]*+\)\s*+)?(\w++)"
+    )
+    calls = 0
+    for m in rx.finditer(ctx.src.flat):
+        f = ctx.enclosing_function(m.start())
+        if f is None:
+            continue
+        calls += 1
+        struct = _declared_struct(ctx, f.start, m.start(), m.group(2).decode())
+        matched = [
+            s
+            for s in inv.specs
+            if s.init is not None
+            and struct
+            and ctx.state_struct_of(s.init.get("basicsize", 1)) == struct
+        ]
+        if not matched:
+            return list(inv.specs)
+        found.extend(x for x in matched if x not in found)
+    return found if calls else list(inv.specs)
+
+
 @detector("ISO014")
 def module_state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     """A warning when a type whose instances reach the call can be subclassed (for a
@@ -237,10 +283,11 @@ def module_state_via_py_type(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         return
     for m in _GET_MODULE_PY_TYPE.finditer(code):
         if ctx.in_directive(m.start()):
-            line_start = code.rfind(b"\n", 0, m.start()) + 1
-            d = _DEFINE_NAME.search(code, line_start, m.start())
+            # The `#define` may start lines above (backslash continuations).
+            defines = list(_DEFINE_NAME.finditer(code, max(0, m.start() - 600), m.start()))
+            d = defines[-1] if defines else None
             where = d.group(1).decode() if d else "<macro>"
-            specs = list(inv.specs)
+            specs = _macro_call_specs(ctx, inv, where) if d else list(inv.specs)
         else:
             where = scope_name(ctx, m.start(), "<file scope>")
             specs = _candidate_specs(ctx, inv, m.start())

@@ -199,6 +199,9 @@ def is_object_struct(ctx: FileContext, s: StaticVariable) -> bool:
     (``PyObject_HEAD``) or holds object pointers: the variable itself holds objects."""
     if s.var.pointer or s.var.function_pointer or _SUPPORTED.match(s.decl.type_text):
         return False
+    head = ctx.src.flat[s.decl.start : s.var.offset]
+    if b"PyTypeObject" in head:
+        return False  # a static type behind a visibility macro: ISO001's
     objects, holders = ctx.shared(_object_structs)
     name = _struct_name(s.decl.type_text)
     if name in objects or name in holders:
