@@ -65,10 +65,19 @@ def pr_of_external_id(external_id: Any, repo: str) -> int | None:
     return int(number)
 
 
-def _numbers(pull_requests: Any) -> list[int]:
+def _numbers(pull_requests: Any, repo: str) -> list[int]:
+    """The numbers of a payload's ``pull_requests`` whose base is ``repo`` (GitHub lists the
+    open PRs whose head matches, which may be PRs into another repository)."""
     out: list[int] = []
     for pr in pull_requests if isinstance(pull_requests, list) else []:
-        number = pr.get("number") if isinstance(pr, dict) else None
+        if not isinstance(pr, dict):
+            continue
+        number = pr.get("number")
+        base = pr.get("base")
+        base_repo = base.get("repo") if isinstance(base, dict) else None
+        url = base_repo.get("url") if isinstance(base_repo, dict) else None
+        if isinstance(url, str) and not url.lower().endswith(f"/repos/{repo.lower()}"):
+            continue
         if isinstance(number, int) and not isinstance(number, bool) and number > 0:
             out.append(number)
     return out
@@ -95,7 +104,7 @@ def payload_pr(event: str, payload: dict[str, Any]) -> int | None:
         return None
     if event == "check_run" and (number := pr_of_external_id(body.get("external_id"), repo)):
         return number
-    numbers = _numbers(body.get("pull_requests"))
+    numbers = _numbers(body.get("pull_requests"), repo)
     return numbers[0] if numbers else None
 
 
@@ -118,6 +127,7 @@ async def _check(ctx: JobContext, repo: str, number: int, pr: dict[str, Any] | N
             bot_login=ctx.bot_login,
             pr=pr,
             caches=ctx.caches,
+            job=ctx.delivery_id,  # the same on the job's retries
         )
     except StaleResult as exc:
         log.info("dropped a stale check result: %s", exc)
@@ -193,7 +203,7 @@ async def on_check_run_rerequested(event: sansio.Event, ctx: JobContext) -> None
             check_run.get("external_id"),
             repo,
         )
-    numbers += _numbers(check_run.get("pull_requests"))
+    numbers += _numbers(check_run.get("pull_requests"), repo)
     await _rerun(ctx, event, repo, numbers, check_run.get("head_sha"), "check run")
 
 
@@ -206,7 +216,7 @@ async def on_check_suite_rerequested(event: sansio.Event, ctx: JobContext) -> No
     if not isinstance(suite, dict) or not _is_our_suite(suite, ctx.settings.app_id):
         return
     repo = ctx.repo
-    numbers = _numbers(suite.get("pull_requests"))
+    numbers = _numbers(suite.get("pull_requests"), repo)
     suite_id = suite.get("id")
     if not numbers and isinstance(suite_id, int) and not isinstance(suite_id, bool):
         try:

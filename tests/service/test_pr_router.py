@@ -192,6 +192,16 @@ async def test_suite_rerun_of_a_branch_head_uses_its_pull_requests(checks: list[
     assert checks == [("o/r", 5, None)] and gh.urls == [] and QUEUED == []
 
 
+async def test_pull_requests_into_another_repository_are_not_ours(checks: list[Any]) -> None:
+    def pr(number: int, base: str) -> dict[str, Any]:
+        return {"number": number, "base": {"repo": {"url": f"https://api.github.com/repos/{base}"}}}
+
+    payload = suite_rerun([pr(4, "fork/r"), pr(5, "O/R")])
+    assert coalescing_key("check_suite", payload) == "pr:o/r#5"
+    await dispatch("check_suite", payload, FakeGH({}))
+    assert checks == [("o/r", 5, None)]
+
+
 async def test_suite_rerun_falls_back_to_stored_state(checks: list[Any]) -> None:
     gh = FakeGH({SUITE_RUNS: {"total_count": 0, "check_runs": []}})
     await dispatch("check_suite", suite_rerun([]), gh, FakeDB({("o/r", "f0"): [9, 2]}))
