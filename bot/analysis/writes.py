@@ -168,14 +168,17 @@ def _condition_before(text: bytes) -> bytes | None:
     return None
 
 
-def _python_value(ctx: FileContext, offset: int) -> bool:
-    """The statement writing at ``offset`` names the Python C API (its value comes from the
-    interpreter, not from the OS or a constant)."""
+def _python_value(ctx: FileContext, offset: int, name: str) -> bool:
+    """The statement writing ``name`` at ``offset`` names the Python C API (its value comes
+    from the interpreter, not from the OS or a constant); the variable's own name aside
+    (`PyWin_DLLhModule = hInst;`)."""
     flat = ctx.src.flat
     start = max(flat.rfind(b";", 0, offset), flat.rfind(b"{", 0, offset))
     start = max(start, flat.rfind(b"}", 0, offset))
     end = flat.find(b";", offset)
-    return _PY_VALUE.search(flat, start + 1, end if end > 0 else len(flat)) is not None
+    stmt = flat[start + 1 : end if end > 0 else len(flat)]
+    stmt = re.sub(rb"\b" + re.escape(name.encode()) + rb"\b", b" ", stmt)
+    return _PY_VALUE.search(stmt) is not None
 
 
 def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) -> bool:
@@ -202,16 +205,53 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
         # The variable itself (`if (size == 0) size = ...`), or a flag of the file set once
         # (`if (!initialized) { initialized = 1; ... }`); a test of other state
         # (`if (unused == NULL) arenas = ...`) latches nothing.
-        if name in words or any(_flag_value(flat, w) is not None for w in words & statics):
+        if name in words or any(_is_flag(flat, w) for w in words & statics):
             return True
     # `if (done) return ...; done = 1;`: a set-once flag, when the early exit tests the flag
     # itself and the write stores a constant (a counter, `n++`, is no flag).
     f = ctx.enclosing_function(offset)
-    if f is not None and _set_once(flat, name, offset):
-        for cond in _early_exit_conditions(ctx, f.body_start, offset):
-            if name in {w.decode() for w in _WORD.findall(cond)}:
-                return True
+    if f is None:
+        return False
+    once = _set_once(flat, name, offset) or _single_store(flat, name)
+    for cond in _early_exit_conditions(ctx, f.body_start, offset):
+        words = {w.decode() for w in _WORD.findall(cond)}
+        if (once and name in words) or any(
+            _flag_value(flat, w) is not None for w in (words & statics) - {name}
+        ):
+            return True
     return False
+
+
+def _stores(flat: bytes, name: str) -> list[re.Match[bytes]]:
+    word = re.escape(name.encode())
+    rx = re.compile(
+        rb"(?<![\w.>])" + word + rb"\b(?=\s*+(?:[-+*/%&|^]?=(?!=)|\+\+|--))"
+        rb"|(?:\+\+|--)\s*+" + word + rb"\b"
+    )
+    return [
+        w
+        for w in rx.finditer(flat)
+        if not _IN_DECLARATION.search(flat, max(0, w.start() - 80), w.start())
+    ]
+
+
+def _single_store(flat: bytes, name: str) -> bool:
+    """One plain `name = value;` in the file (no `++`, no compound assignment): a value
+    computed once, as `if (cached) return cached; cached = compute();`."""
+    found = _stores(flat, name)
+    return (
+        len(found) == 1
+        and found[0].group().startswith(name.encode())
+        and re.match(rb"\s*+=(?!=)", flat[found[0].end() :]) is not None
+    )
+
+
+def _is_flag(flat: bytes, name: str) -> bool:
+    """Every write of ``name`` stores a constant (a status flag: -1, 0, 1 ...)."""
+    found = _stores(flat, name)
+    return bool(found) and all(
+        w.group().startswith(name.encode()) and _CONSTANT_STORE.match(flat, w.end()) for w in found
+    )
 
 
 def _set_once(flat: bytes, name: str, offset: int) -> bool:
@@ -225,15 +265,8 @@ def _set_once(flat: bytes, name: str, offset: int) -> bool:
 def _flag_value(flat: bytes, name: str) -> bytes | None:
     """The one constant every write of ``name`` stores, or None (no write, a computed value,
     `++`, or two different constants)."""
-    word = re.escape(name.encode())
-    stores = re.compile(
-        rb"(?<![\w.>])" + word + rb"\b(?=\s*+(?:[-+*/%&|^]?=(?!=)|\+\+|--))"
-        rb"|(?:\+\+|--)\s*+" + word + rb"\b"
-    )
     value: bytes | None = None
-    for w in stores.finditer(flat):
-        if _IN_DECLARATION.search(flat, max(0, w.start() - 80), w.start()):
-            continue  # `static int done = 0;`: the initial value
+    for w in _stores(flat, name):
         same = w.group().startswith(name.encode())
         other = _CONSTANT_STORE.match(flat, w.end()) if same else None
         if other is None or (value is not None and other.group(1) != value):
@@ -422,7 +455,7 @@ def writes_of(
         at_init = enclosing is not None and (
             enclosing.name in init_funcs or _latched(ctx, name, off, statics)
         )
-        if at_init and not _python_value(ctx, off):
+        if at_init and not _python_value(ctx, off, name):
             continue
         runtime += 1
         if enclosing is not None:

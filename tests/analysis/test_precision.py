@@ -737,3 +737,36 @@ def test_static_type_behind_a_visibility_macro_is_only_iso001() -> None:
     """
     r = analyze(code, "ext/src/easy.c")
     assert {f.rule for f in r.findings if f.symbol == "CurlSlist_Type"} == {"ISO001"}
+
+
+def test_values_computed_once_behind_a_flag_or_a_self_test_are_info() -> None:
+    code = """
+    #include "Python.h"
+    static int initialized = 0;
+    static int thread_debug = 0;
+    static void
+    init_thread(void)
+    {
+        if (initialized) {
+            return;
+        }
+        initialized = 1;
+        thread_debug = getenv("THREADDEBUG") != NULL;
+    }
+    static unsigned long
+    getppid_fast(void)
+    {
+        static unsigned long cached_ppid = 0;
+        if (cached_ppid) {
+            return cached_ppid;
+        }
+        cached_ppid = query_parent();
+        return cached_ppid;
+    }
+    static PyTypeObject dl_type, ctype_type;
+    static PyTypeObject *all_types[] = {&dl_type, &ctype_type, NULL};
+    """
+    r = analyze(code, "Python/thread.c")
+    assert _severity(r, "ISO012", "thread_debug") == "info"
+    assert _severity(r, "ISO012", "cached_ppid") == "info"
+    assert _severity(r, "ISO005", "all_types") == "info"

@@ -12,10 +12,13 @@ from bot.analysis.context import FileContext
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import Hit, detector
 from bot.analysis.rules.static_state import (
+    StaticVariable,
     c_state_downgrade,
+    c_state_writes,
     is_object_cache,
     variables_reported_by,
 )
+from bot.analysis.source import split_initializer
 
 
 @detector("ISO018")
@@ -46,9 +49,38 @@ def static_cache_or_freelist(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
         )
 
 
+_ADDRESS_ELEMENT = re.compile(r"^(?:\([^()]*\)\s*)?&\s*\w+$|^(?:NULL|0)$")
+
+
+def _constant_address_table(ctx: FileContext, s: StaticVariable) -> bool:
+    """An array initialised with addresses of static objects (`{&dl_type, &CType_Type, ...}`)
+    that nothing writes: a constant table, whatever its declared constness."""
+    if not (s.var.array and s.var.init_brace is not None):
+        return False
+    end = ctx.src.matching_brace(s.var.init_brace)
+    elements = split_initializer(
+        ctx.src.flat[s.var.init_brace + 1 : end - 1].decode("utf-8", "replace")
+    )
+    return (
+        bool(elements)
+        and all(_ADDRESS_ELEMENT.match(e.strip()) for e in elements)
+        and c_state_writes(ctx, s).count == 0
+    )
+
+
 @detector("ISO005")
 def global_object(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
     for s in variables_reported_by("ISO005", ctx):
+        if _constant_address_table(ctx, s):
+            yield Hit(
+                s.var.offset,
+                s.end,
+                s.name,
+                f"{s.where(ctx)} is a table of object addresses that nothing writes: "
+                "effectively const (declare it const)",
+                "info",
+            )
+            continue
         yield Hit(
             s.var.offset,
             s.end,
