@@ -1014,7 +1014,9 @@ def list_review_comments(ctx: Ctx) -> Resp:
 def reply_review_comment(ctx: Ctx) -> Resp:
     r, issue = _pull(ctx)
     parent = ctx.emu.review_comment_record(r.full_name, _int_param(ctx, "comment_id"))
-    if parent is None or parent.pull_number != issue.number:
+    # "This must be the ID of a top-level review comment, not a reply to that comment.
+    # Replies to replies are not supported." (REST description; it documents only 201, 404)
+    if parent is None or parent.pull_number != issue.number or parent.in_reply_to is not None:
         raise ApiError(404)
     body = _comment_body(ctx)
     if issue.locked:

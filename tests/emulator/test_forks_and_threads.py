@@ -96,9 +96,17 @@ async def test_review_comment_threads_replies_and_reactions(world: World) -> Non
     assert (event.event, event.action) == ("pull_request_review_comment", "created")
     assert event.payload["comment"]["commit_id"] == head
     reply = emu.review_comment(REPO, number, "alice", "hm", in_reply_to=root)
-    # a reply to the reply joins the thread of its first comment
+    # the API takes replies to a thread's first comment only ("Replies to replies are not
+    # supported"); a person replying in the page always answers the thread
+    with pytest.raises(gidgethub.BadRequest) as err:
+        await gh.post(
+            f"/repos/{REPO}/pulls/{number}/comments/{reply}/replies",
+            data={"body": "answered"},
+            oauth_token=t,
+        )
+    assert err.value.status_code == 404
     answer = await gh.post(
-        f"/repos/{REPO}/pulls/{number}/comments/{reply}/replies",
+        f"/repos/{REPO}/pulls/{number}/comments/{root}/replies",
         data={"body": "answered"},
         oauth_token=t,
     )
