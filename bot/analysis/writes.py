@@ -98,7 +98,11 @@ _ATOMIC_CALL = re.compile(
 )
 # A Python C-API name in the statement of a write: the value comes from the interpreter (an
 # object, a type's slot, a handler chained through PyOS_setsig), not from the OS or a constant.
-_PY_VALUE = re.compile(rb"\b_?Py[A-Z][A-Za-z0-9]*+_[A-Za-z]\w*+|\bPy_[A-Z]\w*+\s*+\(")
+# Only a call or a member read counts: the address of a static type (`&PyGreenlet_Type`) or a
+# function's name stored in a table is a constant of the process.
+_PY_VALUE = re.compile(
+    rb"(?<!&)(?<!&\s)\b(?:_?Py[A-Z][A-Za-z0-9]*+_[A-Za-z]\w*+|Py_[A-Z]\w*+)\s*+(?:\(|\.|->)"
+)
 _IF_BEFORE = re.compile(rb"\b(?:if|while)\s*+\(")
 _WORD = re.compile(rb"\w++")
 _CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(")
@@ -200,8 +204,12 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
         if cond is not None:
             conds.append(cond)
         pos = brace
+    f = ctx.enclosing_function(offset)
+    aliases = _local_copies(ctx, name, f.body_start, offset) if f is not None else set()
     for cond in conds:
         words = {w.decode() for w in _WORD.findall(cond)}
+        if words & aliases:
+            words.add(name)  # `int local = x; if (local == -1) x = local = compute();`
         # The variable itself (`if (size == 0) size = ...`), or a flag of the file set once
         # (`if (!initialized) { initialized = 1; ... }`); a test of other state
         # (`if (unused == NULL) arenas = ...`) latches nothing.
@@ -209,10 +217,13 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
             return True
     # `if (done) return ...; done = 1;`: a set-once flag, when the early exit tests the flag
     # itself and the write stores a constant (a counter, `n++`, is no flag).
-    f = ctx.enclosing_function(offset)
     if f is None:
         return False
-    once = _set_once(flat, name, offset) or _single_store(flat, name)
+    once = (
+        _set_once(flat, name, offset)
+        or _single_store(flat, name)
+        or _status_never_reset(flat, name)
+    )
     for cond in _early_exit_conditions(ctx, f.body_start, offset):
         words = {w.decode() for w in _WORD.findall(cond)}
         if (once and name in words) or any(
@@ -233,6 +244,46 @@ def _stores(flat: bytes, name: str) -> list[re.Match[bytes]]:
         for w in rx.finditer(flat)
         if not _IN_DECLARATION.search(flat, max(0, w.start() - 80), w.start())
     ]
+
+
+def _local_copies(ctx: FileContext, name: str, start: int, end: int) -> set[str]:
+    """Locals of the function initialised from the variable before ``end``."""
+    flat = ctx.src.flat
+    rx = re.compile(rb"\b(\w++)\s*+=\s*+" + re.escape(name.encode()) + rb"\s*+;")
+    f = ctx.enclosing_function(start + 1)
+    body_end = f.end if f is not None else end
+    out: set[str] = set()
+    for m in rx.finditer(flat, start, end):
+        alias = re.escape(m.group(1))
+        # A copy the function writes through (`p5 = p5s; ... p5->next = ...`) shares the
+        # object: writes through it are writes of the variable, not a local test.
+        through = re.compile(
+            rb"(?:\*\s*+" + alias + rb"|\b" + alias + rb"\s*+(?:->|\[))[^;=]*+=(?!=)"
+        )
+        if not through.search(flat, start, body_end):
+            out.add(m.group(1).decode())
+    return out
+
+
+_DECLARED_CONSTANT = re.compile(rb"\s*+=\s*+(-?\d++|TRUE|FALSE|true|false|NULL)\s*+[;,]")
+
+
+def _status_never_reset(flat: bytes, name: str) -> bool:
+    """Every write stores a constant, and none stores the declaration's initial one: once
+    out of its "not yet" state, the status never returns to it (setproctitle's
+    `static int rv = 3;` set to -1 or 0). A guard set and reset (`busy = 1; ... busy = 0;`)
+    returns to it."""
+    decl = re.search(rb"\bstatic\b[^;{}()]*?\b" + re.escape(name.encode()) + rb"\b(?=\s*+=)", flat)
+    if decl is None:
+        return False
+    initial = _DECLARED_CONSTANT.match(flat, decl.end())
+    if initial is None or not _is_flag(flat, name):
+        return False
+    for w in _stores(flat, name):
+        m = _CONSTANT_STORE.match(flat, w.end())
+        if m is None or m.group(1) == initial.group(1):
+            return False
+    return True
 
 
 def _single_store(flat: bytes, name: str) -> bool:

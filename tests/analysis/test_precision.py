@@ -770,3 +770,42 @@ def test_values_computed_once_behind_a_flag_or_a_self_test_are_info() -> None:
     assert _severity(r, "ISO012", "thread_debug") == "info"
     assert _severity(r, "ISO012", "cached_ppid") == "info"
     assert _severity(r, "ISO005", "all_types") == "info"
+
+
+def test_local_copies_status_flags_and_constant_addresses() -> None:
+    code = """
+    #include "Python.h"
+    int RunningOnValgrind(void) {
+        static volatile int running_on_valgrind = -1;
+        int local = running_on_valgrind;
+        if (local == -1)
+            running_on_valgrind = local = GetRunningOnValgrind();
+        return local;
+    }
+    static Bigint *p5s;
+    static Bigint *pow5mult(Bigint *b) {
+        Bigint *p5 = p5s;
+        if (!p5) { p5 = i2b(625); p5s = p5; p5->next = 0; }
+        return p5;
+    }
+    int spt_setup(void) {
+        const int not_happened = 3;
+        static int rv = 3;
+        if (rv != not_happened) { return rv; }
+        rv = -1;
+        if (setup() < 0) { return rv; }
+        rv = 0;
+        return rv;
+    }
+    static void *api[4];
+    PyMODINIT_FUNC PyInit_g(void) {
+        api[0] = (void *)&PyGreenlet_Type;
+        api[1] = (void *)PyGreenlet_New;
+        return PyModule_Create(&d);
+    }
+    """
+    r = analyze(code, "ext/src/spt_setup.c")
+    assert _severity(r, "ISO012", "running_on_valgrind") == "info"  # tested through a copy
+    assert _severity(r, "ISO012", "p5s") == "warning"  # the copy is written through
+    assert _severity(r, "ISO012", "rv") == "info"  # never back to its initial 3
+    assert _severity(r, "ISO012", "api") == "info"  # constant addresses stored at init
