@@ -94,7 +94,7 @@ LOCK_TYPE = re.compile(
 # Calls that only ever touch a word atomically (a word used only through them is a lock word).
 _ATOMIC_CALL = re.compile(
     rb"\b(?:_Py_atomic_\w++|__atomic_\w++|__sync_\w++|_?Interlocked\w++|atomic_\w++|"
-    rb"_Py_atomic\w*+)\s*+\(\s*+$"
+    rb"_Py_atomic\w*+|Py_BEGIN_CRITICAL_SECTION\w*+|Py_END_CRITICAL_SECTION\w*+)\s*+\(\s*+$"
 )
 # A Python C-API name in the statement of a write: the value comes from the interpreter (an
 # object, a type's slot, a handler chained through PyOS_setsig), not from the OS or a constant.
@@ -185,7 +185,28 @@ def _python_value(ctx: FileContext, offset: int, name: str) -> bool:
     return _PY_VALUE.search(stmt) is not None
 
 
-def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) -> bool:
+def _masked(ctx: FileContext, lo: int, hi: int) -> bytes:
+    """The file's flat text with everything outside [lo, hi) blanked (offsets kept): the
+    scope of a function static, whose name other functions may reuse for locals."""
+    cache = ctx.shared(_mask_cache)
+    key = (lo, hi)
+    if key not in cache:
+        flat = ctx.src.flat
+        cache[key] = b" " * lo + flat[lo:hi] + b" " * (len(flat) - hi)
+    return cache[key]
+
+
+def _mask_cache(ctx: FileContext) -> dict[tuple[int, int], bytes]:
+    return {}
+
+
+def _latched(
+    ctx: FileContext,
+    name: str,
+    offset: int,
+    statics: frozenset[str],
+    scope: tuple[int, int] | None = None,
+) -> bool:
     """The write at ``offset`` is under an `if` that tests this variable or another static."""
     flat = ctx.src.flat
     # Braceless `if (cond) x = ...;`: the statement starts right after the condition.
@@ -219,10 +240,9 @@ def _latched(ctx: FileContext, name: str, offset: int, statics: frozenset[str]) 
     # itself and the write stores a constant (a counter, `n++`, is no flag).
     if f is None:
         return False
+    own = _masked(ctx, *scope) if scope else flat
     once = (
-        _set_once(flat, name, offset)
-        or _single_store(flat, name)
-        or _status_never_reset(flat, name)
+        _set_once(own, name, offset) or _single_store(own, name) or _status_never_reset(own, name)
     )
     for cond in _early_exit_conditions(ctx, f.body_start, offset):
         words = {w.decode() for w in _WORD.findall(cond)}
@@ -326,7 +346,12 @@ def _flag_value(flat: bytes, name: str) -> bytes | None:
     return value
 
 
-_IN_DECLARATION = re.compile(rb"\bstatic\b[^;{}()]*+$")
+# A store that is a declaration's initial value: `static int x = 0`, `int x = 0` at a
+# statement boundary.
+_IN_DECLARATION = re.compile(
+    rb"(?:\bstatic\b[^;{}()]*+|[;{}\n][ \t]*+(?:(?:const|volatile|unsigned|signed)\s++)*+"
+    rb"[A-Za-z_]\w*+\s*+\**+\s*+)$"
+)
 _CONSTANT_STORE = re.compile(
     rb"\s*+=\s*+(?:\w++\s*+=\s*+)*+(-?\d++|TRUE|FALSE|true|false|NULL)\s*+;"
 )
@@ -470,6 +495,8 @@ def writes_of(
             continue  # the declaration itself
         uses += 1
         end = off + len(name)
+        if src.depth_at(off) == 0 and not ctx.in_directive(off):
+            continue  # file scope: another declaration of the name (an `#if` twin)
         before = code[max(0, off - 200) : off]
         write = False
         if _SUBSCRIPT_OR_MEMBER.match(code, end) or _BEFORE_INCDEC.search(before):
@@ -504,7 +531,8 @@ def writes_of(
         count += 1
         enclosing = ctx.enclosing_function(off)
         at_init = enclosing is not None and (
-            enclosing.name in init_funcs or _latched(ctx, name, off, statics)
+            enclosing.name in init_funcs
+            or _latched(ctx, name, off, statics, (lo, hi) if function else None)
         )
         if at_init and not _python_value(ctx, off, name):
             continue
