@@ -233,6 +233,9 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         self.pacing = pacing or Pacing(PacingPolicy(writes_per_second=0))
         self.installation_id = installation_id
         self._retry_not_found = False
+        # The end of the pause the last rate-limit retry already slept through (its own sleep),
+        # and the one cleared for the attempt being sent.
+        self._waited_until = self._cleared_until = 0.0
 
     @contextlib.contextmanager
     def retry_not_found(self) -> Iterator[None]:
@@ -250,8 +253,9 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
 
     async def manage_rate_limit(self, *, method: str, url: str) -> None:
         """Before every attempt: no request while the installation is paused; writes paced."""
+        self._cleared_until, self._waited_until = self._waited_until, 0.0
         try:
-            await self.gate.wait_pause(self.policy.rate_limit_max_wait)
+            await self.gate.wait_pause(self.policy.rate_limit_max_wait, self._cleared_until)
         except GitHubPaused as exc:
             self._note_rate_limited(exc.until)
             raise
@@ -270,15 +274,15 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         headers = exception.headers
         if not is_rate_limited(int(exception.status_code), headers, str(exception)):
             return False
-        gate = self.gate
-        until = await gate.pause(_retry_after_seconds(headers, self.pacing.clock.time()))
-        now = self.pacing.clock.time()
+        gate, now = self.gate, self.pacing.clock.time()
+        until = await gate.pause(_retry_after_seconds(headers, now), now)
         if until - now > self.policy.rate_limit_max_wait or (
             attempt > self.policy.rate_limit_max_attempts
         ):
             self._note_rate_limited(until)
             return False  # gidgethub raises; the job runs again after the pause
-        await self.sleep(max(0.0, until - now))
+        await self.sleep(until - now)
+        self._waited_until = until
         return True
 
     async def sleep(self, seconds: float) -> None:
@@ -287,12 +291,13 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
 
     async def _hold_if_paused(self) -> None:
         """The replica's own pause, checked again right before sending (no store read)."""
-        gate = self.gate
-        while gate.pause_until > (now := self.pacing.clock.time()):
+        gate, clock = self.gate, self.pacing.clock
+        while gate.pause_until > max(clock.time(), self._cleared_until):
+            now = clock.time()
             if gate.pause_until - now > self.policy.rate_limit_max_wait:
                 self._note_rate_limited(gate.pause_until)
                 raise GitHubPaused(self.installation_id, gate.pause_until, now)
-            await self.sleep(gate.pause_until - now)
+            await clock.sleep(gate.pause_until - now)
 
     def _note_rate_limited(self, until: float) -> None:
         # The worker reads this (epoch seconds) to reschedule the job for the pause's end.

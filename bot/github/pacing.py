@@ -132,22 +132,23 @@ class Gate:
                 self.pause_until, self.strikes = stored
         return self.pause_until if self.pause_until > now else 0.0
 
-    async def wait_pause(self, max_wait: float) -> None:
+    async def wait_pause(self, max_wait: float, waited_until: float = 0.0) -> None:
         """Return once no pause is in force; sleep up to ``max_wait`` for one, else raise
-        GitHubPaused (nothing is sent while the installation is paused)."""
+        GitHubPaused (nothing is sent while the installation is paused). ``waited_until``:
+        the caller already slept until then (a pause ending by then is over for it)."""
         while True:
             until = await self.paused_until()
-            if not until:
+            if not until or until <= waited_until:
                 return
             now = self.clock.time()
             if until - now > max_wait:
                 raise GitHubPaused(self.installation_id, until, now)
             await self.clock.sleep(until - now)
 
-    async def pause(self, wait: float | None) -> float:
-        """Pause the installation ``wait`` seconds (None: a secondary limit that named no
-        time: ``secondary_wait`` doubled per repeat). Returns the pause's end."""
-        now = self.clock.time()
+    async def pause(self, wait: float | None, now: float | None = None) -> float:
+        """Pause the installation ``wait`` seconds from ``now`` (None: a secondary limit that
+        named no time: ``secondary_wait`` doubled per repeat). Returns the pause's end."""
+        now = self.clock.time() if now is None else now
         await self.paused_until()  # the latest shared strikes
         repeat = self.pause_until and now - self.pause_until < self.policy.repeat_window
         strikes = self.strikes + 1 if repeat else 1

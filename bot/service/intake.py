@@ -1,8 +1,11 @@
 """``POST /webhook``: verify, store durably, enqueue, answer 202 — nothing else on this path.
 
-Status codes: 401 missing/wrong signature (nothing stored), 400 malformed body (bad JSON, not
-an object, nested too deeply) or missing GitHub headers, 413 body over 25 MB, 415 a content
-type GitHub does not send, 200 ``ping``, 202 ``ignored`` for events no handler wants, 202
+Status codes: 401 missing/wrong X-Hub-Signature-256 (nothing stored; the current secret or,
+during a rotation, GITHUB_WEBHOOK_SECRET_PREVIOUS), 400 malformed body (bad JSON, not an object,
+nested too deeply) or missing GitHub headers, 413 body over 25 MB, 415 a content type GitHub
+does not send, 422 a payload whose fields the handler reads have the wrong shape (checked
+against GitHub's webhook schemas, bot.service.webhook_shapes; nothing stored), 200 ``ping``,
+202 ``ignored`` for events no handler wants, 202
 ``queued`` / ``duplicate`` otherwise, 503 when the store cannot take the delivery (GitHub shows
 the failure; redelivery is safe). Every answer but ``queued``/``duplicate`` is logged with the
 event, the delivery id and the reason (those two are logged by the worker that runs the job).
@@ -14,15 +17,20 @@ decodes both, and the signature covers the raw body). Form deliveries are stored
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure, sansio
+from multidict import CIMultiDict
 
 from bot.prcheck.router import coalescing_key
+from bot.service import webhook_shapes
 from bot.service.routers import handles
 from bot.service.state import STATE
 from bot.telemetry import logs, metrics
@@ -33,6 +41,24 @@ MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
 
 _CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+def verify_signature(headers: Mapping[str, str], body: bytes, secrets: Sequence[str | None]) -> int:
+    """Which of ``secrets`` (the current one, then the one being rotated away from) signed
+    ``body``; ValidationFailure when none did. Only X-Hub-Signature-256 counts: GitHub always
+    sends it when a secret is set, and the SHA-1 X-Hub-Signature is not accepted alone."""
+    signature = headers.get("X-Hub-Signature-256")
+    if not signature:
+        raise ValidationFailure("X-Hub-Signature-256 is missing")
+    if not signature.startswith("sha256="):
+        raise ValidationFailure("X-Hub-Signature-256 does not start with 'sha256='")
+    for index, secret in enumerate(secrets):
+        if not secret:
+            continue
+        digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(signature.encode(), f"sha256={digest}".encode()):
+            return index
+    raise ValidationFailure("payload's signature does not align with the secret")
 
 
 def _reply(status: int, message: str, **extra: Any) -> web.Response:
@@ -69,10 +95,16 @@ async def handle_webhook(request: web.Request) -> web.Response:
     if len(body) > MAX_BODY_BYTES:
         return _reject(request, 413, "payload too large", event_name, "too_large")
     ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    secrets = (state.webhook_secret, state.settings.webhook_secret_previous)
     try:
-        event = sansio.Event.from_http(request.headers, body, secret=state.webhook_secret)
+        signed_with = verify_signature(request.headers, body, secrets)
     except ValidationFailure as exc:
         return _reject(request, 401, f"bad signature ({exc})", event_name, "bad_signature")
+    unsigned = CIMultiDict(request.headers)  # verified above; gidgethub would accept SHA-1
+    unsigned.popall("X-Hub-Signature-256", None)
+    unsigned.popall("X-Hub-Signature", None)
+    try:
+        event = sansio.Event.from_http(unsigned, body)
     except BadRequest:
         if ctype in _CONTENT_TYPES:
             return _reject(request, 400, "malformed JSON body", event_name, "malformed")
@@ -115,6 +147,14 @@ async def handle_webhook(request: web.Request) -> web.Response:
             event.delivery_id,
         )
         return _reply(202, "ignored")
+    if signed_with == 1:
+        log.info(
+            "delivery %s signed with GITHUB_WEBHOOK_SECRET_PREVIOUS (rotation not finished)",
+            event.delivery_id,
+        )
+    problem = webhook_shapes.problem(event.event, event.data)
+    if problem is not None:
+        return _reject(request, 422, f"unprocessable payload: {problem}", event_name, "malformed")
 
     data = event.data
     action = data.get("action") if isinstance(data.get("action"), str) else None

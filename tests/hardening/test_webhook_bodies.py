@@ -1,9 +1,12 @@
 """Hostile webhook bodies against the running app: a clear status, a log line, no half-job.
 
 Intake (POST /webhook, no workers) answers every malformed delivery with its own status code
-and logs it; nothing is stored for a rejected one. A delivery that is well-formed JSON but
-malformed for its handler (missing or mistyped fields) is stored and queued, and its job
-ends dead at the first try with a clear error: never a crash, never retried forever.
+and logs it; nothing is stored for a rejected one. A signed delivery whose fields the handler
+reads are missing or of the wrong type (against GitHub's webhook schemas) is refused with 422.
+One that fits the schemas but not the bot (no installation, a repository name that is no
+owner/name) is stored and queued, and its job ends dead at the first try with a clear error:
+never a crash, never retried forever. Only X-Hub-Signature-256 counts as a signature, made
+with the current secret or, during a rotation, GITHUB_WEBHOOK_SECRET_PREVIOUS.
 """
 
 from __future__ import annotations
@@ -242,20 +245,68 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     return payload
 
 
+# name -> (payload, the field named in the answer)
+WRONG_SHAPE: dict[str, tuple[dict[str, Any], str]] = {
+    "no repository": (_without("repository"), "repository"),
+    "no pull_request": (_without("pull_request"), "pull_request"),
+    "no pull_request.number": (_without("pull_request.number"), "pull_request.number"),
+    "no head sha": (_without("pull_request.head"), "pull_request.head"),
+    "repository is a string": (_with("repository", "python/cpython"), "repository"),
+    "repository.full_name is a number": (
+        _with("repository.full_name", 12),
+        "repository.full_name",
+    ),
+    "pull_request is a list": (_with("pull_request", [1, 2]), "pull_request"),
+    "number is text": (_with("pull_request.number", "seven"), "pull_request.number"),
+    "number is null": (_with("pull_request.number", None), "pull_request.number"),
+    "top-level number is a string": (_with("number", "7"), "number"),
+    "number is a boolean": (_with("pull_request.number", True), "pull_request.number"),
+    "installation is a string": (_with("installation", "1"), "installation"),
+    "installation.id is a list": (_with("installation.id", [1]), "installation.id"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SHAPE))
+async def test_payloads_of_the_wrong_shape_for_their_handler_are_refused_at_intake(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    payload, field = WRONG_SHAPE[name]
+    caplog.set_level(logging.INFO)
+    body = json.dumps(payload).encode()
+    resp = await client.post("/webhook", data=body, headers=headers("pull_request", body))
+    assert resp.status == 422, await resp.text()
+    reason = (await resp.json())["status"]
+    assert f"payload field {field} " in reason
+    assert any(f"422 {reason}" in line for line in intake_logs(caplog)), intake_logs(caplog)
+    assert await stored(client) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("issue_comment", {"action": "created", "issue": {"number": "1"}, "comment": {}}),
+        ("check_run", {"action": "rerequested", "check_run": {"id": "9", "head_sha": "a"}}),
+        ("check_suite", {"action": "rerequested", "check_suite": None}),
+        ("push", {"ref": 1, "after": "a", "repository": {"full_name": REPO}}),
+        ("installation", {"action": "created", "installation": {"id": "1"}}),
+        ("installation_repositories", {"action": "added", "installation": {"id": 1}}),
+        ("issues", {"action": "edited", "issue": {"number": 1, "body": 3}}),
+        ("pull_request_review_comment", {"action": "created", "comment": {"id": 1}}),
+    ],
+)
+async def test_every_handled_event_is_checked_at_intake(
+    client: TestClient[Any, Any], event: str, payload: dict[str, Any]
+) -> None:
+    body = json.dumps(payload).encode()
+    resp = await client.post("/webhook", data=body, headers=headers(event, body))
+    assert resp.status == 422, await resp.text()
+    assert await stored(client) == (0, 0)
+
+
 MALFORMED_FOR_HANDLER: dict[str, dict[str, Any]] = {
-    "no repository": _without("repository"),
-    "no pull_request": _without("pull_request"),
-    "no pull_request.number": _without("pull_request.number"),
-    "no head sha": _without("pull_request.head"),
-    "repository is a string": _with("repository", "python/cpython"),
-    "repository.full_name is a number": _with("repository.full_name", 12),
-    "pull_request is a list": _with("pull_request", [1, 2]),
-    "number is text": _with("pull_request.number", "seven"),
-    "number is null": _with("pull_request.number", None),
+    # Both fit GitHub's schemas (installation is optional there): the job says what is wrong.
     "no installation": _without("installation"),
-    "installation is a string": _with("installation", "1"),
     "repository.full_name is not owner/name": _with("repository.full_name", "../../x/y"),
-    "installation.id is a list": _with("installation.id", [1]),
 }
 
 
@@ -295,3 +346,131 @@ async def _idle(world: World) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("queue never went idle")
+
+
+# ---- signatures: X-Hub-Signature-256 only, the previous secret during a rotation -----------
+
+
+async def _post_signed(
+    client: TestClient[Any, Any], body: bytes, **signatures: str
+) -> aiohttp.ClientResponse:
+    h = {"Content-Type": "application/json", "X-GitHub-Event": "pull_request"}
+    h["X-GitHub-Delivery"] = f"d-{len(signatures)}-{hash(tuple(signatures.values()))}"
+    h.update({k.replace("_", "-"): v for k, v in signatures.items()})
+    return await client.post("/webhook", data=body, headers=h)
+
+
+def _sha1(body: bytes, secret: str = SECRET) -> str:
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+async def test_only_the_sha256_signature_counts(client: TestClient[Any, Any]) -> None:
+    # A valid SHA-1 X-Hub-Signature alone (gidgethub would accept it) is refused.
+    resp = await _post_signed(client, VALID, X_Hub_Signature=_sha1(VALID))
+    assert resp.status == 401
+    # A valid SHA-256 one with a wrong SHA-1 beside it is accepted: only the former counts.
+    resp = await _post_signed(
+        client, VALID, X_Hub_Signature_256=sign(VALID), X_Hub_Signature="sha1=" + "0" * 40
+    )
+    assert resp.status == 202
+    # A wrong SHA-256 one is refused even with a valid SHA-1 beside it.
+    resp = await _post_signed(
+        client, VALID, X_Hub_Signature_256="sha256=" + "0" * 64, X_Hub_Signature=_sha1(VALID)
+    )
+    assert resp.status == 401
+    assert await stored(client) == (1, 1)
+
+
+async def test_rotation_accepts_the_previous_secret_until_it_is_removed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SECURITY.md's rotation: replicas get the new secret with the old one as previous,
+    then the App's secret changes; deliveries signed with either are taken, none refused."""
+    caplog.set_level(logging.INFO)
+    old, new = "old-secret", "new-secret"
+    during = Settings(
+        webhook_secret=new,
+        webhook_secret_previous=old,
+        database_url=f"sqlite:///{tmp_path}/a.db",
+    )
+    app = await create_app(during, workers=0)
+    async with TestClient(TestServer(app)) as c:
+        for i, secret in enumerate((old, new)):
+            body = json.dumps({**pr_payload(), "number": 7 + i}).encode()
+            resp = await _post_signed(c, body, X_Hub_Signature_256=sign(body, secret))
+            assert resp.status == 202, await resp.text()
+        body = json.dumps({**pr_payload(), "number": 9}).encode()
+        resp = await _post_signed(c, body, X_Hub_Signature_256=sign(body, "someone-else"))
+        assert resp.status == 401
+        assert await stored(c) == (2, 2)
+    assert any("GITHUB_WEBHOOK_SECRET_PREVIOUS" in line for line in intake_logs(caplog))
+    after = Settings(webhook_secret=new, database_url=f"sqlite:///{tmp_path}/b.db")
+    app = await create_app(after, workers=0)
+    async with TestClient(TestServer(app)) as c:
+        resp = await _post_signed(c, VALID, X_Hub_Signature_256=sign(VALID, old))
+        assert resp.status == 401  # the rotation is over: the old secret is refused
+
+
+SCHEMAS = Path("/work/shared/github/webhook-schemas.octokit-webhooks-schemas-7.6.1.json")
+
+
+@pytest.mark.skipif(not SCHEMAS.exists(), reason="GitHub's webhook schemas are not at hand")
+def test_the_intake_shapes_are_those_of_githubs_webhook_schemas() -> None:
+    """bot.service.webhook_shapes against @octokit/webhooks-schemas 7.6.1: each field's types
+    (the union over the handled actions) and whether its parent requires it."""
+    from bot.service import routers, webhook_shapes
+
+    defs = json.loads(SCHEMAS.read_text(encoding="utf-8"))["definitions"]
+
+    def resolve(s: Any) -> Any:
+        while isinstance(s, dict) and "$ref" in s:
+            s = defs[s["$ref"].split("/")[-1]]
+        return s
+
+    def branches(s: Any) -> list[Any]:
+        s = resolve(s)
+        for key in ("anyOf", "oneOf", "allOf"):
+            if key in s:
+                return [b for sub in s[key] for b in branches(sub)]
+        return [s]
+
+    def types(s: Any, path: list[str]) -> set[str]:
+        out: set[str] = set()
+        for b in branches(s):
+            if not path:
+                t = b.get("type", "any")
+                out |= set(t) if isinstance(t, list) else {t}
+            elif path[0] in b.get("properties", {}):
+                out |= types(b["properties"][path[0]], path[1:])
+        return out
+
+    def required(s: Any, path: list[str]) -> bool:
+        found = [b for b in branches(s) if path[0] in b.get("properties", {})]
+        if len(path) == 1:
+            return bool(found) and all(path[0] in b.get("required", []) for b in found)
+        return all(required(b["properties"][path[0]], path[1:]) for b in found)
+
+    handled: dict[str, list[str]] = {}
+    for event, action in _handled_pairs(routers.router):
+        name = f"{event}${action or 'event'}"
+        handled.setdefault(event, []).append(name)
+    assert set(handled) == set(webhook_shapes.FIELDS)
+    for event, shape in webhook_shapes.FIELDS.items():
+        for path, (allowed, is_required) in shape.items():
+            parts = path.split(".")
+            derived = set().union(*(types(defs[n], parts) for n in handled[event]))
+            assert set(allowed) == derived, (event, path)
+            assert is_required == all(required(defs[n], parts) for n in handled[event])
+
+
+def _handled_pairs(router: Any) -> list[tuple[str, str | None]]:
+    """(event, action) pairs a gidgethub Router dispatches (action None: every action)."""
+    pairs: list[tuple[str, str | None]] = []
+    for event, callbacks in router._shallow_routes.items():
+        if callbacks:
+            pairs.append((event, None))
+    for event, by_key in router._deep_routes.items():
+        for key, by_value in by_key.items():
+            assert key == "action"
+            pairs.extend((event, value) for value in by_value)
+    return pairs
