@@ -154,6 +154,12 @@ def build_inventory(ctx: FileContext) -> Inventory:
     macros = _macro_inits(ctx)
     if macros:
         facts["init_macros"] = macros
+    uses = _foreign_macro_uses(ctx, inv.specs)
+    if uses:
+        facts["macro_uses"] = uses
+    aliases = _macro_aliases(ctx)
+    if aliases:
+        facts["macro_aliases"] = aliases
     if unresolved:
         facts["unresolved_modules"] = unresolved
     inv.facts = facts
@@ -184,3 +190,58 @@ def _module_for_offset(inv: Inventory, offset: int) -> str | None:
         if entry.init.offset > offset:
             return entry.info.name
     return inv.modules[-1].info.name
+
+
+_API = ("Py", "_Py")
+_ONE_ARG_CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(\s*+(?:\([^()]*+\)\s*+)?(\w++)\s*+\)")
+
+
+def _foreign_macro_uses(ctx: FileContext, specs: list[Definition]) -> dict[str, bool]:
+    """Macros of another file (a header's `get_state_obj(o)`) called here on an object whose
+    declared struct is the instance struct of a spec of this file: macro -> whether one of
+    those specs can be subclassed (Py_TPFLAGS_BASETYPE). The tree pass judges a header's
+    ISO014 finding by them."""
+    if not specs:
+        return {}
+    by_struct: dict[str, bool] = {}
+    for spec in specs:
+        if spec.init is None:
+            continue
+        struct = ctx.state_struct_of(spec.init.get("basicsize", 1))
+        if struct:
+            raw = spec.init.get("flags", 3) or ""
+            flags = " ".join(
+                [raw, *(v for w in re.findall(r"\w+", raw) for v in ctx.src.resolve(w))]
+            )
+            by_struct[struct] = by_struct.get(struct, False) or "Py_TPFLAGS_BASETYPE" in flags
+    out: dict[str, bool] = {}
+    flat = ctx.src.flat
+    for m in _ONE_ARG_CALL.finditer(flat):
+        name = m.group(1).decode()
+        if name in ctx.functions_by_name or name in ctx.src.defines or name.startswith(_API):
+            continue
+        if flat[max(0, m.start() - 2) : m.start()].rstrip().endswith((b"->", b".")):
+            continue  # a member called through a pointer (`tp->tp_free(self)`)
+        f = ctx.enclosing_function(m.start())
+        if f is None:
+            continue
+        var = re.escape(m.group(2))
+        decl = None
+        declared = re.compile(rb"\b(?:struct\s++)?(\w++)\s*+\*\s*+" + var + rb"\b")
+        for d in declared.finditer(flat, f.start, m.start()):
+            decl = d.group(1).decode()
+        if decl in by_struct:
+            out[name] = out.get(name, False) or by_struct[decl]
+    return out
+
+
+def _macro_aliases(ctx: FileContext) -> dict[str, str]:
+    """Function-like macros of this file defined as another one (`#define get_state_mbio(b)
+    get_state_obj(b)`): alias -> macro."""
+    out: dict[str, str] = {}
+    for name, params in ctx.src.macro_params.items():
+        for value in ctx.src.defines.get(name, []):
+            m = re.match(r"\s*\(?\s*(\w+)\s*\(", value)
+            if m and m.group(1) in ctx.src.macro_params and m.group(1) != name and params:
+                out[name] = m.group(1)
+    return out

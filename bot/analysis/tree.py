@@ -240,6 +240,36 @@ def _apply_module_context(findings: list[Finding], modules: list[ModuleInfo]) ->
     return out
 
 
+def _settle_header_macros(findings: list[Finding], reports: Sequence[FileReport]) -> list[Finding]:
+    """ISO014 in a header's macro (`#define get_state_obj(o) PyType_GetModuleState(Py_TYPE(o))`):
+    the header has no spec to judge by, the files that call the macro (or a macro defined as
+    it) know the instance structs of their specs. Info when some file calls it on objects of
+    its specs and none of those specs can be subclassed."""
+    if not any(f.rule == "ISO014" and f.path.endswith(_HEADER_SUFFIXES) for f in findings):
+        return findings
+    uses: dict[str, list[bool]] = {}
+    aliases: dict[str, dict[str, str]] = {}
+    for r in reports:
+        for name, subclassable in r.facts.get("macro_uses", {}).items():
+            uses.setdefault(name, []).append(bool(subclassable))
+        if r.facts.get("macro_aliases"):
+            aliases[r.path] = r.facts["macro_aliases"]
+    out: list[Finding] = []
+    for f in findings:
+        if f.rule == "ISO014" and f.severity == "warning" and f.path.endswith(_HEADER_SUFFIXES):
+            names = {f.symbol} | {a for a, m in aliases.get(f.path, {}).items() if m == f.symbol}
+            seen = [u for n in names for u in uses.get(n, [])]
+            if seen and not any(seen):
+                f = replace(
+                    f,
+                    severity="info",
+                    message=f"{f.message.split(' returns the wrong module')[0]}: exact, the "
+                    "files calling it do so on types without Py_TPFLAGS_BASETYPE",
+                )
+        out.append(f)
+    return out
+
+
 def _fold_duplicates(findings: list[Finding]) -> list[Finding]:
     """One global, one finding: a variable declared twice in a file (a forward
     `static T x;` then `static T x = {...};`) keeps its last finding, and a variable of a
@@ -292,6 +322,7 @@ def build_tree_report(
     if python_version is not None and python_version < SLOT_SINCE:
         findings = [f for f in findings if f.rule != "ISO003"]
     findings = _apply_module_context(findings, modules)
+    findings = _settle_header_macros(findings, reports)
     findings = _fold_duplicates(findings)
     findings = _apply_tsv(findings, parse_tsv(ignored_tsv), parse_tsv(globals_to_fix_tsv))
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))

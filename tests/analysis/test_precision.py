@@ -809,3 +809,37 @@ def test_local_copies_status_flags_and_constant_addresses() -> None:
     assert _severity(r, "ISO012", "p5s") == "warning"  # the copy is written through
     assert _severity(r, "ISO012", "rv") == "info"  # never back to its initial 3
     assert _severity(r, "ISO012", "api") == "info"  # constant addresses stored at init
+
+
+def test_header_macro_is_settled_by_the_files_that_call_it() -> None:
+    from bot.analysis import analyze_file, build_tree_report
+
+    header = b"""
+    #define get_state_obj(o) ((_sslmodulestate *)PyType_GetModuleState(Py_TYPE(o)))
+    #define get_state_mbio(b) get_state_obj(b)
+    """
+    source = b"""
+    #include "Python.h"
+    #include "_ssl.h"
+    typedef struct { PyObject_HEAD int eof; } PySSLMemoryBIO;
+    static PyObject *
+    memory_bio_write(PySSLMemoryBIO *self, PyObject *b)
+    {
+        _sslmodulestate *state = get_state_mbio(self);
+        Py_RETURN_NONE;
+    }
+    static PyType_Slot slots[] = {{0, 0}};
+    static PyType_Spec PySSLMemoryBIO_spec = {"_ssl.MemoryBIO", sizeof(PySSLMemoryBIO), 0,
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, slots};
+    """
+    tree = build_tree_report(
+        ".", [analyze_file("Modules/_ssl.h", header), analyze_file("Modules/_ssl.c", source)]
+    )
+    [f] = [f for f in tree.findings if f.rule == "ISO014"]
+    assert (f.symbol, f.severity) == ("get_state_obj", "info")
+    subclassable = source.replace(b"Py_TPFLAGS_IMMUTABLETYPE", b"Py_TPFLAGS_BASETYPE")
+    tree = build_tree_report(
+        ".", [analyze_file("Modules/_ssl.h", header), analyze_file("Modules/_ssl.c", subclassable)]
+    )
+    [f] = [f for f in tree.findings if f.rule == "ISO014"]
+    assert f.severity == "warning"
