@@ -8,8 +8,10 @@ GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, GITHUB_API_URL, ISOLATION_BOT_CON
   permissions the bot needs, the App subscribes to the events it handles, the meta issue exists
   and is open and unlocked, and the configured labels exist. Each check prints ``OK`` or
   ``MISSING`` and, when missing, how to fix it. Exit status 0 when all pass, 1 otherwise.
-- ``setup-labels [--repo OWNER/NAME] [--dry-run]`` creates the configured labels, or updates
-  their colour and description, so the PR check can apply them.
+- ``setup-labels [--repo OWNER/NAME] [--dry-run] [--update-existing]`` creates the configured
+  labels that are missing, so the PR check can apply them. A label that already exists is left
+  as the repository has it (CPython has ``topic-subinterpreters`` with its own colour) and
+  reported when it differs; ``--update-existing`` sets its colour and description too.
 """
 
 from __future__ import annotations
@@ -309,9 +311,16 @@ def run_doctor(settings: Settings, repo: str, out: TextIO, *, throttle: bool = T
 
 
 def setup_labels(
-    settings: Settings, repo: str, out: TextIO, *, dry_run: bool = False, throttle: bool = True
+    settings: Settings,
+    repo: str,
+    out: TextIO,
+    *,
+    dry_run: bool = False,
+    throttle: bool = True,
+    update_existing: bool = False,
 ) -> int:
-    """Create or update the configured labels; prints one line per label."""
+    """Create the missing configured labels (and, with ``update_existing``, set the colour
+    and description of existing ones); prints one line per label."""
     import github
 
     if not settings.app_id or not settings.private_key:
@@ -337,12 +346,20 @@ def setup_labels(
                 action = "created"
                 if not dry_run:
                     repository.create_label(spec.name, spec.color, spec.description)
-            elif (label.color.lower(), label.description or "") != (spec.color, spec.description):
+            elif (label.color.lower(), label.description or "") == (spec.color, spec.description):
+                action = "unchanged"
+            elif not update_existing:
+                # The repository's own colour and text are kept (maintainers chose them).
+                print(
+                    f"kept      {label.name} (#{label.color.lower()}: {label.description or ''}; "
+                    "differs from the configuration, --update-existing changes it)",
+                    file=out,
+                )
+                continue
+            else:
                 action = "updated"
                 if not dry_run:
                     label.edit(label.name, spec.color, spec.description)
-            else:
-                action = "unchanged"
         except github.GithubException as exc:
             print(f"failed    {spec.name}: {_describe(exc)}", file=out)
             status = 1
@@ -364,12 +381,17 @@ def register(subparsers: Any) -> None:
     )
     doctor.set_defaults(handler=_cli(_doctor_main))
     labels = subparsers.add_parser(
-        "setup-labels", help="create or update the configured labels in the repository"
+        "setup-labels", help="create the configured labels missing from the repository"
     )
     labels.add_argument(
         "--repo", metavar="OWNER/NAME", help="repository (default: the meta issue's)"
     )
     labels.add_argument("--dry-run", action="store_true", help="print, change nothing")
+    labels.add_argument(
+        "--update-existing",
+        action="store_true",
+        help="also set the colour and description of labels that exist already",
+    )
     labels.set_defaults(handler=_cli(_labels_main))
 
 
@@ -386,5 +408,9 @@ def _doctor_main(settings: Settings, args: argparse.Namespace) -> int:
 
 def _labels_main(settings: Settings, args: argparse.Namespace) -> int:
     return setup_labels(
-        settings, args.repo or settings.meta_issue.repo, sys.stdout, dry_run=args.dry_run
+        settings,
+        args.repo or settings.meta_issue.repo,
+        sys.stdout,
+        dry_run=args.dry_run,
+        update_existing=args.update_existing,
     )

@@ -49,9 +49,13 @@ def doctor(settings: Settings, repo: str = REPO) -> tuple[int, str]:
     return status, out.getvalue()
 
 
-def labels(settings: Settings, repo: str = REPO, *, dry_run: bool = False) -> tuple[int, str]:
+def labels(
+    settings: Settings, repo: str = REPO, *, dry_run: bool = False, update: bool = False
+) -> tuple[int, str]:
     out = io.StringIO()
-    status = setup_labels(settings, repo, out, dry_run=dry_run, throttle=False)
+    status = setup_labels(
+        settings, repo, out, dry_run=dry_run, throttle=False, update_existing=update
+    )
     return status, out.getvalue()
 
 
@@ -89,16 +93,31 @@ def test_fresh_install_lacks_only_labels_then_setup_labels_fixes_it(world: World
     assert "all checks passed" in text
 
 
-def test_setup_labels_updates_colour_and_description_and_is_idempotent(world: World) -> None:
+def test_setup_labels_keeps_existing_labels_unless_asked(world: World) -> None:
+    """CPython already has topic-subinterpreters with its own colour: it is kept."""
+    world.emu.create_label(REPO, "topic-subinterpreters", "c5def5", "CPython's own")
+    status, text = labels(world.settings)
+    assert status == 0
+    assert text.count("created") == 2
+    assert "kept      topic-subinterpreters (#c5def5: CPython's own;" in text
+    assert "--update-existing" in text
+    topic = world.emu.repo_record(REPO).labels["topic-subinterpreters"]
+    assert (topic.color, topic.description) == ("c5def5", "CPython's own")
+    assert not [q for q in world.emu.requests if q.method == "PATCH"]
+
+
+def test_setup_labels_update_existing_sets_colour_and_description_idempotently(
+    world: World,
+) -> None:
     world.emu.create_label(REPO, "Isolation-Regression", "ffffff", "old text")
     world.emu.create_label(REPO, "unrelated", "000000", "not ours")
-    status, text = labels(world.settings, dry_run=True)
+    status, text = labels(world.settings, dry_run=True, update=True)
     assert status == 0 and "would be updated" in text and "would be created" in text
     r = world.emu.repo_record(REPO)
     assert r.labels["isolation-regression"].color == "ffffff"  # dry run changed nothing
     assert "topic-subinterpreters" not in r.labels
 
-    status, text = labels(world.settings)
+    status, text = labels(world.settings, update=True)
     assert status == 0
     assert "updated   isolation-regression" in text
     regression = r.labels["isolation-regression"]
@@ -110,7 +129,7 @@ def test_setup_labels_updates_colour_and_description_and_is_idempotent(world: Wo
     assert {"topic-subinterpreters", "isolation-improved"} <= set(r.labels)
 
     writes = len([q for q in world.emu.requests if q.method in ("POST", "PATCH")])
-    status, text = labels(world.settings)
+    status, text = labels(world.settings, update=True)
     assert status == 0 and text.count("unchanged") == 3
     assert len([q for q in world.emu.requests if q.method in ("POST", "PATCH")]) == writes + 1
     # (+1: the installation token; no label was written)
@@ -208,6 +227,11 @@ def test_command_line(
     # The meta issue is not the default 84692 here: the repository is given explicitly.
     assert main(["setup-labels", "--repo", REPO, "--dry-run"]) == 0
     assert "would be created" in capsys.readouterr().out
+    world.emu.create_label(REPO, "topic-subinterpreters", "c5def5", "CPython's own")
+    assert main(["setup-labels", "--repo", REPO, "--dry-run"]) == 0
+    assert "kept      topic-subinterpreters" in capsys.readouterr().out
+    assert main(["setup-labels", "--repo", REPO, "--dry-run", "--update-existing"]) == 0
+    assert "would be updated topic-subinterpreters" in capsys.readouterr().out
     assert main(["doctor", "--repo", REPO]) == 1
     out = capsys.readouterr().out
     assert f"MISSING  meta issue {REPO}#84692" in out
