@@ -167,7 +167,35 @@ def annotations_for(
     """Annotations for the new findings on lines the PR changed (all new findings when none
     is on a changed line), errors first, capped."""
     chosen = [f for f in result.new if _on_changed_lines(result, f)] or list(result.new)
-    return [annotation(f, rules_url=rules_url) for f in by_severity(chosen)][:MAX_ANNOTATIONS]
+    folded = fold([annotation(f, rules_url=rules_url) for f in by_severity(chosen)])
+    return folded[:MAX_ANNOTATIONS]
+
+
+def fold(annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One annotation per file, level and title (the same rule on the same symbol): the first
+    occurrence, its message naming the other lines. Each 50 annotations cost a request (and
+    GitHub asks integrations to keep writes few), so repeats are folded, order kept."""
+    first: dict[tuple[str, str, str], dict[str, Any]] = {}
+    others: dict[tuple[str, str, str], list[int]] = {}
+    out: list[dict[str, Any]] = []
+    for ann in annotations:
+        key = (ann["path"], ann["annotation_level"], ann["title"])
+        if key in first:
+            others[key].append(ann["start_line"])
+            continue
+        first[key], others[key] = ann, []
+        out.append(ann)
+    for key, lines in others.items():
+        if lines:
+            ann = first[key] = dict(first[key])
+            shown = sorted(set(lines))
+            more = ", ".join(str(n) for n in shown[:100])
+            if len(shown) > 100:
+                more += f" and {len(shown) - 100} more"
+            # Digits and fixed words only: the message was escaped already.
+            also = f"\nAlso on line{'s' if len(lines) > 1 else ''} {more}."
+            ann["message"] = ann["message"][: 64_000 - len(also)] + also
+    return [first[(a["path"], a["annotation_level"], a["title"])] for a in out]
 
 
 def batches(
