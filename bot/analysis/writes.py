@@ -450,6 +450,37 @@ def _after_members(code: bytes, end: int) -> int:
     return m.end() if m else end
 
 
+# Callees whose argument at these positions (0-based) is only read: sysctl reads its MIB
+# name array (a static `int mib[] = {CTL_KERN, KERN_BOOTTIME};`) and writes only `oldp`.
+READ_ONLY_POSITIONS: dict[str, frozenset[int]] = {
+    "sysctl": frozenset({0, 4}),
+    "sysctlbyname": frozenset({0, 3}),
+    "memcpy": frozenset({1}),
+    "memmove": frozenset({1}),
+    "strcpy": frozenset({1}),
+    "strncpy": frozenset({1}),
+}
+
+
+def _read_only_position(callee: str, args_before: bytes) -> bool:
+    positions = READ_ONLY_POSITIONS.get(callee)
+    return positions is not None and args_before.count(b",") in positions
+
+
+def _ternary_latch(code: bytes, name: str, offset: int) -> bool:
+    """`x >= 0 ? x : (x = probe())` (often in a macro): the write only happens while the
+    condition on the variable itself says it is not computed yet."""
+    head = code[max(0, offset - 200) : offset]
+    m = _TERNARY_HEAD.search(head)
+    return (
+        m is not None
+        and re.search(rb"\b" + re.escape(name.encode()) + rb"\b", m.group(1)) is not None
+    )
+
+
+_TERNARY_HEAD = re.compile(rb"([^;?:{}]*+)\?[^;?:{}]*+:\s*+\(*+\s*+$")
+
+
 def _const_parameter(ctx: FileContext, callee: str, args_before: bytes) -> bool:
     """The parameter of ``callee`` (a function of this file) at the position of the argument
     after ``args_before`` is declared `const`."""
@@ -517,7 +548,7 @@ def writes_of(
                     and _CALL_ARG_AFTER.match(code, _after_members(code, end))
                     and not _SIZEOF_BEFORE.search(head)
                     and call.group(1).decode() not in READ_ONLY_CALLEES
-                    and not _const_parameter(ctx, call.group(1).decode(), head[call.end() :])
+                    and not _const_parameter(ctx, call.group(1).decode(), call.group(2) or b"")
                 )
         elif array and _CALL_ARG_AFTER.match(code, end):
             call = _CALL_ARG_BEFORE.search(before)
@@ -525,15 +556,19 @@ def writes_of(
                 call
                 and call.group(1).decode() not in READ_ONLY_CALLEES
                 and not _SIZEOF_BEFORE.search(before)
+                and not _read_only_position(call.group(1).decode(), call.group(2) or b"")
             )
         if not write:
             continue
         count += 1
         enclosing = ctx.enclosing_function(off)
-        at_init = enclosing is not None and (
-            enclosing.name in init_funcs
-            or _latched(ctx, name, off, statics, (lo, hi) if function else None)
-        )
+        at_init = (
+            enclosing is not None
+            and (
+                enclosing.name in init_funcs
+                or _latched(ctx, name, off, statics, (lo, hi) if function else None)
+            )
+        ) or _ternary_latch(code, name, off)
         if at_init and not _python_value(ctx, off, name):
             continue
         runtime += 1

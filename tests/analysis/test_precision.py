@@ -843,3 +843,15 @@ def test_header_macro_is_settled_by_the_files_that_call_it() -> None:
     )
     [f] = [f for f in tree.findings if f.rule == "ISO014"]
     assert f.severity == "warning"
+
+
+def test_ternary_lazy_init_in_a_macro_is_a_process_property() -> None:
+    code = """
+    #include "Python.h"
+    static int emutramp_enabled = -1;
+    static int check(void) { return 1; }
+    #define is_emutramp_enabled() (emutramp_enabled >= 0 ? emutramp_enabled \\
+            : (emutramp_enabled = check()))
+    """
+    r = analyze(code, "ext/src/c/malloc_closure.h")
+    assert _severity(r, "ISO012", "emutramp_enabled") == "info"
