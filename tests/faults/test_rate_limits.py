@@ -7,8 +7,14 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
+import pytest
+from gidgethub import BadRequest
+
+from bot.emulator import GitHubEmulator
+from bot.github.client import BotGitHubAPI, RetryPolicy
 from bot.github.pacing import ScaledClock
-from tests.support.world import HEAD_SOURCE, MODULE_PATH, World
+from tests.support.world import HEAD_SOURCE, MODULE_PATH, REPO, World
 
 
 async def _postponed(world: World) -> dict[str, object]:
@@ -121,3 +127,31 @@ async def test_a_backlog_of_20_prs_is_written_at_about_one_a_second(world: World
     assert len(writes) >= 20 * 3  # check run created, completed, the comment
     assert busiest_minute(writes) <= 65  # 5 at once, then 60 a minute
     assert [r for r in world.emu.requests if r.status in (403, 429)] == []
+
+
+async def test_the_emulator_enforces_githubs_content_limit_without_retry_after() -> None:
+    """The emulator follows GitHub: past 80 writes a minute for an installation, a write is
+    answered 403 with the secondary-limit message and no Retry-After."""
+
+    emu = GitHubEmulator()
+    app = emu.register_app("isolation-bot", owner="python")
+    emu.create_repo(REPO)
+    emu.commit(REPO, "main", {"README": "x"})
+    installation = emu.install(app, "python")
+    emu.write_limit = (80, 60.0)
+    token = emu.issue_token(installation).token
+    async with emu.serve() as api, aiohttp.ClientSession() as session:
+
+        async def fixed(force: bool) -> str:
+            return token
+
+        policy = RetryPolicy(rate_limit_max_wait=0.0, timeout=5.0)
+        gh = BotGitHubAPI(session, base_url=api, token_provider=fixed, policy=policy)
+        for i in range(80):
+            await gh.post(f"/repos/{REPO}/labels", data={"name": f"l{i}", "color": "ffffff"})
+        with pytest.raises(BadRequest) as refused:
+            await gh.post(f"/repos/{REPO}/labels", data={"name": "l80", "color": "ffffff"})
+        assert refused.value.status_code == 403
+        assert "secondary rate limit" in str(refused.value)
+        assert "retry-after" not in {k.lower() for k in refused.value.headers}
+    assert len(emu.write_times(installation)) == 81

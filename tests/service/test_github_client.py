@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gidgethub import BadRequest, GitHubBroken, RateLimitExceeded
 
+from bot.config import ConfigError
 from bot.github import (
     BotGitHubAPI,
     CallCounter,
@@ -497,3 +498,26 @@ async def test_writes_are_paced_per_installation_and_reads_capped(server: Any) -
     readers = [paced(session, base, capped) for _ in range(10)]
     await asyncio.gather(*(gh.getitem(f"/r/{i}") for i, gh in enumerate(readers)))
     assert peak == 3
+
+
+def test_pacing_knobs_come_from_the_environment() -> None:
+    from bot.config import from_env
+    from bot.github.app import pacing_for
+
+    settings = from_env(
+        {
+            "ISOLATION_BOT_GITHUB_WRITES_PER_SECOND": "0.5",
+            "ISOLATION_BOT_GITHUB_WRITE_BURST": "2",
+            "ISOLATION_BOT_GITHUB_CONCURRENT_READS": "3",
+            "ISOLATION_BOT_GITHUB_SECONDARY_WAIT_SECONDS": "90",
+            "GITHUB_WEBHOOK_SECRET_PREVIOUS": "old",
+        }
+    )
+    policy = pacing_for(settings).policy
+    assert (policy.writes_per_second, policy.write_burst, policy.concurrent_reads) == (0.5, 2, 3)
+    assert policy.secondary_wait == 90.0
+    assert settings.webhook_secret_previous == "old"
+    with pytest.raises(ConfigError, match="below its minimum 60"):
+        from_env({"ISOLATION_BOT_GITHUB_SECONDARY_WAIT_SECONDS": "5"})
+    with pytest.raises(ConfigError, match="not a number"):
+        from_env({"ISOLATION_BOT_GITHUB_WRITE_BURST": "1.5"})
