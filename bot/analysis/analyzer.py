@@ -22,6 +22,7 @@ from bot.analysis.paths import (
     rule_info,
 )
 from bot.analysis.rules import ALL_DETECTORS, Hit
+from bot.analysis.rules.static_state import c_state_writers
 from bot.analysis.source import Source
 from bot.analysis.suppressions import (
     SUPPRESSION_RULE,
@@ -118,6 +119,11 @@ def _analyze(path: str, data: bytes, deadline: Deadline) -> FileReport:
                 deadline.check(f"rule {detector.rule}")
         deadline.check(detector.name)
 
+    writers = c_state_writers(
+        ctx, [h.symbol for rule, h in hits if rule == "ISO012" and h.severity is None]
+    )
+    if writers:
+        inv.facts["c_state_writers"] = writers
     sups = find_suppressions(data, lambda off: src.line_col(off)[0])
     findings: list[Finding] = []
     sups_by_line = by_line(sups)  # one lookup per finding: a list scan was quadratic

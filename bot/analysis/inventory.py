@@ -160,6 +160,9 @@ def build_inventory(ctx: FileContext) -> Inventory:
     aliases = _macro_aliases(ctx)
     if aliases:
         facts["macro_aliases"] = aliases
+    entry = _init_entry_points(ctx)
+    if entry:
+        facts["init_entry_points"] = entry
     if unresolved:
         facts["unresolved_modules"] = unresolved
     inv.facts = facts
@@ -245,3 +248,30 @@ def _macro_aliases(ctx: FileContext) -> dict[str, str]:
             if m and m.group(1) in ctx.src.macro_params and m.group(1) != name and params:
                 out[name] = m.group(1)
     return out
+
+
+_SLOT_EXEC = re.compile(rb"\{\s*+Py_mod_exec\s*+,\s*+(?:\([^()]*+\)\s*+)?&?\s*+(\w++)")
+_CALLEE = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(")
+
+
+def _init_entry_points(ctx: FileContext) -> list[str]:
+    """Functions another file provides that this file's module initialisation runs: the
+    `Py_mod_exec` functions of its slot tables and the callees of its inits and exec
+    functions that this file does not define (pillow's `{Py_mod_exec, load_tkinter_funcs}`,
+    psutil's `psutil_setup()` called from PyInit). The tree pass counts writes made only in
+    them as initialisation."""
+    flat = ctx.src.flat
+    roots = {i.func_name for i in ctx.init_functions}
+    out: set[str] = set()
+    for m in _SLOT_EXEC.finditer(flat):
+        name = m.group(1).decode()
+        (roots if name in ctx.functions_by_name else out).add(name)
+    for name in roots:
+        f = ctx.functions_by_name.get(name)
+        if f is None:
+            continue
+        for c in _CALLEE.finditer(flat, f.body_start, f.end):
+            callee = c.group(1).decode()
+            if callee not in ctx.functions_by_name and not callee.startswith(_API):
+                out.add(callee)
+    return sorted(out)

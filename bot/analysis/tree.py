@@ -270,6 +270,33 @@ def _settle_header_macros(findings: list[Finding], reports: Sequence[FileReport]
     return out
 
 
+def _settle_init_writes(findings: list[Finding], reports: Sequence[FileReport]) -> list[Finding]:
+    """ISO012 state written only by exported functions that another file's module init runs
+    (its Py_mod_exec function or a callee of its PyInit): set at initialisation, from the OS
+    or constants, like a write in the file's own init."""
+    entry: set[str] = set()
+    writers: dict[tuple[str, str], list[str]] = {}
+    for r in reports:
+        entry.update(r.facts.get("init_entry_points", []))
+        for symbol, funcs in r.facts.get("c_state_writers", {}).items():
+            writers[(r.path, symbol)] = funcs
+    if not entry or not writers:
+        return findings
+    out: list[Finding] = []
+    for f in findings:
+        funcs = writers.get((f.path, f.symbol)) if f.rule == "ISO012" else None
+        if f.severity == "warning" and funcs and all(fn in entry for fn in funcs):
+            f = replace(
+                f,
+                severity="info",
+                message=f"{f.message.split(' is process-wide C state')[0]}: written only by "
+                f"{', '.join(funcs)}, which a module init of another file runs: a process "
+                "property",
+            )
+        out.append(f)
+    return out
+
+
 def _fold_duplicates(findings: list[Finding]) -> list[Finding]:
     """One global, one finding: a variable declared twice in a file (a forward
     `static T x;` then `static T x = {...};`) keeps its last finding, and a variable of a
@@ -323,6 +350,7 @@ def build_tree_report(
         findings = [f for f in findings if f.rule != "ISO003"]
     findings = _apply_module_context(findings, modules)
     findings = _settle_header_macros(findings, reports)
+    findings = _settle_init_writes(findings, reports)
     findings = _fold_duplicates(findings)
     findings = _apply_tsv(findings, parse_tsv(ignored_tsv), parse_tsv(globals_to_fix_tsv))
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule))

@@ -116,6 +116,10 @@ class Writes:
     runtime: int  # of them, writes neither at initialisation nor latched
     atomic_only: bool  # every use is an argument of an atomic call
     runtime_in_functions: int = 0  # run-time writes in function bodies (not macro bodies)
+    # When every run-time write is in a function of the file with a value from the OS or a
+    # constant: those functions (the tree pass checks whether another file's module init is
+    # what calls them). Empty when some write could not be placed so.
+    writers: tuple[str, ...] = ()
 
 
 _IDENT = re.compile(rb"(?<![\w.>])[A-Za-z_]\w*+")
@@ -516,7 +520,8 @@ def writes_of(
         f = ctx.functions_by_name.get(function)
         if f is not None:
             lo, hi = f.body_start, f.end
-    count = runtime = in_functions = 0
+    count = runtime = in_functions = deferrable = 0
+    writers: set[str] = set()
     uses = 0
     atomic_uses = 0
     for off in occurrences:
@@ -569,9 +574,19 @@ def writes_of(
                 or _latched(ctx, name, off, statics, (lo, hi) if function else None)
             )
         ) or _ternary_latch(code, name, off)
-        if at_init and not _python_value(ctx, off, name):
+        python_value = _python_value(ctx, off, name)
+        if at_init and not python_value:
             continue
         runtime += 1
         if enclosing is not None:
             in_functions += 1
-    return Writes(count, runtime, bool(uses) and atomic_uses == uses, in_functions)
+            if not python_value:
+                writers.add(enclosing.name)
+                deferrable += 1
+    return Writes(
+        count,
+        runtime,
+        bool(uses) and atomic_uses == uses,
+        in_functions,
+        tuple(sorted(writers)) if runtime and deferrable == runtime else (),
+    )

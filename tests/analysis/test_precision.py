@@ -855,3 +855,44 @@ def test_ternary_lazy_init_in_a_macro_is_a_process_property() -> None:
     """
     r = analyze(code, "ext/src/c/malloc_closure.h")
     assert _severity(r, "ISO012", "emutramp_enabled") == "info"
+
+
+def test_state_written_by_another_files_module_init_is_a_process_property() -> None:
+    from bot.analysis import analyze_file, build_tree_report
+
+    init_c = b"""
+    #include "Python.h"
+    SYSTEM_INFO PSUTIL_SYSTEM_INFO;
+    int psutil_calls;
+    int
+    psutil_setup_windows(void)
+    {
+        GetSystemInfo(&PSUTIL_SYSTEM_INFO);
+        return 0;
+    }
+    void
+    psutil_count(void)
+    {
+        psutil_calls++;
+    }
+    """
+    module_c = b"""
+    #include "Python.h"
+    static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_psutil_windows", NULL, -1};
+    PyMODINIT_FUNC
+    PyInit__psutil_windows(void)
+    {
+        PyObject *mod = PyModule_Create(&moduledef);
+        if (psutil_setup_windows() != 0) return NULL;
+        return mod;
+    }
+    """
+    tree = build_tree_report(
+        ".",
+        [
+            analyze_file("psutil/arch/windows/init.c", init_c),
+            analyze_file("psutil/_psutil_windows.c", module_c),
+        ],
+    )
+    got = {f.symbol: f.severity for f in tree.findings if f.rule == "ISO012"}
+    assert got == {"PSUTIL_SYSTEM_INFO": "info", "psutil_calls": "warning"}

@@ -378,3 +378,28 @@ def _by_rule(ctx: FileContext) -> dict[str, list[StaticVariable]]:
 def variables_reported_by(rule: str, ctx: FileContext) -> list[StaticVariable]:
     """The file's process-global variables that PRECEDENCE gives to ``rule``, in file order."""
     return ctx.shared(_by_rule)[rule]
+
+
+def c_state_writers(ctx: FileContext, symbols: list[str]) -> dict[str, list[str]]:
+    """ISO012 warnings of the file whose every run-time write is in a function of the file,
+    with a value from the OS or a constant: symbol -> those functions (non-static ones only:
+    another file may call them from its module init)."""
+    if not symbols:
+        return {}
+    wanted = set(symbols)
+    out: dict[str, list[str]] = {}
+    for s in variables_reported_by("ISO012", ctx):
+        if s.name not in wanted:
+            continue
+        w = c_state_writes(ctx, s)
+        if w.writers and all(_exported(ctx, f) for f in w.writers):
+            out[s.name] = list(w.writers)
+    return out
+
+
+def _exported(ctx: FileContext, name: str) -> bool:
+    f = ctx.functions_by_name.get(name)
+    if f is None:
+        return False
+    line_start = ctx.src.flat.rfind(b"\n", 0, f.start) + 1
+    return re.search(rb"\bstatic\b", ctx.src.flat[line_start : f.body_start]) is None
