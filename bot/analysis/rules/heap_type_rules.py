@@ -89,7 +89,10 @@ def _creations(ctx: FileContext) -> list[tuple[str, str | None, str | None]]:
             continue
         callee = call.group(1).decode()
         after = args[idx + 1 :]
-        base = after[-1] if after and callee != "PyType_FromSpec" else None
+        # The base is the last argument of the C-API calls; a helper of the project
+        # (`_multidict_new_type(mod, &spec, base, vectorcall)`) may put it anywhere after the
+        # spec: every argument after it is a candidate.
+        base = " | ".join(after) if after and callee != "PyType_FromSpec" else None
         target: str | None = None
         callee_start = max(0, open_paren - 80) + call.start(1)
         a = _ASSIGN_BEFORE.search(flat, max(0, callee_start - 200), callee_start)
@@ -131,8 +134,9 @@ def gc_specs(ctx: FileContext) -> set[str]:
             target_of.setdefault(_last_name(target), set()).add(spec)
     bases: dict[str, list[str]] = {}
     for spec, _, base in creations:
-        if base is not None and not _NO_BASE.match(base.strip()):
-            bases.setdefault(spec, []).append(base.strip())
+        for candidate in (base or "").split(" | "):
+            if candidate.strip() and not _NO_BASE.match(candidate.strip()):
+                bases.setdefault(spec, []).append(candidate.strip())
     for s in specs:
         b = _slots(ctx, s).get("Py_tp_base")
         if b:
