@@ -2,8 +2,11 @@
 
     python bench/webhooks.py [--deliveries 1000] [--prs 30]
 
-1. Acknowledgement latency of a burst of signed ``pull_request`` deliveries (50 in flight) to
-   the real aiohttp app with a SQLite store (workers off: only the intake is measured).
+1. Acknowledgement latency of a burst of signed ``pull_request`` deliveries (1, 10, 50, 200 in
+   flight, connections opened beforehand, sent from a child process as GitHub is another
+   machine) to the real aiohttp app on SQLite and on PostgreSQL
+   (``ISOLATION_BOT_TEST_POSTGRES_URL``, a scratch schema; workers off: only the intake is
+   measured), and how many deliveries and jobs were stored (each exactly once).
 2. Time from a push (the emulator emits ``synchronize``) to the completed ``isolation`` check
    run, against the GitHub emulator, one push at a time.
 3. GitHub API calls for one typical ``synchronize`` with 3 changed C files: cold (new head
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -41,53 +45,101 @@ def ms(v: float) -> str:
     return f"{v * 1000:.1f} ms"
 
 
-async def bench_ack(n: int, in_flight: int = 50) -> None:
+def _signed(secret: str, event: str, delivery: str, payload: object) -> tuple[bytes, dict]:
+    body = json.dumps(payload).encode()
+    sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sig,
+    }
+
+
+async def load(url: str, secret: str, n: int, in_flight: int) -> None:
+    """The sender (run in its own process, as GitHub is another machine): ``n`` signed
+    deliveries, ``in_flight`` at a time; prints the latencies and the time as JSON."""
+    latencies: list[float] = []
+    sem = asyncio.Semaphore(in_flight)
+
+    async def one(session: aiohttp.ClientSession, i: int) -> None:
+        payload = {
+            "action": "synchronize",
+            "number": i % 200 + 1,
+            "pull_request": {
+                "number": i % 200 + 1,
+                "head": {"sha": f"{i:040x}"},
+                "base": {"sha": "b" * 40},
+            },
+            "repository": {"full_name": "python/cpython"},
+            "installation": {"id": 1},
+        }
+        body, headers = _signed(secret, "pull_request", f"bench-{i}", payload)
+        async with sem:
+            t0 = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as resp:
+                answer = await resp.read()
+                assert resp.status == 202, (resp.status, answer)
+            latencies.append(time.perf_counter() - t0)
+
+    async def ping(session: aiohttp.ClientSession, i: int) -> None:
+        body, headers = _signed(secret, "ping", f"warm-{i}", {"zen": "warm"})
+        async with session.post(url, data=body, headers=headers) as resp:
+            await resp.read()
+
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        # Open the connections first (GitHub keeps them too): the figure is the ack.
+        await asyncio.gather(*(ping(session, i) for i in range(in_flight)))
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(session, i) for i in range(n)))
+        total = time.perf_counter() - t0
+    print(json.dumps({"latencies": latencies, "total": total}))
+
+
+async def bench_ack(n: int, in_flight: int = 50, engine: str = "sqlite") -> None:
     from bot.service.app import create_app
+    from bot.service.state import STATE
 
     secret = "bench"
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(webhook_secret=secret, database_url=f"sqlite:///{tmp}/b.db")
+    async with contextlib.AsyncExitStack() as stack:
+        if engine == "sqlite":
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            database_url = f"sqlite:///{tmp}/b.db"
+        else:
+            from tests.support.store import temporary_postgres_url
+
+            database_url = await stack.enter_async_context(temporary_postgres_url())
+        settings = Settings(webhook_secret=secret, database_url=database_url)
         app = await create_app(settings, workers=0)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhook"
-        latencies: list[float] = []
-        sem = asyncio.Semaphore(in_flight)
-
-        async def one(session: aiohttp.ClientSession, i: int) -> None:
-            payload = {
-                "action": "synchronize",
-                "number": i % 200 + 1,
-                "pull_request": {"number": i % 200 + 1, "head": {"sha": f"{i:040x}"}},
-                "repository": {"full_name": "python/cpython"},
-                "installation": {"id": 1},
-            }
-            body = json.dumps(payload).encode()
-            sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            headers = {
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "pull_request",
-                "X-GitHub-Delivery": f"bench-{i}",
-                "X-Hub-Signature-256": sig,
-            }
-            async with sem:
-                t0 = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    assert resp.status == 202, resp.status
-                latencies.append(time.perf_counter() - t0)
-
-        async with aiohttp.ClientSession() as session:
-            t0 = time.perf_counter()
-            await asyncio.gather(*(one(session, i) for i in range(n)))
-            total = time.perf_counter() - t0
+        sender = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--load",
+            url,
+            secret,
+            str(n),
+            str(in_flight),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await sender.communicate()
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        latencies, total = result["latencies"], result["total"]
+        db = app[STATE].db
+        row = await db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM deliveries) AS d, (SELECT COUNT(*) FROM jobs) AS j"
+        )
         await runner.cleanup()
-    print(f"ack latency, {n} signed deliveries, {in_flight} in flight, SQLite store:")
+    print(f"ack latency, {n} signed deliveries, {in_flight} in flight, {engine} store:")
     print(
         f"  p50 {ms(pct(latencies, 50))}  p99 {ms(pct(latencies, 99))}  "
-        f"max {ms(max(latencies))}  ({n / total:.0f} deliveries/s)"
+        f"max {ms(max(latencies))}  ({n / total:.0f} deliveries/s); stored "
+        f"{row['d'] if row else '?'} deliveries, {row['j'] if row else '?'} jobs"
     )
 
 
@@ -188,14 +240,20 @@ async def bench_pipeline(prs: int) -> None:
 
 
 async def main() -> None:
+    if sys.argv[1:2] == ["--load"]:
+        url, secret, n, in_flight = sys.argv[2:6]
+        await load(url, secret, int(n), int(in_flight))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--prs", type=int, default=30)
-    parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 10, 50, 200])
+    parser.add_argument("--engines", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--skip-pipeline", action="store_true")
     args = parser.parse_args()
-    for in_flight in args.in_flight:
-        await bench_ack(args.deliveries, in_flight)
+    for engine in args.engines:
+        for in_flight in args.in_flight:
+            await bench_ack(args.deliveries, in_flight, engine)
     if not args.skip_pipeline:
         await bench_pipeline(args.prs)
 
