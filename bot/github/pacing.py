@@ -11,7 +11,8 @@ requests while you are rate limited may result in the banning of your integratio
 - The pause is shared: every worker of this replica reads the gate; every replica reads the
   ``PauseStore`` (a row per installation in the database, bot.store.github_pause), so one
   rate limit pauses the installation everywhere. The store is polled at most every
-  ``poll_seconds`` per installation; a store that fails is logged and the local pause used.
+  ``poll_seconds`` per installation; a store that fails (or takes over ``STORE_TIMEOUT``) is
+  logged and the local pause used.
 - Writes are paced per replica: with N replicas the installation may see N times ``rate``;
   set the rate to 1/N of the target (ISOLATION_BOT_GITHUB_WRITES_PER_SECOND).
 
@@ -30,6 +31,9 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+# A request never waits longer than this for the shared pause's row: a store that is down
+# (PostgreSQL restarting) must not stall GitHub calls; the replica's own pause still holds.
+STORE_TIMEOUT = 2.0
 
 
 class Clock(Protocol):
@@ -124,8 +128,10 @@ class Gate:
         if self.store is not None and now - self._polled_at >= self.policy.poll_seconds:
             self._polled_at = now
             try:
-                stored = await self.store.get_pause(self.installation_id)
-            except Exception as exc:  # the store is down: the local pause still holds
+                stored = await asyncio.wait_for(
+                    self.store.get_pause(self.installation_id), STORE_TIMEOUT
+                )
+            except Exception as exc:  # the store is down or slow: the local pause holds
                 log.warning("could not read the shared GitHub pause: %s", exc)
                 stored = None
             if stored is not None and stored[0] > self.pause_until:
@@ -162,7 +168,10 @@ class Gate:
         self.strikes = strikes
         if self.store is not None:
             try:
-                await self.store.set_pause(self.installation_id, self.pause_until, strikes)
+                await asyncio.wait_for(
+                    self.store.set_pause(self.installation_id, self.pause_until, strikes),
+                    STORE_TIMEOUT,
+                )
             except Exception as exc:
                 log.warning("could not share the GitHub pause: %s", exc)
         log.warning(

@@ -521,3 +521,37 @@ def test_pacing_knobs_come_from_the_environment() -> None:
         from_env({"ISOLATION_BOT_GITHUB_SECONDARY_WAIT_SECONDS": "5"})
     with pytest.raises(ConfigError, match="not a number"):
         from_env({"ISOLATION_BOT_GITHUB_WRITE_BURST": "1.5"})
+
+
+async def test_a_store_that_hangs_or_fails_does_not_stall_requests(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared pause is best effort: a store that is down (PostgreSQL restarting) costs a
+    request at most STORE_TIMEOUT, and the replica's own pause still holds."""
+    import bot.github.pacing as pacing_module
+
+    monkeypatch.setattr(pacing_module, "STORE_TIMEOUT", 0.05)
+
+    class Broken:
+        async def get_pause(self, installation_id: int) -> tuple[float, int] | None:
+            await asyncio.sleep(3600)
+            return None
+
+        async def set_pause(self, installation_id: int, until: float, strikes: int) -> None:
+            raise OSError("connection lost")
+
+        async def clear_pauses(self) -> None:
+            raise OSError("connection lost")
+
+    scripted, base, session = server
+    clock = VirtualClock()
+    scripted.script = [ok({"ok": 1}), ok(SECONDARY, 403), ok({"ok": 2})]
+    short = RetryPolicy(timeout=2.0, rate_limit_max_wait=5.0)
+    gh = paced(session, base, Pacing(clock=clock, store=Broken()), short)
+    assert await asyncio.wait_for(gh.getitem("/a"), 5) == {"ok": 1}
+    with pytest.raises(BadRequest):
+        await gh.getitem("/b")
+    clock.now += 1  # the next store poll is due: it hangs, and is given up
+    with pytest.raises(GitHubPaused):
+        await asyncio.wait_for(gh.getitem("/c"), 5)
+    assert len(scripted.requests) == 2
