@@ -265,16 +265,18 @@ class RunWatcher:
                 self.completed_at.setdefault(run.head_sha, now)
 
 
-def make_world() -> tuple[GitHubEmulator, AppRecord, int]:
+def make_world(tree: Path | None = None) -> tuple[GitHubEmulator, AppRecord, int]:
     emu = GitHubEmulator()
     emu.rate_limit = 10**8  # rate limits come from the injected faults, not the budget
     app = emu.register_app("isolation-bot", owner="python")
     emu.create_repo(REPO)
-    emu.commit(
-        REPO,
-        "main",
-        {module_path(k): module_source(k, "base", False) for k in range(MODULES)},
-    )
+    files: dict[str, bytes | str | None] = {}
+    if tree is not None:  # a CPython-sized default branch: the first sync reads its archive
+        from bench.sync import tree_files
+
+        files.update(tree_files(tree, with_lib=False))
+    files.update({module_path(k): module_source(k, "base", False) for k in range(MODULES)})
+    emu.commit(REPO, "main", files)
     emu.install(app, "python")
     emu.fork(REPO, CONTRIBUTOR)
     meta = emu.create_issue(REPO, "Meta issue: per-interpreter GIL", body="Tracking.\n")
@@ -306,7 +308,7 @@ def rss_line(samples: list[list[int | None]]) -> list[str]:
 
 async def soak(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
-    emu, app, meta = make_world()
+    emu, app, meta = make_world(Path(args.tree) if args.tree else None)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         config = tmp / "bot.toml"
@@ -333,7 +335,8 @@ async def soak(args: argparse.Namespace) -> None:
             rss: list[list[int | None]] = [[r.rss_kib() for r in cluster.replicas]]
             print(
                 f"soak: {args.minutes} min, {args.replicas} replica(s) on {args.database}, "
-                f"{args.rate:g} events/s, a fault every {args.fault_every:g}s",
+                f"{args.rate:g} events/s, a fault every {args.fault_every:g}s"
+                + (f", default branch from {args.tree}" if args.tree else ""),
                 flush=True,
             )
             started = time.perf_counter()
@@ -505,6 +508,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=4.0, help="traffic events per second")
     parser.add_argument("--fault-every", type=float, default=15.0, help="seconds between faults")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--tree", help="a CPython source tree for the default branch (first sync: its archive)"
+    )
     args = parser.parse_args()
     if args.database == "sqlite" and args.replicas != 1:
         parser.error("SQLite serves one process: use --replicas 1 (or --database postgresql)")
