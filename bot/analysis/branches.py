@@ -30,7 +30,7 @@ _TOKEN = re.compile(
     r"\d+[uUlL]*|\w+|&&|\|\||==|!=|<=|>=|[<>!()]|\S"
 )
 _VERSION_TEST = re.compile(
-    r"^\s*\(?\s*PY_VERSION_HEX\s*(<|<=|>=|>)\s*(0[xX][0-9a-fA-F]+)\s*\)?\s*$"
+    r"^\s*+\(?+\s*+PY_VERSION_HEX\s*+(<|<=|>=|>)\s*+(0[xX][0-9a-fA-F]++)\s*+\)?+\s*+$"
 )
 # Slots and isolation arrived in 3.12: a branch only older versions compile is worth a note.
 _NOTE_BELOW = 0x030C0000

@@ -80,6 +80,7 @@ _RETURNS_DEF = re.compile(
     rb"(?:\breturn\s++|=\s*+)(?:PyModuleDef_Init|PyModule_Create2?)\s*+\(\s*+&\s*+(\w++)"
 )
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*+", re.S)
+_DEFINE_STRING = re.compile(rb"#[ \t]*+define[ \t]++(\w++)[ \t]++(\"[^\"\n]*+\")")
 _SIZEOF_RE = re.compile(r"sizeof\s*\(\s*(?:struct\s+)?(\w+)\s*\)")
 _STRUCT_RE = re.compile(rb"(?:typedef\s++)?struct\s*+(\w*+)\s*+\{")
 MI_VALUES = {
@@ -579,8 +580,13 @@ class FileContext:
         """The PyModuleDef an init-shaped function (no parameters) makes its module from, in
         its own body: `return PyModuleDef_Init(&def);`, `m = PyModule_Create(&def);`."""
         header = self.src.flat[f.start : f.body_start]
-        params = re.search(rb"\b" + re.escape(f.name.encode()) + rb"\s*+\(", header)
-        if params is None or not _VOID_PARAMS.fullmatch(header, params.end() - 1):
+        at = header.find(f.name.encode())
+        paren = header.find(b"(", at) if at >= 0 else -1
+        if (
+            paren < 0
+            or header[at + len(f.name) : paren].strip()
+            or not _VOID_PARAMS.fullmatch(header, paren)
+        ):
             return None  # parameters, or a macro call naming the function (INIT_MODULE(x))
         m = _RETURNS_DEF.search(self.src.flat, f.body_start, f.end)
         return m.group(1).decode() if m else None
@@ -592,9 +598,9 @@ class FileContext:
         head = self.src.flat[self.src.flat.rfind(b"\n", 0, f.start) + 1 : f.body_start]
         if re.search(rb"\bstatic\b", head) or self._returns_def(f) is None:
             return False
-        calls = re.compile(rb"\b" + re.escape(f.name.encode()) + rb"\s*+\(")
         return not any(
-            self.enclosing_function(m.start()) is not None for m in calls.finditer(self.src.flat)
+            m.group(1).decode() == f.name and self.enclosing_function(m.start()) is not None
+            for m in _CALL_RE.finditer(self.src.flat)
         )
 
     def _builtin_module_name(self, f: Function) -> str | None:
@@ -612,11 +618,12 @@ class FileContext:
         init = initializer_from_text(raw.decode("utf-8", "replace"))
         value = (init.get("m_name", 1) or "").strip()
         if not value.startswith('"') and re.fullmatch(r"\w+", value):
-            m = re.search(
-                rb"#[ \t]*define[ \t]+" + re.escape(value.encode()) + rb"[ \t]+(\"[^\"\n]*\")",
-                self.src.data,
-            )
-            value = m.group(1).decode("utf-8", "replace") if m else ""
+            found = [
+                m.group(2).decode("utf-8", "replace")
+                for m in _DEFINE_STRING.finditer(self.src.data)
+                if m.group(1).decode("utf-8", "replace") == value
+            ]
+            value = found[-1] if found else ""
         lit = re.fullmatch(r'"([\w.]+)"', value)
         return lit.group(1).rsplit(".", 1)[-1] if lit else None
 

@@ -196,6 +196,9 @@ def _module_for_offset(inv: Inventory, offset: int) -> str | None:
 
 
 _API = ("Py", "_Py")
+_ALIAS_BODY = re.compile(r"\s*+\(?+\s*+(\w++)\s*+\(")
+# `T *name` (a parameter or a local): the struct an object variable is declared with.
+POINTER_DECLARATION = re.compile(rb"\b(?:struct\s++)?(\w++)\s*+\*\s*+(\w++)\b")
 _ONE_ARG_CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(\s*+(?:\([^()]*+\)\s*+)?(\w++)\s*+\)")
 
 
@@ -228,11 +231,11 @@ def _foreign_macro_uses(ctx: FileContext, specs: list[Definition]) -> dict[str, 
         f = ctx.enclosing_function(m.start())
         if f is None:
             continue
-        var = re.escape(m.group(2))
+        var = m.group(2)
         decl = None
-        declared = re.compile(rb"\b(?:struct\s++)?(\w++)\s*+\*\s*+" + var + rb"\b")
-        for d in declared.finditer(flat, f.start, m.start()):
-            decl = d.group(1).decode()
+        for d in POINTER_DECLARATION.finditer(flat, f.start, m.start()):
+            if d.group(2) == var:
+                decl = d.group(1).decode()
         if decl in by_struct:
             out[name] = out.get(name, False) or by_struct[decl]
     return out
@@ -244,7 +247,7 @@ def _macro_aliases(ctx: FileContext) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, params in ctx.src.macro_params.items():
         for value in ctx.src.defines.get(name, []):
-            m = re.match(r"\s*\(?\s*(\w+)\s*\(", value)
+            m = _ALIAS_BODY.match(value)
             if m and m.group(1) in ctx.src.macro_params and m.group(1) != name and params:
                 out[name] = m.group(1)
     return out

@@ -101,7 +101,7 @@ _ATOMIC_CALL = re.compile(
 # Only a call or a member read counts: the address of a static type (`&PyGreenlet_Type`) or a
 # function's name stored in a table is a constant of the process.
 _PY_VALUE = re.compile(
-    rb"(?<!&)(?<!&\s)\b(?:_?Py[A-Z][A-Za-z0-9]*+_[A-Za-z]\w*+|Py_[A-Z]\w*+)\s*+(?:\(|\.|->)"
+    rb"(?<!&)(?<!&\s)\b(_?Py[A-Z][A-Za-z0-9]*+_[A-Za-z]\w*+|Py_[A-Z]\w*+)\s*+(?:\(|\.|->)"
 )
 _IF_BEFORE = re.compile(rb"\b(?:if|while)\s*+\(")
 _WORD = re.compile(rb"\w++")
@@ -185,8 +185,7 @@ def _python_value(ctx: FileContext, offset: int, name: str) -> bool:
     start = max(start, flat.rfind(b"}", 0, offset))
     end = flat.find(b";", offset)
     stmt = flat[start + 1 : end if end > 0 else len(flat)]
-    stmt = re.sub(rb"\b" + re.escape(name.encode()) + rb"\b", b" ", stmt)
-    return _PY_VALUE.search(stmt) is not None
+    return any(m.group(1).decode() != name for m in _PY_VALUE.finditer(stmt))
 
 
 def _masked(ctx: FileContext, lo: int, hi: int) -> bytes:
@@ -257,39 +256,80 @@ def _latched(
     return False
 
 
-def _stores(flat: bytes, name: str) -> list[re.Match[bytes]]:
-    word = re.escape(name.encode())
-    rx = re.compile(
-        rb"(?<![\w.>])" + word + rb"\b(?=\s*+(?:[-+*/%&|^]?=(?!=)|\+\+|--))"
-        rb"|(?:\+\+|--)\s*+" + word + rb"\b"
-    )
-    return [
-        w
-        for w in rx.finditer(flat)
-        if not _IN_DECLARATION.search(flat, max(0, w.start() - 80), w.start())
-    ]
+_STORE = re.compile(
+    rb"(?<![\w.>])([A-Za-z_]\w*+)(?=\s*+(?:[-+*/%&|^]?=(?!=)|\+\+|--))"
+    rb"|(?:\+\+|--)\s*+([A-Za-z_]\w*+)"
+)
+# (flat, {name: [(start, end, plain)]}) of the last texts indexed: `plain` is a `name = ...`
+# or compound store (its value starts at `end`), not a prefix `++name`.
+_STORE_INDEX: list[tuple[bytes, dict[str, list[tuple[int, int, bool]]]]] = []
+
+
+def _stores(flat: bytes, name: str) -> list[tuple[int, int, bool]]:
+    """The stores of ``name`` in ``flat`` (one pass over the text, kept for the next
+    lookups), declarations' initial values aside."""
+    for text, index in _STORE_INDEX:
+        if text is flat:
+            return index.get(name, [])
+    built: dict[str, list[tuple[int, int, bool]]] = {}
+    for m in _STORE.finditer(flat):
+        if _IN_DECLARATION.search(flat, max(0, m.start() - 80), m.start()):
+            continue
+        if m.group(1) is not None:
+            built.setdefault(m.group(1).decode(), []).append((m.start(), m.end(), True))
+        else:
+            built.setdefault(m.group(2).decode(), []).append((m.start(), m.end(), False))
+    _STORE_INDEX.insert(0, (flat, built))
+    del _STORE_INDEX[4:]
+    return built.get(name, [])
+
+
+_COPY = re.compile(rb"\b([A-Za-z_]\w*+)\s*+=\s*+([A-Za-z_]\w*+)\s*+;")
+_THROUGH_HEAD = re.compile(rb"\*\s*+([A-Za-z_]\w*+)|\b([A-Za-z_]\w*+)\s*+(?:->|\[)")
+_ASSIGN_OP = re.compile(rb"(?<![=!<>])=(?!=)")
 
 
 def _local_copies(ctx: FileContext, name: str, start: int, end: int) -> set[str]:
-    """Locals of the function initialised from the variable before ``end``."""
+    """Locals of the function initialised from the variable before ``end``. A copy the
+    function writes through (`p5 = p5s; ... p5->next = ...`) shares the object: writes
+    through it are writes of the variable, not a local test."""
     flat = ctx.src.flat
-    rx = re.compile(rb"\b(\w++)\s*+=\s*+" + re.escape(name.encode()) + rb"\s*+;")
     f = ctx.enclosing_function(start + 1)
     body_end = f.end if f is not None else end
-    out: set[str] = set()
-    for m in rx.finditer(flat, start, end):
-        alias = re.escape(m.group(1))
-        # A copy the function writes through (`p5 = p5s; ... p5->next = ...`) shares the
-        # object: writes through it are writes of the variable, not a local test.
-        through = re.compile(
-            rb"(?:\*\s*+" + alias + rb"|\b" + alias + rb"\s*+(?:->|\[))[^;=]*+=(?!=)"
-        )
-        if not through.search(flat, start, body_end):
-            out.add(m.group(1).decode())
-    return out
+    copies = {
+        m.group(1).decode() for m in _COPY.finditer(flat, start, end) if m.group(2).decode() == name
+    }
+    if not copies:
+        return copies
+    written: set[str] = set()
+    for m in _THROUGH_HEAD.finditer(flat, start, body_end):
+        alias = (m.group(1) or m.group(2)).decode()
+        if alias not in copies or alias in written:
+            continue
+        # Through the copy, then an assignment before the statement ends (bounded look).
+        semi = flat.find(b";", m.end(), m.end() + 200)
+        if _ASSIGN_OP.search(flat, m.end(), semi if semi > 0 else m.end() + 200):
+            written.add(alias)
+    return copies - written
 
 
-_DECLARED_CONSTANT = re.compile(rb"\s*+=\s*+(-?\d++|TRUE|FALSE|true|false|NULL)\s*+[;,]")
+_STATIC_KW = re.compile(rb"\bstatic\b")
+_DECL_ITEM = re.compile(
+    rb"\b([A-Za-z_]\w*+)\s*+=\s*+(-?\d++|TRUE|FALSE|true|false|NULL)\s*+(?:,|$)"
+)
+_PLAIN_ASSIGN = re.compile(rb"\s*+=(?!=)")
+
+
+def _declared_constant(flat: bytes, name: str) -> bytes | None:
+    """The constant a `static` declaration of ``name`` starts it with (`static int rv = 3;`)."""
+    for m in _STATIC_KW.finditer(flat):
+        end = flat.find(b";", m.end(), m.end() + 300)
+        if end < 0:
+            continue
+        for item in _DECL_ITEM.finditer(flat[m.end() : end]):
+            if item.group(1).decode() == name:
+                return item.group(2)
+    return None
 
 
 def _status_never_reset(flat: bytes, name: str) -> bool:
@@ -297,15 +337,12 @@ def _status_never_reset(flat: bytes, name: str) -> bool:
     out of its "not yet" state, the status never returns to it (setproctitle's
     `static int rv = 3;` set to -1 or 0). A guard set and reset (`busy = 1; ... busy = 0;`)
     returns to it."""
-    decl = re.search(rb"\bstatic\b[^;{}()]*?\b" + re.escape(name.encode()) + rb"\b(?=\s*+=)", flat)
-    if decl is None:
-        return False
-    initial = _DECLARED_CONSTANT.match(flat, decl.end())
+    initial = _declared_constant(flat, name)
     if initial is None or not _is_flag(flat, name):
         return False
-    for w in _stores(flat, name):
-        m = _CONSTANT_STORE.match(flat, w.end())
-        if m is None or m.group(1) == initial.group(1):
+    for _start, end, plain in _stores(flat, name):
+        m = _CONSTANT_STORE.match(flat, end) if plain else None
+        if m is None or m.group(1) == initial:
             return False
     return True
 
@@ -314,18 +351,14 @@ def _single_store(flat: bytes, name: str) -> bool:
     """One plain `name = value;` in the file (no `++`, no compound assignment): a value
     computed once, as `if (cached) return cached; cached = compute();`."""
     found = _stores(flat, name)
-    return (
-        len(found) == 1
-        and found[0].group().startswith(name.encode())
-        and re.match(rb"\s*+=(?!=)", flat[found[0].end() :]) is not None
-    )
+    return len(found) == 1 and found[0][2] and _PLAIN_ASSIGN.match(flat, found[0][1]) is not None
 
 
 def _is_flag(flat: bytes, name: str) -> bool:
     """Every write of ``name`` stores a constant (a status flag: -1, 0, 1 ...)."""
     found = _stores(flat, name)
     return bool(found) and all(
-        w.group().startswith(name.encode()) and _CONSTANT_STORE.match(flat, w.end()) for w in found
+        plain and _CONSTANT_STORE.match(flat, end) for _s, end, plain in found
     )
 
 
@@ -341,9 +374,8 @@ def _flag_value(flat: bytes, name: str) -> bytes | None:
     """The one constant every write of ``name`` stores, or None (no write, a computed value,
     `++`, or two different constants)."""
     value: bytes | None = None
-    for w in _stores(flat, name):
-        same = w.group().startswith(name.encode())
-        other = _CONSTANT_STORE.match(flat, w.end()) if same else None
+    for _start, end, plain in _stores(flat, name):
+        other = _CONSTANT_STORE.match(flat, end) if plain else None
         if other is None or (value is not None and other.group(1) != value):
             return None
         value = other.group(1)
@@ -474,15 +506,15 @@ def _read_only_position(callee: str, args_before: bytes) -> bool:
 def _ternary_latch(code: bytes, name: str, offset: int) -> bool:
     """`x >= 0 ? x : (x = probe())` (often in a macro): the write only happens while the
     condition on the variable itself says it is not computed yet."""
-    head = code[max(0, offset - 200) : offset]
-    m = _TERNARY_HEAD.search(head)
-    return (
-        m is not None
-        and re.search(rb"\b" + re.escape(name.encode()) + rb"\b", m.group(1)) is not None
-    )
-
-
-_TERNARY_HEAD = re.compile(rb"([^;?:{}]*+)\?[^;?:{}]*+:\s*+\(*+\s*+$")
+    head = code[max(0, offset - 200) : offset].rstrip(b" \t\n\\(")
+    if not head.endswith(b":"):
+        return False
+    question = head.rfind(b"?")
+    if question < 0 or any(c in head[question + 1 : -1] for c in b";?:{}"):
+        return False
+    boundary = max(head.rfind(bytes([c]), 0, question) for c in b";?:{}")
+    words = {w.decode() for w in _IDENT.findall(head, boundary + 1, question)}
+    return name in words
 
 
 def _const_parameter(ctx: FileContext, callee: str, args_before: bytes) -> bool:

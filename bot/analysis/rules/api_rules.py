@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from bot.analysis.context import Definition, FileContext, is_word
-from bot.analysis.inventory import Inventory
+from bot.analysis.inventory import POINTER_DECLARATION, Inventory
 from bot.analysis.rules.base import Hit, detector, is_call, scope_name, spec_flags
 
 _PYSTATE = re.compile(rb"PyState_(FindModule|AddModule|RemoveModule)\s*\(")
@@ -93,16 +93,18 @@ _CALLEE = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(")
 _WORD = re.compile(rb"[A-Za-z_]\w*+")
 
 
+_NULL_TEST = re.compile(
+    rb"\b([A-Za-z_]\w*+)\s*+[!=]=\s*+NULL|!\s*+([A-Za-z_]\w*+)\b|\(\s*+([A-Za-z_]\w*+)\s*+\)"
+)
+
+
 def _tests_for_no_thread_state(body: bytes) -> bool:
     if _NO_TSTATE_TEST.search(body):
         return True
-    for m in _TSTATE_VAR.finditer(body):
-        v = re.escape(m.group(1))
-        if re.search(
-            rb"\b" + v + rb"\s*+[!=]=\s*+NULL|!\s*+" + v + rb"\b|\(\s*+" + v + rb"\s*+\)", body
-        ):
-            return True
-    return False
+    holders = {m.group(1) for m in _TSTATE_VAR.finditer(body)}
+    return bool(holders) and any(
+        (m.group(1) or m.group(2) or m.group(3)) in holders for m in _NULL_TEST.finditer(body)
+    )
 
 
 def foreign_thread_functions(ctx: FileContext) -> set[str]:
@@ -204,17 +206,17 @@ def gilstate_api(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
             )
 
 
+_ONE_ARG_CALL = re.compile(rb"\b([A-Za-z_]\w*+)\s*+\(\s*+(?:\([^()]*+\)\s*+)?(\w++)")
 _PY_TYPE_ARG = re.compile(rb"Py_TYPE\s*+\(\s*+(?:\([^()]*+\)\s*+)?(\w++)")
 
 
 def _declared_struct(ctx: FileContext, func_start: int, offset: int, var: str) -> str | None:
     """The struct type a pointer variable is declared with in the function (parameter or
     local) before ``offset``: `gdbmobject *dp` -> `gdbmobject`."""
-    text = ctx.src.flat[func_start:offset]
     found = None
-    rx = re.compile(rb"\b(?:struct\s++)?(\w++)\s*+\*\s*+" + re.escape(var.encode()) + rb"\b")
-    for m in rx.finditer(text):
-        found = m.group(1).decode()
+    for m in POINTER_DECLARATION.finditer(ctx.src.flat, func_start, offset):
+        if m.group(2).decode() == var:
+            found = m.group(1).decode()
     return found
 
 
@@ -246,13 +248,10 @@ def _macro_call_specs(ctx: FileContext, inv: Inventory, macro: str) -> list[Defi
         name for name, values in ctx.src.defines.items() if any(macro in v for v in values)
     }
     found: list[Definition] = []
-    rx = re.compile(
-        rb"\b("
-        + b"|".join(re.escape(n.encode()) for n in names)
-        + rb")\s*+\(\s*+(?:\([^()]*+\)\s*+)?(\w++)"
-    )
     calls = 0
-    for m in rx.finditer(ctx.src.flat):
+    for m in _ONE_ARG_CALL.finditer(ctx.src.flat):
+        if m.group(1).decode() not in names:
+            continue
         f = ctx.enclosing_function(m.start())
         if f is None:
             continue

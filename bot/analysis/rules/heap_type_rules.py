@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bot.analysis.context import Definition, FileContext, strip_ref
+from bot.analysis.context import Definition, FileContext, is_word, strip_ref
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import (
     OBJECT_POINTER_MEMBER,
@@ -52,10 +52,19 @@ _WEAKREFLIST_MEMBER = re.compile(r"\bPyObject\s*\*\s*\w*weakreflist\s*;")
 # Builtin bases whose instances are GC objects: a heap type made with one inherits
 # Py_TPFLAGS_HAVE_GC and its traverse/clear (metatypes from PyType_Type, exceptions, ...).
 _GC_BUILTIN_BASE = re.compile(
-    r"^\(?\s*(?:\(\s*PyObject\s*\*\s*\)\s*)?&?\s*(?:PyType_Type|Py(?:Exc)_\w+|PyDict_Type|"
+    r"(?:\(\s*+PyObject\s*+\*\s*+\)\s*+)?&?\s*+(?:PyType_Type|PyExc_\w++|PyDict_Type|"
     r"PyList_Type|PySet_Type|PyFrozenSet_Type|PyProperty_Type|PyModule_Type|"
-    r"PyBaseException_Type)\s*\)?$"
+    r"PyBaseException_Type)"
 )
+
+
+def _gc_builtin(base: str) -> bool:
+    text = base.strip()
+    if text.startswith("(") and text.endswith(")") and not _GC_BUILTIN_BASE.fullmatch(text):
+        text = text[1:-1].strip()  # one pair of parentheses around the whole base
+    return _GC_BUILTIN_BASE.fullmatch(text) is not None
+
+
 _NO_BASE = re.compile(r"^\(?\s*(?:NULL|0|nullptr)\s*\)?$")
 _SPEC_USE = re.compile(rb"&\s*+(\w++)")
 
@@ -79,22 +88,29 @@ def _creations(ctx: FileContext) -> list[tuple[str, str | None, str | None]]:
         if name not in specs or ctx.src.depth_at(m.start()) == 0:
             continue
         open_paren = flat.rfind(b"(", 0, m.start())
-        call = re.search(rb"(\w++)\s*+$", flat[max(0, open_paren - 80) : open_paren])
-        if open_paren < 0 or call is None:
+        if open_paren < 0:
+            continue
+        head = flat[max(0, open_paren - 80) : open_paren].rstrip()
+        word_start = len(head)
+        while word_start and is_word(head[word_start - 1]):
+            word_start -= 1
+        if word_start == len(head):
             continue
         close = _matching_paren(flat, open_paren)
         args = _split_args(flat[open_paren + 1 : close].decode("utf-8", "replace"))
-        idx = next((i for i, a in enumerate(args) if re.fullmatch(r"&\s*" + name, a)), None)
+        idx = next(
+            (i for i, a in enumerate(args) if a.startswith("&") and a[1:].strip() == name), None
+        )
         if idx is None:
             continue
-        callee = call.group(1).decode()
+        callee = head[word_start:].decode()
         after = args[idx + 1 :]
         # The base is the last argument of the C-API calls; a helper of the project
         # (`_multidict_new_type(mod, &spec, base, vectorcall)`) may put it anywhere after the
         # spec: every argument after it is a candidate.
         base = " | ".join(after) if after and callee != "PyType_FromSpec" else None
         target: str | None = None
-        callee_start = max(0, open_paren - 80) + call.start(1)
+        callee_start = max(0, open_paren - 80) + word_start
         a = _ASSIGN_BEFORE.search(flat, max(0, callee_start - 200), callee_start)
         if a:
             target = a.group(1).decode()
@@ -148,7 +164,7 @@ def gc_specs(ctx: FileContext) -> set[str]:
             if spec in gc:
                 continue
             for b in bs:
-                if _GC_BUILTIN_BASE.match(b) or target_of.get(_last_name(b), set()) & gc:
+                if _gc_builtin(b) or target_of.get(_last_name(b), set()) & gc:
                     gc.add(spec)
                     changed = True
                     break
@@ -250,17 +266,15 @@ def heap_type_gc(ctx: FileContext, inv: Inventory) -> Iterator[Hit]:
 
 _WORD = re.compile(rb"[A-Za-z_]\w*+")
 _METHODDEF = re.compile(r"^(\w+)_METHODDEF$")
+_TABLE_DEF = re.compile(
+    rb"\b(?:PyMethodDef|PyGetSetDef|PyMemberDef)\s++(\w++)\s*+\[[^\]]*+\]\s*+=\s*+\{"
+)
 
 
 def _table_functions(ctx: FileContext, table: str) -> set[str]:
     """Functions named in a PyMethodDef/PyGetSetDef table of this file (Argument Clinic's
     `FOO_METHODDEF` entries stand for `foo_impl`)."""
-    m = re.search(
-        rb"\b(?:PyMethodDef|PyGetSetDef|PyMemberDef)\s++"
-        + re.escape(table.encode())
-        + rb"\s*+\[[^\]]*+\]\s*+=\s*+\{",
-        ctx.src.flat,
-    )
+    m = next((t for t in _TABLE_DEF.finditer(ctx.src.flat) if t.group(1).decode() == table), None)
     if m is None:
         return set()
     end = ctx.src.matching_brace(m.end() - 1)

@@ -300,7 +300,10 @@ def _write_context(
 
 def c_state_writes(ctx: FileContext, s: StaticVariable) -> Writes:
     cache = ctx.shared(_writes_cache)
-    key = (s.name, s.var.offset)
+    # One analysis per name and scope: a file declaring the same static many times (an
+    # `#if` twin, or hostile input) reads its writes once. Other declarations of the name
+    # at file scope are never counted as writes.
+    key = (s.name, s.function or "")
     if key not in cache:
         statics, inits, index = ctx.shared(_write_context)
         func = s.function if s.function and s.function != "?" else None
@@ -317,7 +320,7 @@ def c_state_writes(ctx: FileContext, s: StaticVariable) -> Writes:
     return cache[key]
 
 
-def _writes_cache(ctx: FileContext) -> dict[tuple[str, int], Writes]:
+def _writes_cache(ctx: FileContext) -> dict[tuple[str, str], Writes]:
     return {}
 
 
@@ -341,12 +344,9 @@ def c_state_downgrade(ctx: FileContext, s: StaticVariable) -> str | None:
         return "only used atomically: a process-wide lock word"
     if w.count == 0:
         if ctx.path.endswith(_HEADER_SUFFIXES) and not s.function:
-            used = re.search(
-                rb"(?<![\w.>])" + re.escape(s.name.encode()) + rb"\b",
-                ctx.src.code[s.decl.end :],
-            )
-            if used is None:
-                return None
+            index = ctx.shared(_write_context)[2]
+            if not any(off >= s.decl.end for off in index.get(s.name, [])):
+                return None  # the header never uses it: its includers may write it
         return "never written in this file: effectively const (declare it const)"
     if w.runtime == 0:
         return (
