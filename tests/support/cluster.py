@@ -42,7 +42,8 @@ _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "ke
 
 def replica_env(app: AppRecord, api_url: str, database_url: str, **extra: str) -> dict[str, str]:
     """The environment of one replica: the App's credentials, the emulator, the store, and
-    short retry/backoff/lease settings so a test or a soak run recovers in seconds."""
+    short retry/backoff/lease settings so a test or a soak run recovers in seconds, and fast
+    write pacing."""
     return {
         **os.environ,
         "GITHUB_APP_ID": str(app.id),
@@ -54,6 +55,10 @@ def replica_env(app: AppRecord, api_url: str, database_url: str, **extra: str) -
         "ISOLATION_BOT_JOB_RETRY_SECONDS": "0.2",
         "ISOLATION_BOT_GITHUB_BACKOFF_SECONDS": "0.05",
         "ISOLATION_BOT_LEASE_SECONDS": "5",
+        # GitHub's write pacing (1/s per installation and replica) would make hundreds of
+        # deliveries take minutes: paced 50 times faster here (tests/faults/test_rate_limits.py
+        # checks the pacing itself).
+        "ISOLATION_BOT_GITHUB_WRITES_PER_SECOND": "50",
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
