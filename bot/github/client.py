@@ -254,15 +254,16 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
     async def manage_rate_limit(self, *, method: str, url: str) -> None:
         """Before every attempt: no request while the installation is paused; writes paced."""
         self._cleared_until, self._waited_until = self._waited_until, 0.0
+        gate, max_wait = self.gate, self.policy.rate_limit_max_wait
         try:
-            await self.gate.wait_pause(self.policy.rate_limit_max_wait, self._cleared_until)
+            await gate.wait_pause(max_wait, self._cleared_until)
+            if method.upper() in WRITE_METHODS:
+                await gate.take_write()
+                # The write may have queued behind a pause that began meanwhile.
+                await gate.wait_pause(max_wait, self._cleared_until)
         except GitHubPaused as exc:
             self._note_rate_limited(exc.until)
             raise
-        if method.upper() in WRITE_METHODS:
-            await self.gate.take_write()
-            # The write may have queued behind a pause that began meanwhile.
-            await self.gate.wait_pause(self.policy.rate_limit_max_wait)
 
     async def handle_rate_limit_error(
         self, *, method: str, url: str, exception: HTTPException, attempt: int
