@@ -750,10 +750,27 @@ def get_check_run(ctx: Ctx) -> Resp:
 def update_check_run(ctx: Ctx) -> Resp:
     r, run = _check_run(ctx)
     was_completed = run.status == "completed"
-    _apply_check_fields(ctx, run, ctx.obj())
+    body = ctx.obj()
+    if was_completed and _reopens(run, body):
+        # GitHub: once a run is completed neither its status nor its conclusion can change
+        # (a re-run is a new check run); its output and annotations can still be updated.
+        raise ApiError(
+            422,
+            "Cannot change the status or conclusion of a completed check run",
+            errors=[{"resource": "CheckRun", "field": "status", "code": "invalid"}],
+        )
+    _apply_check_fields(ctx, run, body)
     if run.status == "completed" and not was_completed:
         ctx.emu.emit_check_run(r, run, "completed", ctx.actor())
     return Resp(200, ctx.emu.shapes.check_run(r, run))
+
+
+def _reopens(run: CheckRun, body: dict[str, Any]) -> bool:
+    """Whether a PATCH ``body`` would change a completed run's status or conclusion."""
+    status, conclusion = body.get("status"), body.get("conclusion")
+    if status is not None and status != "completed":
+        return True
+    return conclusion is not None and conclusion != run.conclusion
 
 
 @route("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations")
