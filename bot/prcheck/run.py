@@ -30,8 +30,8 @@ from bot.analysis.paths import SOURCE_SUFFIXES
 from bot.caches import ServiceCaches
 from bot.config import Settings
 from bot.github.gitdata import GitDataError, contents_sha
-from bot.prcheck import check_run as check_render
 from bot.prcheck import comment as pr_comment
+from bot.prcheck import lifecycle
 from bot.prcheck import store as pr_state
 from bot.prcheck.changes import FILES_LIMIT, ChangedFile, select_files
 from bot.prcheck.model import CheckResult
@@ -188,33 +188,6 @@ async def compute(
     return result, files
 
 
-async def _complete_check_run(
-    gh: GitHubAPI, repo: str, run_id: int, result: CheckResult, url: str, html_url: str
-) -> None:
-    annotations = check_render.annotations_for(result, rules_url=url)
-    batches = check_render.batches(annotations) or [[]]
-    for i, batch in enumerate(batches):
-        body: dict[str, Any] = {
-            "output": check_render.output(result, batch, rules_url=url, html_url=html_url)
-        }
-        if i == 0:
-            body.update(status="completed", conclusion=result.conclusion)
-        await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data=body)
-
-
-async def _find_open_run(gh: GitHubAPI, repo: str, number: int, head_sha: str) -> int | None:
-    """This PR's `isolation` run on ``head_sha`` that is still in progress, if any."""
-    url = (
-        f"/repos/{repo}/commits/{quote(head_sha, safe='')}/check-runs"
-        f"?check_name={quote(check_render.CHECK_NAME)}&status=in_progress&filter=all&per_page=100"
-    )
-    answer = await gh.getitem(url)
-    for run in answer.get("check_runs") or []:
-        if run.get("external_id") == f"{repo}#{number}":
-            return int(run["id"])
-    return None
-
-
 async def _find_comment(gh: GitHubAPI, repo: str, number: int, bot_login: str) -> int | None:
     async for c in gh.getiter(f"/repos/{repo}/issues/{number}/comments?per_page=100"):
         user = (c.get("user") or {}).get("login")
@@ -303,100 +276,81 @@ async def run_pr_check(
     bot_login: str,
     pr: dict[str, Any] | None = None,
     caches: ServiceCaches | None = None,
+    job: str | None = None,
 ) -> CheckResult | None:
     """Check PR ``number`` and report: check run, sticky comment, labels. None when closed.
 
     ``pr`` is the pull request object from the webhook payload (saves a call); it is re-read
-    before reporting, and a result for a head that moved on is dropped (StaleResult)."""
-    if pr is None:
+    before reporting, and a result for a head that moved on is dropped (StaleResult).
+    ``job`` names the job this try belongs to (the same on its retries): a retry after the
+    run got its result goes on with the comment and labels (bot.prcheck.lifecycle).
+
+    Every run this creates ends completed: an open run the store knows on an older head (or
+    of a closed PR) is ended first with the reason, and this try's own run is completed with
+    the result, as "could not complete" when the check fails, or as superseded/closed."""
+    state = await pr_state.get(db, repo, number)
+    if pr is None or (state.run_unfinished and state.head_sha != str(pr["head"]["sha"])):
+        # (A run open on another head than the payload's: check the PR as it is now, so
+        # that run is ended as superseded only when it really is.)
         with _retry_404(gh):
             pr = await gh.getitem(f"/repos/{repo}/pulls/{number}")
     assert pr is not None
-    if pr.get("state") != "open":
-        return None
-    url = rules_url(settings)
     head_sha = str(pr["head"]["sha"])
-    state = await pr_state.get(db, repo, number)
-    if state.check_run_id and state.head_sha == head_sha and state.conclusion is None:
-        # An earlier try on this head was interrupted (process killed, error): reuse its check
-        # run instead of leaving it spinning next to a new one.
-        run_id = state.check_run_id
-        await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data={"status": "in_progress"})
-    else:
-        found = None
-        if state.head_sha == head_sha and state.check_run_id is None and state.conclusion is None:
-            # The marker below: an earlier try died between creating the run and saving its
-            # id (a replica killed). Find that run rather than leave it spinning beside a new.
-            found = await _find_open_run(gh, repo, number, head_sha)
-        if found is None:
-            state.head_sha, state.check_run_id, state.conclusion = head_sha, None, None
-            await pr_state.save(db, state)  # the marker: a run for this head is being created
-            run = await gh.post(
-                f"/repos/{repo}/check-runs",
-                data={
-                    "name": check_render.CHECK_NAME,
-                    "head_sha": head_sha,
-                    "status": "in_progress",
-                    "external_id": f"{repo}#{number}",
-                },
-            )
-            found = int(run["id"])
-        run_id = found
-        state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, None
-        await pr_state.save(db, state)
+    if pr.get("state") != "open":
+        await lifecycle.end_run(gh, db, state, lifecycle.CLOSED)
+        return None
+    if state.run_unfinished and state.head_sha != head_sha:
+        await lifecycle.end_run(gh, db, state, lifecycle.superseded(head_sha))
+    url = rules_url(settings)
+    if lifecycle.reported_by(state, head_sha, job):
+        # This job's earlier try completed the run with its result, then failed (comment,
+        # labels): the run is final and holds its annotations; finish the rest.
+        result, _files_checked = await compute(gh, db, settings, repo, pr, caches)
+        latest = await gh.getitem(f"/repos/{repo}/pulls/{number}")
+        if latest.get("state") != "open" or str(latest["head"]["sha"]) != head_sha:
+            raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
+        await _finish(gh, db, repo, state, result, bot_login, settings, url, latest)
+        return result
+    run_id = await lifecycle.open_run(gh, db, state, head_sha, job)
     try:
         result, _files_checked = await compute(gh, db, settings, repo, pr, caches)
     except Exception as exc:
-        # Leave no check run spinning: say what failed; the job is retried by the worker.
-        await gh.patch(
-            f"/repos/{repo}/check-runs/{run_id}",
-            data={
-                "status": "completed",
-                "conclusion": "neutral",
-                "output": {
-                    "title": "Isolation check could not complete",
-                    "summary": (
-                        f"The check could not complete: {type(exc).__name__}: "
-                        f"{str(exc)[:500]}\n\nIt is retried automatically (for as long as "
-                        "GitHub is down or rate-limited, a few times otherwise); "
-                        "comment `/isolation recheck` to run it again later."
-                    ),
-                },
-            },
-        )
+        # Leave no check run spinning: say what failed. The worker retries the job, in a new
+        # run (this one is final). If even this fails, the run stays open in the store and
+        # the retry reports on it.
+        try:
+            await lifecycle.end_run(gh, db, state, lifecycle.could_not_complete(exc))
+        except Exception as end_exc:
+            log.warning("%s#%d: could not end check run %s: %s", repo, number, run_id, end_exc)
         raise
     latest = await gh.getitem(f"/repos/{repo}/pulls/{number}")
     if latest.get("state") != "open" or str(latest["head"]["sha"]) != head_sha:
-        if latest.get("state") != "open":
-            # Nothing will check this head again: say why it has no result.
-            conclusion, title, summary = (
-                "neutral",
-                "Pull request closed",
-                "The pull request was closed (or its branch deleted) during the check: "
-                "no result is reported. Reopening it runs the check again.",
-            )
-        else:  # the new head gets its own check run
-            conclusion, title, summary = (
-                "cancelled",
-                "Superseded",
-                "The pull request moved on to a new head during the check.",
-            )
-        await gh.patch(
-            f"/repos/{repo}/check-runs/{run_id}",
-            data={
-                "status": "completed",
-                "conclusion": conclusion,
-                "output": {"title": title, "summary": summary},
-            },
-        )
-        state.conclusion = conclusion
-        await pr_state.save(db, state)
+        # Nothing will check this head again: say why it has no result.
+        closed = latest.get("state") != "open"
+        reason = lifecycle.CLOSED if closed else lifecycle.superseded(str(latest["head"]["sha"]))
+        await lifecycle.end_run(gh, db, state, reason)
         raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
-    await _complete_check_run(gh, repo, run_id, result, url, settings.html_url)
+    await lifecycle.report(
+        gh, db, state, run_id, result, rules_url=url, html_url=settings.html_url, job=job
+    )
+    await _finish(gh, db, repo, state, result, bot_login, settings, url, latest)
+    return result
+
+
+async def _finish(
+    gh: GitHubAPI,
+    db: Database,
+    repo: str,
+    state: pr_state.PrState,
+    result: CheckResult,
+    bot_login: str,
+    settings: Any,
+    url: str,
+    latest: dict[str, Any],
+) -> None:
+    """The comment and the labels, after the run got its result; then the result stored."""
     await _report_comment(gh, repo, state, result, bot_login, url, settings.html_url)
     current = {str(label.get("name")) for label in latest.get("labels") or []}
     await _report_labels(gh, repo, state, result, settings, current)
-    state.head_sha, state.check_run_id, state.conclusion = head_sha, run_id, result.conclusion
     state.result = result.summary_dict()
     await pr_state.save(db, state)
-    return result

@@ -163,6 +163,8 @@ async def create_app(
         state.pool = _worker_pool(state, workers if workers is not None else settings.workers)
         state.pool.start()
         state.background.append(asyncio.create_task(upkeep.run_prune_daily(queue)))
+        # Check runs left open by a job that is gone (bot.prcheck.sweep).
+        state.background.append(asyncio.create_task(upkeep.run_check_run_sweep(state)))
         # Deliveries refused (503) or sent while the bot was down: GitHub does not retry them.
         state.background.append(asyncio.create_task(redelivery.run(state)))
         state.background.append(asyncio.create_task(run_scheduler(state)))

@@ -15,11 +15,15 @@ from bot.jobs import JobHandler
 from bot.prcheck.jobs import PR_CHECK
 from bot.prcheck.router import router as prcheck_router
 from bot.prcheck.router import run_pr_check_job
+from bot.prcheck.sweep import PR_RUN_SETTLE, run_settle_job
 from bot.tracking.router import router as tracking_router
 
 router = routing.Router(prcheck_router, commands_router, tracking_router)
 
-JOB_HANDLERS: dict[str, JobHandler] = {PR_CHECK: run_pr_check_job}
+JOB_HANDLERS: dict[str, JobHandler] = {
+    PR_CHECK: run_pr_check_job,
+    PR_RUN_SETTLE: run_settle_job,
+}
 
 
 def handles(event: sansio.Event) -> bool:

@@ -1,4 +1,5 @@
-"""Daily store upkeep: prune finished jobs and their deliveries older than 14 days.
+"""Store upkeep: prune finished jobs and their deliveries older than 14 days (daily), and end
+the check runs whose job is gone (bot.prcheck.sweep, every few minutes).
 
 Started by bot.service.app as a background task on every replica. Pruning is idempotent (a
 DELETE by age), so replicas need no lock: the second one to run in a day finds nothing.
@@ -13,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.prcheck import sweep as run_sweep
+from bot.service.state import ServiceState
 from bot.store.queue import Queue
 
 log = logging.getLogger(__name__)
@@ -55,3 +58,19 @@ async def run_prune_daily(
         if passes is not None and done >= passes:
             return
         await sleep(every)
+
+
+async def run_check_run_sweep(state: ServiceState) -> None:
+    """The check-run sweep over the service's store and queue; ends only when cancelled.
+    The installation of a repository comes from the App (None without credentials)."""
+    github = state.github
+
+    async def installation_for(repo: str) -> int | None:
+        return None if github is None else await github.installation_id_for(repo)
+
+    await run_sweep.run_periodically(
+        state.db,
+        state.enqueue,
+        installation_for,
+        lease_seconds=state.settings.tuning.lease_seconds,
+    )

@@ -83,6 +83,11 @@ async def test_outage_mid_check_shows_a_clear_state_then_the_result(world: World
     emu.faults.clear()
     await world.make_due()
     await world.idle()
-    (run,) = world.runs(head)  # the same check run, now with the real result
+    # The neutral run is final: the retry reported in a new run, the newest (what GitHub
+    # shows), with the real result; every run is completed.
+    *earlier, run = world.runs(head)
     assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert earlier and all(r["status"] == "completed" for r in earlier)
+    assert {r["conclusion"] for r in earlier} == {"neutral"}
+    assert all("could not complete" in r["output"]["summary"] for r in earlier)
     assert len(world.bot_comments(number)) == 1

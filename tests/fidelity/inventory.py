@@ -152,7 +152,7 @@ CALLS: tuple[Call, ...] = (
         "POST",
         "/repos/{owner}/{repo}/check-runs",
         "/repos/python/cpython/check-runs",
-        "prcheck/run.py",
+        "prcheck/lifecycle.py",
         status=201,
         body={
             "name": "isolation",
@@ -166,7 +166,7 @@ CALLS: tuple[Call, ...] = (
         "PATCH",
         "/repos/{owner}/{repo}/check-runs/{check_run_id}",
         "/repos/python/cpython/check-runs/5",
-        "prcheck/run.py",
+        "prcheck/lifecycle.py",
         body={
             "status": "completed",
             "conclusion": "neutral",
@@ -175,9 +175,16 @@ CALLS: tuple[Call, ...] = (
     ),
     Call(
         "GET",
+        "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+        "/repos/python/cpython/check-runs/5",
+        "prcheck/lifecycle.py",
+        reads=("status", "conclusion?"),
+    ),
+    Call(
+        "GET",
         "/repos/{owner}/{repo}/commits/{ref}/check-runs",
         f"/repos/python/cpython/commits/{SHA}/check-runs",
-        "prcheck/run.py",
+        "prcheck/lifecycle.py",
         query={
             "check_name": "isolation",
             "status": "in_progress",

@@ -9,6 +9,7 @@ from pathlib import Path
 from gidgethub import sansio
 
 from bot.prcheck.jobs import PR_CHECK
+from bot.prcheck.sweep import PR_RUN_SETTLE
 from bot.service.routers import JOB_HANDLERS, handles
 
 # Every event GitHub sends an App like this one, with the actions it may carry (None: the
@@ -78,7 +79,7 @@ def test_the_router_handles_exactly_these_event_action_pairs() -> None:
 
 
 def test_internal_job_kinds_are_dispatched_by_kind() -> None:
-    assert set(JOB_HANDLERS) == {PR_CHECK}
+    assert set(JOB_HANDLERS) == {PR_CHECK, PR_RUN_SETTLE}
 
 
 def test_features_do_not_import_the_service_or_the_cli() -> None:
