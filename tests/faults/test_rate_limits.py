@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
+from unittest import mock
 
 import aiohttp
 import pytest
@@ -13,7 +15,7 @@ from gidgethub import BadRequest
 
 from bot.emulator import GitHubEmulator
 from bot.github.client import BotGitHubAPI, RetryPolicy
-from bot.github.pacing import ScaledClock
+from bot.github.pacing import Gate, ScaledClock
 from tests.support.world import HEAD_SOURCE, MODULE_PATH, REPO, World
 
 
@@ -155,3 +157,54 @@ async def test_the_emulator_enforces_githubs_content_limit_without_retry_after()
         assert "secondary rate limit" in str(refused.value)
         assert "retry-after" not in {k.lower() for k in refused.value.headers}
     assert len(emu.write_times(installation)) == 81
+
+
+async def test_secondary_limit_without_retry_after_pauses_every_worker_a_minute(
+    world: World,
+) -> None:
+    """GitHub's guide: without Retry-After (and with requests remaining) wait at least a
+    minute. The one 403 pauses the installation: no worker sends anything until it ends."""
+    route = r"^POST /repos/.+/issues/\d+/comments$"
+    sent: list[float] = []  # when the bot's HTTP session sent each request
+    paused: list[float] = []  # when the bot learned of the limit
+    session = world.state.session
+    send, pause = session._request, Gate.pause
+
+    async def stamp_send(*args: Any, **kwargs: Any) -> Any:
+        sent.append(time.monotonic())
+        return await send(*args, **kwargs)
+
+    async def stamp_pause(self: Gate, *args: Any) -> float:
+        paused.append(time.monotonic())
+        return await pause(self, *args)
+
+    world.emu.faults.secondary_limit(method="POST", path=r"/issues/\d+/comments$")
+    started = time.time()
+    with (
+        mock.patch.object(session, "_request", stamp_send),
+        mock.patch.object(Gate, "pause", stamp_pause),
+    ):
+        numbers = [world.open_pr({MODULE_PATH: HEAD_SOURCE}, branch=f"s{i}")[0] for i in range(3)]
+
+        def settled(rows: list[dict[str, Any]]) -> bool:
+            # Each PR's job finished (its requests were on their way before the 403 came
+            # back) or was rescheduled by the pause; at least the refused one was.
+            prs = [r for r in rows if r["event"] == "pull_request"]
+            waiting = [r for r in prs if "rate limited" in str(r["last_error"])]
+            return (
+                len(prs) == 3
+                and bool(waiting)
+                and all(r["state"] == "done" or r in waiting for r in prs)
+                and all(r["state"] == "pending" for r in waiting)
+            )
+
+        rows = await world.wait_jobs(settled, what="every PR's job finished or rescheduled")
+        # Rescheduled for the pause's end: 60 s of the bot's pacing clock, real seconds here.
+        assert all(float(r["not_before"]) >= started + 59 for r in rows if r["state"] == "pending")
+        await _no_spinning(world, r".")
+        assert len(paused) == 1
+        assert [t for t in sent if t > paused[0]] == []  # sent during the secondary limit: none
+    await world.make_due()
+    await world.idle()
+    assert all(len(world.bot_comments(n)) == 1 for n in numbers)
+    assert len(world.requests_to(route)) == 4  # the refused one, then one per PR
