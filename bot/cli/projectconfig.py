@@ -145,6 +145,8 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         if pattern.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
+            while pattern.startswith("**/", i):  # `**/**/` is `**/`; repeated, it backtracks
+                i += 3
             continue
         if pattern.startswith("**", i):
             out.append(".*")

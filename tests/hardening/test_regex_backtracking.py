@@ -180,6 +180,17 @@ def _glob_cases() -> Cases:
     ]
 
 
+def _project_glob_cases() -> Cases:
+    # Globs a project writes in [tool.isolation-bot] (exclude, per-file-ignores), matched
+    # against the paths of its own tree.
+    from bot.cli.projectconfig import glob_regex
+
+    globs = ("**/*.c", "**/**/**/*.h", "Modules/**/_test*.c", "**/a*b*c*d*e*.c", "*/*/*/*/*.h")
+    globs += ("[a-z]*/**/x?y*.c", "**/*_[!t]*.cpp")
+    paths = ("a/" * 30_000 + "x", "a" * 60_000 + ".x", "Modules/" + "_test" * 12_000, "." * 60_000)
+    return [(glob_regex(g), p, True) for g in globs for p in paths]
+
+
 # "file::function": (number of run-time patterns there, their hostile cases)
 DYNAMIC_CASES: dict[str, tuple[int, Callable[[], Cases]]] = {
     "bot/analysis/context.py::_macro_built_definitions": (2, _macro_cases),
@@ -196,6 +207,7 @@ DYNAMIC_CASES: dict[str, tuple[int, Callable[[], Cases]]] = {
     "bot/analysis/rules/heap_type_rules.py::<module>": (3, list),
     # Globs of the path policy against PR file paths.
     "bot/analysis/paths.py::_glob_regex": (1, _glob_cases),
+    "bot/cli/projectconfig.py::glob_regex": (1, _project_glob_cases),
     # The emulator's fault rules: a pattern the test author writes, matched against URL paths
     # the bot builds; never fed from outside.
     "bot/emulator/faults.py::add": (1, list),
