@@ -12,8 +12,9 @@ import hashlib
 
 from bot.render import escape
 
-# Where this project's source is published (the repository holding rules/ and docs/rules.md).
-PROJECT_REPOSITORY = "https://github.com/isolation-bot/isolation-bot"
+# Where this project is published: the python organisation, which owns the App (docs/deploy.md),
+# hosts its source beside its other bots; the repository holds rules/ and docs/rules.md.
+PROJECT_REPOSITORY = "https://github.com/python/isolation-bot"
 # A rule's section in the generated reference; placeholders: {rule} ("ISO001"), {name}
 # ("static-type"), {anchor} ("iso001-static-type", the heading's anchor on GitHub).
 DEFAULT_RULES_URL = PROJECT_REPOSITORY + "/blob/main/docs/rules.md#{anchor}"

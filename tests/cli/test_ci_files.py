@@ -47,5 +47,5 @@ def test_pre_commit_hook() -> None:
 
 def test_docs_show_the_workflow() -> None:
     text = (REPO / "docs" / "ci.md").read_text()
-    assert re.search(r"uses: isolation-bot/isolation-bot@", text)
+    assert re.search(r"uses: python/isolation-bot@", text)
     assert "security-events: write" in text and "id: isolation-bot" in text
