@@ -132,6 +132,8 @@ class Settings:
     # Where a rule's documentation lives; {rule} and {name} are filled in. None: the rules/
     # folder of this project's repository.
     rules_url: str | None = None
+    log_level: str = "INFO"  # ISOLATION_BOT_LOG_LEVEL
+    log_format: str = "json"  # ISOLATION_BOT_LOG_FORMAT: json | text
     # Repository settings
     watched_paths: tuple[str, ...] = ("Modules/", "Objects/")
     default_branch: str | None = None  # None: the repository's own default branch
@@ -201,6 +203,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         workers = int(env.get("ISOLATION_BOT_WORKERS", "4"))
     except ValueError as exc:
         raise ConfigError(f"PORT and ISOLATION_BOT_WORKERS must be integers: {exc}") from exc
+    log_format = (env.get("ISOLATION_BOT_LOG_FORMAT") or "json").strip().lower()
+    if log_format not in ("json", "text"):
+        raise ConfigError(f"ISOLATION_BOT_LOG_FORMAT must be json or text, not {log_format!r}")
     settings = Settings(
         app_id=env.get("GITHUB_APP_ID") or None,
         private_key=key or None,
@@ -213,6 +218,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         public_url=env.get("ISOLATION_BOT_PUBLIC_URL") or None,
         html_url=(env.get("GITHUB_HTML_URL") or "https://github.com").rstrip("/"),
         rules_url=env.get("ISOLATION_BOT_RULES_URL") or None,
+        log_level=(env.get("ISOLATION_BOT_LOG_LEVEL") or "INFO").strip(),
+        log_format=log_format,
         tuning=tuning_from_env(env),
     )
     config_path = env.get("ISOLATION_BOT_CONFIG")

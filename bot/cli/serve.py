@@ -32,10 +32,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _configure_logging() -> None:
+def configure_logging(settings: Settings) -> None:
+    """JSON lines (or text) on stderr at the configured level, every secret redacted."""
     from bot.telemetry import logs
 
-    logs.configure()  # JSON lines on stderr, secrets redacted (ISOLATION_BOT_LOG_FORMAT=text)
+    secrets = (settings.webhook_secret, settings.webhook_secret_previous, settings.private_key)
+    logs.configure(settings.log_level, settings.log_format == "json", secrets)
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
@@ -66,7 +68,7 @@ async def run(args: argparse.Namespace) -> int:
         changes["workers"] = args.workers
     settings = replace(settings, **changes)
     settings.require_webhook_secret()  # fail before binding anything
-    _configure_logging()
+    configure_logging(settings)
     try:
         return await serve(settings)
     except OSError as exc:

@@ -17,7 +17,6 @@ import contextlib
 import contextvars
 import json as jsonlib
 import logging
-import os
 import re
 import sys
 import traceback
@@ -241,19 +240,10 @@ def configure_logging(
     return redactor
 
 
-def configure(level: str | None = None, json: bool | None = None) -> RedactSecrets:
-    """``configure_logging`` from the environment, for ``isolation-bot serve``:
-    ``ISOLATION_BOT_LOG_LEVEL`` (default INFO), ``ISOLATION_BOT_LOG_FORMAT`` (json | text,
-    default json); the webhook secrets (current and previous) and the private key are registered
-    for redaction."""
-    level = level or os.environ.get("ISOLATION_BOT_LOG_LEVEL") or "INFO"
-    if json is None:
-        json = os.environ.get("ISOLATION_BOT_LOG_FORMAT", "json").strip().lower() != "text"
-    secrets = [
-        os.environ.get("GITHUB_WEBHOOK_SECRET"),
-        os.environ.get("GITHUB_WEBHOOK_SECRET_PREVIOUS"),
-        os.environ.get("GITHUB_PRIVATE_KEY"),
-    ]
+def configure(level: str, json: bool, secrets: Iterable[str | None] = ()) -> RedactSecrets:
+    """``configure_logging`` for ``isolation-bot serve``, never failing on a bad level: an
+    unknown one logs at INFO with a warning (a typo must not keep the service down)."""
+    secrets = list(secrets)
     try:
         _level(level)
     except ValueError as exc:

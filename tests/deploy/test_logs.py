@@ -142,7 +142,11 @@ def test_text_format_and_bad_level() -> None:
 def test_configure_from_environment_redacts_the_webhook_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.telemetry.logs import configure
+    from bot.cli.serve import configure_logging as configure_service_logging
+    from bot.config import from_env
+
+    def configure() -> None:
+        configure_service_logging(from_env())
 
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "env-secret-value-123")
     monkeypatch.setenv("ISOLATION_BOT_LOG_LEVEL", "warning")
