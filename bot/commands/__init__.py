@@ -1,6 +1,6 @@
-"""Slash-commands in issue and pull-request comments (issue 4).
+"""Slash-commands in issue, pull-request and review comments.
 
-grammar (pure parsing), permissions (maintainer check, cached), ratelimit (store-backed),
-suppressions (per-PR ignore table read by the PR check), status_source (default-branch data),
-handlers (one function per command), runner (the imperative shell: reactions, one reply).
+grammar (pure parsing), runner (the imperative shell: permissions, rate limit, reactions, one
+reply), handlers (one function per command), reply (rendering), ratelimit (store-backed),
+status_source (default-branch data for ``status``), router (the webhooks it answers).
 """

@@ -23,7 +23,7 @@ from bot.analysis.suppressions import SUPPRESSION_RULE
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Issue 2's list, verbatim, plus the suppression-without-reason rule.
+# The catalog's agreed rule ids and names, plus the suppression-without-reason rule.
 EXPECTED = {
     "ISO001": "static-type",
     "ISO002": "single-phase-init",
