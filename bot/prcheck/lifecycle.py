@@ -6,10 +6,12 @@ PATCH that tries answers 422); a re-run is a new run, and GitHub shows the newes
 name. The store (bot.prcheck.store, ``PrState.run_state``) follows each PR's run:
 
 - :func:`open_run`: a try of the check reuses the run an interrupted try of the same head left
-  open (the store has its id, and GitHub confirms it is still in progress; or a marker says
-  its creation was under way, and the run is found on GitHub by its ``external_id``);
-  otherwise it creates a new run, also when an earlier try completed the run of this head
-  (neutral "could not complete", or with a result).
+  open (the store has its id; or a marker says its creation was under way, and the run is
+  found on GitHub by its ``external_id``); otherwise it creates a new run, also when an
+  earlier try completed the run of this head (neutral "could not complete", or with a
+  result). A run the store knows as open is read first: an interrupted try may have
+  completed it just before it died; :func:`report` then adopts it when it shows exactly the
+  result (conclusion, title, summary, number of annotations), else reports in a new run.
 - :func:`report`: the result completes the run together with its first annotations, the other
   annotation batches follow, and then the store records the run as reported: before the
   comment and the labels, so a retry of the same job (:func:`reported_by`) goes on with them
@@ -27,6 +29,7 @@ the periodic sweep (bot.prcheck.sweep) ends any run whose job is gone.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -113,20 +116,30 @@ async def _complete(gh: GitHubAPI, repo: str, run_id: int, body: dict[str, Any])
         return False
 
 
+@dataclass(frozen=True)
+class OpenRun:
+    """The run a try reports on. ``completed``: GitHub's answer when the run the store knew
+    as open turned out completed (an interrupted try completed it just before it died)."""
+
+    id: int
+    completed: dict[str, Any] | None = None
+
+
 async def open_run(
     gh: GitHubAPI, db: Database, state: pr_state.PrState, head_sha: str, job: str | None
-) -> int:
-    """The in-progress run this try reports on: the one an interrupted try of ``head_sha``
-    left open, else a new one. The store knows it before GitHub does (a marker), and its id
-    as soon as GitHub answers."""
+) -> OpenRun:
+    """The run this try reports on: the one an interrupted try of ``head_sha`` left open,
+    else a new one. The store knows it before GitHub does (a marker), and its id as soon as
+    GitHub answers."""
     repo, number = state.repo, state.number
     found = None
     if state.head_sha == head_sha and state.run_state == pr_state.RUN_OPEN and state.check_run_id:
-        # An interrupted try (killed, lease lost) left it open, as far as the store knows:
-        # that try may have completed it just before it died (a completed run is final).
+        # An interrupted try (killed, lease lost) left it open, as far as the store knows;
+        # that try may have completed it just before it died (then it is final: see report).
         run = await gh.getitem(f"/repos/{repo}/check-runs/{state.check_run_id}")
-        if run.get("status") != "completed":
-            return state.check_run_id
+        if run.get("status") == "completed":
+            return OpenRun(state.check_run_id, completed=run)
+        return OpenRun(state.check_run_id)
     if state.head_sha == head_sha and state.run_state == pr_state.RUN_CREATING:
         # An earlier try died between creating the run and saving its id: find that run
         # rather than leave it spinning beside a new one.
@@ -148,7 +161,7 @@ async def open_run(
     state.head_sha, state.check_run_id, state.conclusion = head_sha, found, None
     state.run_state, state.run_job = pr_state.RUN_OPEN, job
     await pr_state.save(db, state)
-    return found
+    return OpenRun(found)
 
 
 async def end_run(
@@ -195,11 +208,23 @@ def reported_by(state: pr_state.PrState, head_sha: str, job: str | None) -> bool
     )
 
 
+def _holds(run: dict[str, Any], first: dict[str, Any], annotations: int) -> bool:
+    """Whether a completed ``run`` already shows the result whose first PATCH is ``first``
+    with all its ``annotations`` (an interrupted try sent it all, then died)."""
+    output = run.get("output") or {}
+    return (
+        run.get("conclusion") == first["conclusion"]
+        and output.get("title") == first["output"].get("title")
+        and output.get("summary") == first["output"].get("summary")
+        and output.get("annotations_count") == annotations
+    )
+
+
 async def report(
     gh: GitHubAPI,
     db: Database,
     state: pr_state.PrState,
-    run_id: int,
+    run: OpenRun,
     result: CheckResult,
     *,
     rules_url: str,
@@ -207,7 +232,9 @@ async def report(
     job: str | None,
 ) -> int:
     """Complete the run with ``result`` (all its annotations), then record it as reported;
-    the run that holds the result (a new one when ``run_id`` was completed meanwhile)."""
+    the id of the run that holds the result. A run found completed already is adopted when
+    it shows exactly this result, and otherwise the result goes to a new run (a completed
+    run is final)."""
     repo = state.repo
     annotations = check_render.annotations_for(result, rules_url=rules_url)
     batches = check_render.batches(annotations) or [[]]
@@ -216,10 +243,13 @@ async def report(
         for batch in batches
     ]
     final = {"status": "completed", "conclusion": result.conclusion, "output": outputs[0]}
-    if not await _complete(gh, repo, run_id, final):
-        # Completed by someone else (a killed try of this job, the sweep): it is final, so
-        # the result goes to a new run, which GitHub shows as the newest.
-        run = await gh.post(
+    run_id = run.id
+    if run.completed is not None and _holds(run.completed, final, len(annotations)):
+        outputs = []  # nothing left to send
+    elif run.completed is not None or not await _complete(gh, repo, run_id, final):
+        # Completed by someone else (an interrupted try, the sweep): it is final, so the
+        # result goes to a new run, which GitHub shows as the newest.
+        created = await gh.post(
             f"/repos/{repo}/check-runs",
             data={
                 "name": check_render.CHECK_NAME,
@@ -228,14 +258,10 @@ async def report(
                 **final,
             },
         )
-        run_id = int(run["id"])
+        run_id = int(created["id"])
     for output in outputs[1:]:
         await gh.patch(f"/repos/{repo}/check-runs/{run_id}", data={"output": output})
-    state.head_sha, state.check_run_id, state.conclusion = (
-        result.head_sha,
-        run_id,
-        result.conclusion,
-    )
-    state.run_state, state.run_job = pr_state.RUN_REPORTED, job
+    state.head_sha, state.check_run_id = result.head_sha, run_id
+    state.conclusion, state.run_state, state.run_job = result.conclusion, pr_state.RUN_REPORTED, job
     await pr_state.save(db, state)
     return run_id

@@ -311,7 +311,7 @@ async def run_pr_check(
             raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
         await _finish(gh, db, repo, state, result, bot_login, settings, url, latest)
         return result
-    run_id = await lifecycle.open_run(gh, db, state, head_sha, job)
+    run = await lifecycle.open_run(gh, db, state, head_sha, job)
     try:
         result, _files_checked = await compute(gh, db, settings, repo, pr, caches)
     except Exception as exc:
@@ -321,7 +321,7 @@ async def run_pr_check(
         try:
             await lifecycle.end_run(gh, db, state, lifecycle.could_not_complete(exc))
         except Exception as end_exc:
-            log.warning("%s#%d: could not end check run %s: %s", repo, number, run_id, end_exc)
+            log.warning("%s#%d: could not end check run %s: %s", repo, number, run.id, end_exc)
         raise
     latest = await gh.getitem(f"/repos/{repo}/pulls/{number}")
     if latest.get("state") != "open" or str(latest["head"]["sha"]) != head_sha:
@@ -331,7 +331,7 @@ async def run_pr_check(
         await lifecycle.end_run(gh, db, state, reason)
         raise StaleResult(f"{repo}#{number}: head moved from {head_sha[:12]} or PR closed")
     await lifecycle.report(
-        gh, db, state, run_id, result, rules_url=url, html_url=settings.html_url, job=job
+        gh, db, state, run, result, rules_url=url, html_url=settings.html_url, job=job
     )
     await _finish(gh, db, repo, state, result, bot_login, settings, url, latest)
     return result

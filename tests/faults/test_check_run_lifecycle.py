@@ -182,18 +182,44 @@ async def test_could_not_complete_then_the_result_in_a_new_run(scene: Scene) -> 
 
 
 async def test_killed_after_completing_before_recording(scene: Scene) -> None:
-    """The window between GitHub completing the run and the store saying so: the retry finds
-    the run final (422) and reports in a new run instead of failing."""
+    """The window between GitHub completing the run with the result and the store saying
+    so: the retry finds the run completed with exactly its result and adopts it (nothing
+    sent to the run again, no second run)."""
     number, head = open_pr(scene)
+    with pytest.raises(Killed):
+        await scene.check(number, gh=Dies(scene.gh, completes_the_run))
+    state = await pr_state.get(scene.db, REPO, number)
+    assert state.run_state == pr_state.RUN_OPEN  # the store did not learn it
+    (run,) = scene.runs(head)
+    annotations = len(run["annotations"])
+    start = len(scene.emu.requests)
+    result = await scene.check(number)
+    assert result is not None
+    (run,) = scene.runs(head)
+    assert (run["status"], run["conclusion"]) == ("completed", result.conclusion)
+    assert len(run["annotations"]) == annotations
+    sent = [f"{r.method} {r.path}" for r in scene.emu.requests[start:]]
+    assert [s for s in sent if "/check-runs" in s] == [f"GET /repos/{REPO}/check-runs/{run['id']}"]
+    assert len(scene.emu.issue_comments(REPO, number)) == 1
+    state = await pr_state.get(scene.db, REPO, number)
+    assert (state.check_run_id, state.run_state) == (run["id"], pr_state.RUN_REPORTED)
+
+
+async def test_killed_after_an_interim_completion_before_recording(scene: Scene) -> None:
+    """The same window after the run was completed "could not complete": the retry finds
+    it final with another result and reports in a new run, without trying to reopen it."""
+    number, head = open_pr(scene)
+    scene.emu.faults.add(method="GET", path=r"/pulls/\d+/files$", status=422, times=1)
     with pytest.raises(Killed):
         await scene.check(number, gh=Dies(scene.gh, completes_the_run))
     state = await pr_state.get(scene.db, REPO, number)
     assert state.run_state == pr_state.RUN_OPEN  # the store did not learn it
     result = await scene.check(number)
     assert result is not None
-    runs = scene.runs(head)
-    assert [r["status"] for r in runs] == ["completed", "completed"]
-    assert runs[-1]["conclusion"] == result.conclusion
+    old, new = scene.runs(head)
+    assert (old["status"], old["conclusion"]) == ("completed", "neutral")
+    assert (new["status"], new["conclusion"]) == ("completed", result.conclusion)
+    assert scene.refused() == []
     assert len(scene.emu.issue_comments(REPO, number)) == 1
 
 
