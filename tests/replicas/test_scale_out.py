@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.prcheck.check_run import CHECK_NAME
 from bot.store.queue import Queue
 from tests.replicas.replica_world import (
     REPO,
@@ -109,6 +110,13 @@ async def test_three_replicas_finish_everything_when_one_is_killed(
 
         problems = [p for n in numbers for p in problems_of_pr(emu, app, n)]
         assert problems == [], "\n".join(problems)
+        # Runs of older heads too, the killed replica's included: none is left in progress.
+        spinning = [
+            (r["external_id"], r["head_sha"][:8])
+            for r in emu.check_runs(REPO)
+            if r["name"] == CHECK_NAME and r["status"] != "completed"
+        ]
+        assert spinning == []
         assert stats.pending == stats.running == stats.dead == 0, stats
 
         db_cluster = BotCluster(emu, app, api_url, pg_url, replicas=0, log_dir=tmp_path)
