@@ -5,6 +5,7 @@ PR, by the reclaimed job, or by the sweep. On both engines (the ``db`` fixture).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -353,3 +354,46 @@ async def test_the_sweep_ends_runs_whose_job_is_gone(scene: Scene) -> None:
     assert closed["output"]["title"] == "Pull request closed"
     assert await sweep_once(scene.db, enqueue, installation_for, older_than=120, now=later) == 0
     assert scene.refused() == []
+
+
+async def test_the_sweep_runs_periodically_and_survives_a_failed_pass(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from bot.prcheck.sweep import run_periodically
+
+    class FlakyStore:
+        calls = 0
+
+        async def fetchall(self, sql: str, params: Any = ()) -> list[Any]:
+            FlakyStore.calls += 1
+            if FlakyStore.calls == 1:
+                raise RuntimeError("the store hiccups")
+            assert "updated_at < ?" in sql and params[-1] == pytest.approx(time.time() - 70, abs=5)
+            return []
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 4:
+            raise asyncio.CancelledError
+
+    async def enqueue(job: InternalJob) -> str | None:
+        raise AssertionError("nothing to queue")
+
+    async def installation_for(repo: str) -> int:
+        raise AssertionError("nothing to look up")
+
+    with pytest.raises(asyncio.CancelledError):
+        await run_periodically(
+            FlakyStore(),  # type: ignore[arg-type]
+            enqueue,
+            installation_for,
+            lease_seconds=10,
+            every=300,
+            first_delay=90,
+            sleep=sleep,
+        )
+    assert slept == [90, 300, 300, 300]
+    assert FlakyStore.calls == 3  # the failed pass was logged; the next ones ran
+    assert "check-run sweep failed" in caplog.text
