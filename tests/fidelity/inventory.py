@@ -118,6 +118,14 @@ CALLS: tuple[Call, ...] = (
     ),
     Call(
         "GET",
+        "/repos/{owner}/{repo}/tarball/{ref}",
+        f"/repos/python/cpython/tarball/{SHA}",
+        "github/gitdata.py",
+        status=302,
+        reads=(),
+    ),  # the redirect is not followed: its Location is downloaded without the token
+    Call(
+        "GET",
         "/repos/{owner}/{repo}/contents/{path}",
         "/repos/python/cpython/contents/Modules%2F_abc.c",
         "github/gitdata.py",
