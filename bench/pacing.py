@@ -64,9 +64,9 @@ async def secondary_limit(factor: float) -> None:
                 sends.append(clock.time())
                 return await send(self, *args)
 
-            async def stamp_pause(self: Gate, wait: float | None) -> float:
+            async def stamp_pause(self: Gate, *args: Any) -> float:
                 paused.append(clock.time())
-                return await pause(self, wait)
+                return await pause(self, *args)
 
             world.emu.faults.secondary_limit(method="POST", path=r"/issues/\d+/comments$")
             with (
