@@ -289,18 +289,24 @@ async def run_pr_check(
     of a closed PR) is ended first with the reason, and this try's own run is completed with
     the result, as "could not complete" when the check fails, or as superseded/closed."""
     state = await pr_state.get(db, repo, number)
-    if pr is None or (state.run_unfinished and state.head_sha != str(pr["head"]["sha"])):
-        # (A run open on another head than the payload's: check the PR as it is now, so
-        # that run is ended as superseded only when it really is.)
+    payload_head = None if pr is None else str(pr["head"]["sha"])
+    if pr is None or state.run_unfinished:
+        # A run left open (an interrupted try: this job's own, reclaimed, or an older
+        # head's): the PR as it is now decides what becomes of it, before any work.
         with _retry_404(gh):
             pr = await gh.getitem(f"/repos/{repo}/pulls/{number}")
     assert pr is not None
     head_sha = str(pr["head"]["sha"])
+    open_here = state.run_unfinished and state.head_sha == head_sha
     if pr.get("state") != "open":
         await lifecycle.end_run(gh, db, state, lifecycle.CLOSED)
         return None
     if state.run_unfinished and state.head_sha != head_sha:
         await lifecycle.end_run(gh, db, state, lifecycle.superseded(head_sha))
+    if payload_head not in (None, head_sha) and not open_here:
+        # The payload's head was superseded (a reclaimed job, or a late delivery): its run
+        # is ended above; the new head's own delivery checks it.
+        raise StaleResult(f"{repo}#{number}: head moved from {payload_head[:12]}")
     url = rules_url(settings)
     if lifecycle.reported_by(state, head_sha, job):
         # This job's earlier try completed the run with its result, then failed (comment,
