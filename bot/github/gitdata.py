@@ -34,7 +34,9 @@ from bot.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
-BLOB_CACHE_BYTES = 64 * 1024 * 1024
+# Blobs are mostly read to be analysed once (the analysis cache keeps the result): 32 MiB is
+# plenty, and part of one serve process's 150 MB budget.
+BLOB_CACHE_BYTES = 32 * 1024 * 1024
 TREE_CACHE_ENTRIES = 64
 # A repository archive is read as a stream; these bound what one download may cost.
 ARCHIVE_KEEP_BYTES = 256 * 1024 * 1024  # bytes of kept members (CPython's C: ~16 MB)

@@ -42,7 +42,10 @@ from bot.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
-MEMORY_ENTRIES = 20_000
+# A report of a CPython C file takes about 5 KB in memory: 5,000 entries (~25 MB) hold a whole
+# tree and the open PRs' files, and keep one serve process under its 150 MB budget (a miss is
+# one store read, not an analysis).
+MEMORY_ENTRIES = 5_000
 # Files over this size are analysed one at a time (CPython has two files over 1 MiB).
 BIG_FILE_BYTES = 1024 * 1024
 PROCESS_POOL_MIN = 64  # files; below this, process start-up costs more than it saves
