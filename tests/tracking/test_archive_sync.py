@@ -10,6 +10,7 @@ import io
 import tarfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -207,3 +208,30 @@ def test_the_stream_counts_compressed_bytes() -> None:
             await asyncio.to_thread(stream.read, 100)
 
     asyncio.run(main())
+
+
+async def test_installation_to_snapshot_in_a_handful_of_calls(tmp_path: Path) -> None:
+    from bot.service.local import bot_on_emulator
+    from bot.service.state import STATE
+    from bot.tracking.snapshots import latest_snapshot
+
+    emu = GitHubEmulator()
+    app = emu.register_app("isolation-bot", owner="python")
+    emu.create_repo(REPO, default_branch="main")
+    emu.commit(REPO, "main", {f"Modules/_m{i}module.c": module_c(f"_m{i}") for i in range(MODULES)})
+    async with bot_on_emulator(emu, app, f"sqlite:///{tmp_path}/bot.sqlite3", workers=1) as bot:
+        db = bot.runner.app[STATE].db
+        emu.install(app, "python")
+        for _ in range(600):
+            if await latest_snapshot(db, REPO) is not None:
+                break
+            await asyncio.sleep(0.05)
+        snap = await latest_snapshot(db, REPO)
+        assert snap is not None and len(snap.modules) == MODULES
+        calls = [f"{r.method} {r.path}" for r in emu.requests]
+    # The App, its token, the repository, the branch's head, the tree, the tarball, the meta
+    # issue: seven, whatever the tree's size.
+    assert len(calls) <= 10, calls
+    assert not any("/git/blobs/" in c for c in calls)
+    assert [d.authorization for d in emu.archives.downloads] == [False]
+    assert emu.validation_errors == []
