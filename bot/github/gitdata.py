@@ -285,21 +285,26 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 
 async def _archive_location(gh: BotGitHubAPI, url: str) -> str:
     """The download link GitHub redirects an archive route to (the redirect not followed:
-    the link goes to another host, which must not see the installation token). Counted and
-    retried on 5xx and timeouts like every API call."""
+    the link goes to another host, which must not see the installation token). Like every API
+    call: the installation's pause and read cap, counted, retried on 5xx and timeouts."""
     policy = gh.policy
     for attempt in range(1, policy.max_attempts + 1):
         headers = github_headers(sansio.create_headers(gh.requester, oauth_token=gh.oauth_token))
         if gh.token_provider is not None and "authorization" not in headers:
             headers["authorization"] = f"token {await gh.token_provider(False)}"
+        # The installation's pause (a rate limit: GitHubPaused when too long) and read cap.
+        await gh.manage_rate_limit(method="GET", url=url)
         try:
             # gidgethub keeps the session it was given as ``_session``: the one the client uses.
-            async with gh._session.get(
-                wire_url(gh.base_url + url),
-                headers=headers,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=policy.timeout),
-            ) as response:
+            async with (
+                gh.gate.reads,
+                gh._session.get(
+                    wire_url(gh.base_url + url),
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=policy.timeout),
+                ) as response,
+            ):
                 status, location = response.status, response.headers.get("location")
                 remaining = response.headers.get("x-ratelimit-remaining")
                 await response.read()
