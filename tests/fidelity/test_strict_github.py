@@ -247,7 +247,12 @@ async def test_admin_commands_work_against_a_strict_github(world: World) -> None
     assert "created   isolation: regression" in out.getvalue()
     w.emu.create_label(REPO, "isolation: improved", color="000000")  # drifted: edited back
     out = io.StringIO()
-    assert await asyncio.to_thread(setup_labels, settings, REPO, out, throttle=False) == 0
+    assert (
+        await asyncio.to_thread(
+            setup_labels, settings, REPO, out, throttle=False, update_existing=True
+        )
+        == 0
+    )
     assert "updated   isolation: improved" in out.getvalue()
     report = io.StringIO()
     await asyncio.to_thread(run_doctor, settings, REPO, report, throttle=False)
