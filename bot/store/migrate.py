@@ -1,4 +1,10 @@
-"""Finding the numbered migration files shipped in bot/store/migrations/ (pure, no database).
+"""Finding the numbered migration files (pure, no database).
+
+Each part of the bot that owns tables ships its migrations in its own package's
+``migrations/`` folder (:data:`MIGRATION_FOLDERS`, read as package data: the store imports no
+feature); ids are unique across folders and number ranges say whose they are (0001-0009 the
+store and queue, 0010-0019 the PR check, 0020-0029 commands, 0030-0039 tracking, 0040-0049
+the summary).
 
 A migration is ``NNNN_name.sql``; when the SQL must differ between engines the file may have
 dialect variants ``NNNN_name.sqlite.sql`` / ``NNNN_name.postgresql.sql``, which win over the
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -36,20 +43,34 @@ class Migration:
     checksum: str
 
 
-def _default_dir() -> Traversable:
-    return resources.files("bot.store").joinpath("migrations")
+# The packages (under bot/) whose ``migrations/`` folders make up the schema.
+MIGRATION_FOLDERS = ("store", "prcheck", "commands", "tracking", "summary")
 
 
-def load_migrations(dialect: str, directory: Traversable | None = None) -> list[Migration]:
-    """The migrations for ``dialect``, sorted by id. Raises StoreError on a badly named file."""
+def migration_dirs() -> list[Traversable]:
+    """The schema's migration folders, as package data of ``bot``."""
+    root = resources.files("bot")
+    return [root.joinpath(name, "migrations") for name in MIGRATION_FOLDERS]
+
+
+def load_migrations(
+    dialect: str, directory: Traversable | Sequence[Traversable] | None = None
+) -> list[Migration]:
+    """The migrations for ``dialect`` from ``directory`` (default: every folder of the
+    schema), sorted by id. Raises StoreError on a badly named file or an id in two folders."""
     if dialect not in DIALECTS:
         raise StoreError(f"unknown SQL dialect {dialect!r}")
-    directory = directory or _default_dir()
+    directories: Sequence[Traversable]
+    if directory is None:
+        directories = migration_dirs()
+    elif isinstance(directory, Sequence):
+        directories = directory
+    else:
+        directories = [directory]
     generic: dict[str, str] = {}
     variants: dict[str, dict[str, str]] = {}
-    if not directory.is_dir():
-        return []
-    for entry in directory.iterdir():
+    owner: dict[str, str] = {}
+    for entry in (e for d in directories if d.is_dir() for e in d.iterdir()):
         name = entry.name
         if not name.endswith(".sql") or not entry.is_file():
             continue
@@ -61,6 +82,9 @@ def load_migrations(dialect: str, directory: Traversable | None = None) -> list[
             )
         text = entry.read_text(encoding="utf-8")
         mid, variant = m.group("id"), m.group("dialect")
+        folder = str(entry)[: -len(name)]
+        if owner.setdefault(mid, folder) != folder:
+            raise StoreError(f"migration {mid} is in two folders: {owner[mid]} and {folder}")
         if variant is None:
             generic[mid] = text
         elif variant in DIALECTS:

@@ -142,8 +142,8 @@ def test_built_wheel_ships_migrations_and_rules(tmp_path: Path) -> None:
         names = set(wheel.namelist())
         site = tmp_path / "site"
         wheel.extractall(site)
-    for sql in (ROOT / "bot" / "store" / "migrations").glob("*.sql"):
-        assert f"bot/store/migrations/{sql.name}" in names
+    for sql in (ROOT / "bot").glob("*/migrations/*.sql"):
+        assert sql.relative_to(ROOT).as_posix() in names
     assert any(n.startswith("bot/_rules/") and n.endswith(".toml") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "isolation-bot = bot.cli.main:main" in (site / entry_points).read_text()

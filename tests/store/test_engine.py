@@ -313,3 +313,23 @@ async def test_bools_are_stored_as_integers_on_both_engines(db: Database) -> Non
         {"k": "yes", "n": 1}
     ]
     assert await db.fetchone("SELECT n FROM kv WHERE k = 'no'") == {"n": 0}
+
+
+def test_each_owner_ships_its_migrations_in_its_own_number_range() -> None:
+    from bot.store.migrate import MIGRATION_FOLDERS, migration_dirs
+
+    ranges = {"store": 0, "prcheck": 10, "commands": 20, "tracking": 30, "summary": 40}
+    assert set(MIGRATION_FOLDERS) == set(ranges)
+    for name, folder in zip(MIGRATION_FOLDERS, migration_dirs(), strict=True):
+        ids = [int(e.name[:4]) for e in folder.iterdir() if e.name.endswith(".sql")]
+        assert ids, name
+        assert all(ranges[name] <= i < ranges[name] + 10 for i in ids), (name, ids)
+    assert [m.id for m in load_migrations("sqlite")][:2] == ["0001_core", "0002_queue_active_index"]
+
+
+def test_a_migration_id_in_two_folders_is_a_clear_error(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "0050_same.sql").write_text("SELECT 1;")
+    with pytest.raises(StoreError, match="0050_same is in two folders"):
+        load_migrations("sqlite", [tmp_path / "a", tmp_path / "b"])
