@@ -49,6 +49,19 @@ def external_id(repo: str, number: int) -> str:
     return f"{repo}#{number}"
 
 
+def pr_of_external_id(value: Any, repo: str) -> int | None:
+    """The PR number a check run's ``external_id`` names ("owner/repo#number", as the check
+    writes it), when it names a PR of ``repo`` (compared case-insensitively); else None."""
+    if not isinstance(value, str):
+        return None
+    named, sep, number = value.rpartition("#")
+    if not sep or named.lower() != repo.lower() or not number.isascii():
+        return None
+    if not number.isdigit() or len(number) > 9 or int(number) <= 0:
+        return None
+    return int(number)
+
+
 def superseded(new_head: str) -> tuple[str, str, str]:
     """(conclusion, title, summary) of a run whose head is no longer the PR's."""
     return (

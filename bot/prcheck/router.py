@@ -32,6 +32,7 @@ from bot.jobs import JobContext, PermanentJobError
 from bot.prcheck import store as pr_state
 from bot.prcheck.check_run import CHECK_NAME
 from bot.prcheck.jobs import PrCheckRequest, pr_check_job, pr_key
+from bot.prcheck.lifecycle import pr_of_external_id
 from bot.prcheck.run import StaleResult, run_pr_check
 
 log = logging.getLogger(__name__)
@@ -50,19 +51,6 @@ def triggers_check(event: str, payload: dict[str, Any]) -> bool:
     if event in ("check_run", "check_suite"):
         return payload.get("action") == "rerequested"
     return False
-
-
-def pr_of_external_id(external_id: Any, repo: str) -> int | None:
-    """The PR number a check run's ``external_id`` names ("owner/repo#number", as the check
-    writes it), when it names a PR of ``repo`` (compared case-insensitively); else None."""
-    if not isinstance(external_id, str):
-        return None
-    named, sep, number = external_id.rpartition("#")
-    if not sep or named.lower() != repo.lower() or not number.isascii():
-        return None
-    if not number.isdigit() or len(number) > 9 or int(number) <= 0:
-        return None
-    return int(number)
 
 
 def _numbers(pull_requests: Any, repo: str) -> list[int]:

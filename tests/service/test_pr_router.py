@@ -10,7 +10,8 @@ from gidgethub import sansio
 from bot.config import Settings
 from bot.jobs import InternalJob, JobContext
 from bot.prcheck import router as pr_router
-from bot.prcheck.router import coalescing_key, pr_of_external_id, triggers_check
+from bot.prcheck.lifecycle import pr_of_external_id
+from bot.prcheck.router import coalescing_key, triggers_check
 
 
 class FakeGH:
