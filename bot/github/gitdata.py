@@ -34,9 +34,10 @@ from bot.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
-# Blobs are mostly read to be analysed once (the analysis cache keeps the result): 32 MiB is
+# A blob is read to be analysed, once: the analysis cache keeps the result (in memory, then in
+# the store), so a blob is asked for again only under another path or analyser. 8 MiB is
 # plenty, and part of one serve process's 150 MB budget.
-BLOB_CACHE_BYTES = 32 * 1024 * 1024
+BLOB_CACHE_BYTES = 8 * 1024 * 1024
 TREE_CACHE_ENTRIES = 64
 # A repository archive is read as a stream; these bound what one download may cost.
 ARCHIVE_KEEP_BYTES = 256 * 1024 * 1024  # bytes of kept members (CPython's C: ~16 MB)
