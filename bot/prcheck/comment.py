@@ -117,7 +117,8 @@ def verdict(result: CheckResult) -> str:
     errors, warnings, infos = counts["error"], counts["warning"], counts["info"]
     parts: list[str] = []
     if errors:
-        parts.append(f":x: **{_plural(errors, 'new error')} block this pull request.**")
+        verb = "blocks" if errors == 1 else "block"
+        parts.append(f":x: **{_plural(errors, 'new error')} {verb} this pull request.**")
     else:
         parts.append(":white_check_mark: **No new errors.**")
     improved = sorted({c.module for c in result.improvements})

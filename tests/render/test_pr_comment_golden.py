@@ -134,7 +134,7 @@ def test_a_new_error_gets_the_error_marker_and_leads() -> None:
     failing = replace(r, new=[*r.new[:-1], error])
     body = pr_comment.render(failing)
     assert failing.conclusion == "failure"
-    assert ":x: **1 new error block this pull request.**" in body
+    assert ":x: **1 new error blocks this pull request.**" in body
     first = next(line for line in body.splitlines() if line.startswith("- :"))
     assert first.startswith("- :x: [ISO005 global-object]")
 
