@@ -44,7 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-from gidgethub import BadRequest, HTTPException
+from gidgethub import BadRequest, HTTPException, sansio
 from gidgethub import aiohttp as gh_aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
@@ -209,6 +209,13 @@ def github_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class RedirectRefused(Exception):
+    """A route expected to redirect (an archive) answered otherwise, or not at all."""
+
+
 class BotGitHubAPI(gh_aiohttp.GitHubAPI):
     def __init__(
         self,
@@ -236,6 +243,61 @@ class BotGitHubAPI(gh_aiohttp.GitHubAPI):
         # The end of the pause the last rate-limit retry already slept through (its own sleep),
         # and the one cleared for the attempt being sent.
         self._waited_until = self._cleared_until = 0.0
+
+    async def redirect_location(self, url: str) -> str:
+        """Where GitHub redirects ``url`` (an archive route) to, the redirect not followed: the
+        link goes to another host, which must not see the installation token. Like every API
+        call: the installation's pause and read cap, counted, retried on 5xx and timeouts.
+        Raises RedirectRefused when the answer is not a redirect."""
+        policy = self.policy
+        for attempt in range(1, policy.max_attempts + 1):
+            created = sansio.create_headers(self.requester, oauth_token=self.oauth_token)
+            headers = github_headers(created)
+            if self.token_provider is not None and "authorization" not in headers:
+                headers["authorization"] = f"token {await self.token_provider(False)}"
+            # The installation's pause (a rate limit: GitHubPaused when too long) and read cap.
+            await self.manage_rate_limit(method="GET", url=url)
+            try:
+                async with (
+                    self.gate.reads,
+                    self._session.get(
+                        wire_url(self.base_url + url),
+                        headers=headers,
+                        allow_redirects=False,
+                        timeout=aiohttp.ClientTimeout(total=policy.timeout),
+                    ) as response,
+                ):
+                    status, location = response.status, response.headers.get("location")
+                    remaining = response.headers.get("x-ratelimit-remaining")
+                    await response.read()
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                self.counter.record("GET", url, None)
+                metrics.observe_github_call("GET", None)
+                if attempt >= policy.max_attempts:
+                    raise RedirectRefused(f"GET {url}: {type(exc).__name__}: {exc}") from exc
+                await self.sleep(policy.backoff(attempt))
+                continue
+            self.counter.record("GET", url, status)
+            metrics.observe_github_call("GET", status, remaining)
+            if status >= 500 and attempt < policy.max_attempts:
+                await self.sleep(policy.backoff(attempt))
+                continue
+            if status in _REDIRECTS and location:
+                return location
+            raise RedirectRefused(f"GET {url}: {status}, not a redirect to the archive")
+        raise RedirectRefused(f"GET {url}: no answer")  # pragma: no cover - loop always returns
+
+    def download(
+        self, location: str, timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.client._RequestContextManager:
+        """GET a download link from :meth:`redirect_location` on the client's session, with
+        no Authorization header (the link carries its own token) and no further redirect."""
+        return self._session.get(
+            wire_url(location),
+            headers={"user-agent": self.requester},
+            timeout=timeout,
+            allow_redirects=False,
+        )
 
     @contextlib.contextmanager
     def retry_not_found(self) -> Iterator[None]:

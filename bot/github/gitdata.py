@@ -25,12 +25,11 @@ from urllib.parse import quote
 
 import aiohttp
 from cachetools import LRUCache
-from gidgethub import BadRequest, sansio
+from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from bot.analysis import MAX_FILE_BYTES
-from bot.github.client import BotGitHubAPI, github_headers, wire_url
-from bot.telemetry import metrics
+from bot.github.client import BotGitHubAPI, RedirectRefused
 
 log = logging.getLogger(__name__)
 
@@ -281,52 +280,6 @@ def _extract(
     return out
 
 
-_REDIRECTS = (301, 302, 303, 307, 308)
-
-
-async def _archive_location(gh: BotGitHubAPI, url: str) -> str:
-    """The download link GitHub redirects an archive route to (the redirect not followed:
-    the link goes to another host, which must not see the installation token). Like every API
-    call: the installation's pause and read cap, counted, retried on 5xx and timeouts."""
-    policy = gh.policy
-    for attempt in range(1, policy.max_attempts + 1):
-        headers = github_headers(sansio.create_headers(gh.requester, oauth_token=gh.oauth_token))
-        if gh.token_provider is not None and "authorization" not in headers:
-            headers["authorization"] = f"token {await gh.token_provider(False)}"
-        # The installation's pause (a rate limit: GitHubPaused when too long) and read cap.
-        await gh.manage_rate_limit(method="GET", url=url)
-        try:
-            # gidgethub keeps the session it was given as ``_session``: the one the client uses.
-            async with (
-                gh.gate.reads,
-                gh._session.get(
-                    wire_url(gh.base_url + url),
-                    headers=headers,
-                    allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=policy.timeout),
-                ) as response,
-            ):
-                status, location = response.status, response.headers.get("location")
-                remaining = response.headers.get("x-ratelimit-remaining")
-                await response.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            gh.counter.record("GET", url, None)
-            metrics.observe_github_call("GET", None)
-            if attempt >= policy.max_attempts:
-                raise ArchiveUnavailable(f"GET {url}: {type(exc).__name__}: {exc}") from exc
-            await gh.sleep(policy.backoff(attempt))
-            continue
-        gh.counter.record("GET", url, status)
-        metrics.observe_github_call("GET", status, remaining)
-        if status >= 500 and attempt < policy.max_attempts:
-            await gh.sleep(policy.backoff(attempt))
-            continue
-        if status in _REDIRECTS and location:
-            return location
-        raise ArchiveUnavailable(f"GET {url}: {status}, not a redirect to the archive")
-    raise ArchiveUnavailable(f"GET {url}: no answer")  # pragma: no cover - loop always returns
-
-
 async def read_archive(
     gh: GitHubAPI,
     repo: str,
@@ -349,16 +302,14 @@ async def read_archive(
     limit is passed: the caller then reads blob by blob."""
     if not isinstance(gh, BotGitHubAPI):
         raise ArchiveUnavailable("this client cannot read archives")
-    location = await _archive_location(gh, f"/repos/{repo}/tarball/{quote(ref, safe='')}")
+    try:
+        location = await gh.redirect_location(f"/repos/{repo}/tarball/{quote(ref, safe='')}")
+    except RedirectRefused as exc:
+        raise ArchiveUnavailable(str(exc)) from exc
     loop = asyncio.get_running_loop()
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30.0, sock_read=read_timeout)
     try:
-        async with gh._session.get(
-            wire_url(location),
-            headers={"user-agent": gh.requester},
-            timeout=timeout,
-            allow_redirects=False,
-        ) as response:
+        async with gh.download(location, timeout) as response:
             if response.status != 200:
                 raise ArchiveUnavailable(f"archive download: {response.status}")
             stream = _LoopStream(response.content, loop, download_bytes)
