@@ -31,7 +31,7 @@ from multidict import CIMultiDict
 
 from bot.prcheck.router import coalescing_key
 from bot.service import webhook_shapes
-from bot.service.routers import handles
+from bot.service.routers import handles, wanted
 from bot.service.state import STATE
 from bot.telemetry import logs, metrics
 
@@ -155,6 +155,12 @@ async def handle_webhook(request: web.Request) -> web.Response:
     problem = webhook_shapes.problem(event.event, event.data)
     if problem is not None:
         return _reject(request, 422, f"unprocessable payload: {problem}", event_name, "malformed")
+    if not wanted(event, state.settings):
+        metrics.observe_delivery(event.event, "ignored")
+        log.info(
+            "webhook ignored: %s not for this bot (delivery %s)", event.event, event.delivery_id
+        )
+        return _reply(202, "ignored")
 
     data = event.data
     action = data.get("action") if isinstance(data.get("action"), str) else None

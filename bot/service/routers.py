@@ -8,15 +8,20 @@ webhooks: :data:`JOB_HANDLERS` maps each internal job kind to the feature's hand
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from gidgethub import routing, sansio
 
 from bot.commands.router import router as commands_router
+from bot.config import Settings
 from bot.jobs import JobHandler
 from bot.prcheck.jobs import PR_CHECK
 from bot.prcheck.router import router as prcheck_router
 from bot.prcheck.router import run_pr_check_job
 from bot.prcheck.sweep import PR_RUN_SETTLE, run_settle_job
 from bot.tracking.router import router as tracking_router
+from bot.tracking.router import wants_issue_event
 
 router = routing.Router(prcheck_router, commands_router, tracking_router)
 
@@ -26,6 +31,20 @@ JOB_HANDLERS: dict[str, JobHandler] = {
 }
 
 
+# Deliveries a feature takes only in part, asked before storing: a busy repository's other
+# issue edits are answered 202 "ignored" and cost no job.
+PRE_STORE_FILTERS: dict[str, Callable[[dict[str, Any], Settings], bool]] = {
+    "issues": wants_issue_event,
+}
+
+
 def handles(event: sansio.Event) -> bool:
     """Whether any handler would run for this event (event name AND action)."""
     return bool(router.fetch(event))
+
+
+def wanted(event: sansio.Event, settings: Settings) -> bool:
+    """Whether the feature handling this (well-formed) delivery wants this very one
+    (:data:`PRE_STORE_FILTERS`); asked by the intake after :func:`handles` and the shape check."""
+    wants = PRE_STORE_FILTERS.get(event.event)
+    return wants is None or wants(event.data, settings)

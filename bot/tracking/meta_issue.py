@@ -305,6 +305,22 @@ def _digest(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def is_meta_issue_edit_by_a_bot(payload: dict[str, object], repo: str, number: int) -> bool:
+    """Whether an ``issues.edited`` payload can concern :func:`check_own_edit`: an edit of the
+    meta issue ``repo#number`` by a bot account. Pure: the intake asks it before storing, so
+    the edits of every other issue of a busy repository cost no job."""
+    issue, repository = payload.get("issue"), payload.get("repository")
+    sender = payload.get("sender")
+    return (
+        isinstance(issue, dict)
+        and isinstance(repository, dict)
+        and isinstance(sender, dict)
+        and str(repository.get("full_name", "")).lower() == repo.lower()
+        and issue.get("number") == number
+        and sender.get("type") == "Bot"
+    )
+
+
 async def check_own_edit(
     gh: GitHubAPI,
     db: Database,

@@ -17,8 +17,9 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
+from bot.config import Settings
 from bot.jobs import JobContext
-from bot.tracking.meta_issue import check_own_edit
+from bot.tracking.meta_issue import check_own_edit, is_meta_issue_edit_by_a_bot
 from bot.tracking.pipeline import PushCommit, sync_repository, track_commit
 from bot.tracking.state import parse_time
 
@@ -103,6 +104,12 @@ async def on_installation(event: sansio.Event, ctx: JobContext) -> None:
 @router.register("installation_repositories", action="added")
 async def on_repositories_added(event: sansio.Event, ctx: JobContext) -> None:
     await _sync_all(ctx, _installed_repos(event.data, "repositories_added"))
+
+
+def wants_issue_event(payload: dict[str, Any], settings: Settings) -> bool:
+    """Before storing an ``issues`` delivery: only a bot's edit of the meta issue can matter."""
+    meta = settings.meta_issue
+    return is_meta_issue_edit_by_a_bot(payload, meta.repo, meta.number)
 
 
 @router.register("issues", action="edited")

@@ -178,6 +178,10 @@ def adapt(w: World, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         p["number"] = w.pr
     if event == "issue_comment" and isinstance(p.get("issue"), dict):
         p["issue"]["number"] = w.pr
+    if event == "issues" and isinstance(p.get("issue"), dict) and isinstance(p.get("sender"), dict):
+        # Only a bot's edit of the meta issue is stored (others are "ignored" at intake).
+        p["issue"]["number"] = w.state.settings.meta_issue.number
+        p["sender"]["type"] = "Bot"
     if event == "pull_request_review_comment" and isinstance(pull, dict):
         pull["number"] = w.pr
     suite = p.get("check_suite")

@@ -219,3 +219,29 @@ async def test_real_ping(client: Any) -> None:
     body = (DATA / "ping_with-app_id.payload.json").read_bytes()
     resp = await client.post("/webhook", data=body, headers=headers("ping", body))
     assert resp.status == 200
+
+
+def issue_edit(number: int, sender_type: str) -> dict[str, Any]:
+    return {
+        "action": "edited",
+        "issue": {"number": number, "body": "new", "title": "t", "user": {"login": "a"}},
+        "changes": {"body": {"from": "old"}},
+        "repository": {"full_name": "python/cpython"},
+        "sender": {"login": "isolation-bot[bot]", "type": sender_type},
+        "installation": {"id": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("number", "sender_type", "status"),
+    [(84692, "Bot", "queued"), (84692, "User", "ignored"), (12345, "Bot", "ignored")],
+)
+async def test_only_a_bots_edit_of_the_meta_issue_is_stored(
+    client: Any, number: int, sender_type: str, status: str
+) -> None:
+    # Every issue edit of a busy repository reaches the App: only the meta issue's edits by a
+    # bot can matter (a person's edit the bot's write overwrote), the rest cost no job.
+    body = json.dumps(issue_edit(number, sender_type)).encode()
+    resp = await client.post("/webhook", data=body, headers=headers("issues", body))
+    assert resp.status == 202 and (await resp.json())["status"] == status
+    assert len(await rows(client, "jobs")) == (1 if status == "queued" else 0)
