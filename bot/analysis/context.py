@@ -405,7 +405,7 @@ class FileContext:
                         continue
                     close = src.flat.find(b")", call.end())
                     # Arguments up to the matching parenthesis.
-                    args_end = _matching_paren(src.flat, call.end() - 1)
+                    args_end = matching_paren(src.flat, call.end() - 1)
                     args = split_initializer(
                         src.flat[call.end() : args_end].decode("utf-8", "replace")
                     )
@@ -768,7 +768,9 @@ def is_word(byte: int) -> bool:
 _MACRO_DEF_RE = re.compile(r"\b(PyType_Spec|PyTypeObject)\s+(\w+)\s*=\s*\{")
 
 
-def _matching_paren(data: bytes, open_offset: int) -> int:
+def matching_paren(data: bytes, open_offset: int) -> int:
+    """The offset of the ``)`` closing the ``(`` at ``open_offset`` (looked for within 4000
+    bytes, else that bound: a macro call is never longer)."""
     level = 0
     for i in range(open_offset, min(len(data), open_offset + 4000)):
         c = data[i]

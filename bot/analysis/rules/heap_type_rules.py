@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from bot.analysis.context import Definition, FileContext, is_word, strip_ref
+from bot.analysis.context import Definition, FileContext, is_word, matching_paren, strip_ref
 from bot.analysis.inventory import Inventory
 from bot.analysis.rules.base import (
     OBJECT_POINTER_MEMBER,
@@ -96,7 +96,7 @@ def _creations(ctx: FileContext) -> list[tuple[str, str | None, str | None]]:
             word_start -= 1
         if word_start == len(head):
             continue
-        close = _matching_paren(flat, open_paren)
+        close = matching_paren(flat, open_paren)
         args = _split_args(flat[open_paren + 1 : close].decode("utf-8", "replace"))
         idx = next(
             (i for i, a in enumerate(args) if a.startswith("&") and a[1:].strip() == name), None
@@ -118,19 +118,6 @@ def _creations(ctx: FileContext) -> list[tuple[str, str | None, str | None]]:
             target = args[0].strip()
         out.append((name, target, base))
     return out
-
-
-def _matching_paren(data: bytes, open_offset: int) -> int:
-    level = 0
-    for i in range(open_offset, min(len(data), open_offset + 4000)):
-        c = data[i]
-        if c == 40:
-            level += 1
-        elif c == 41:
-            level -= 1
-            if level == 0:
-                return i
-    return min(len(data), open_offset + 4000)
 
 
 def _last_name(expr: str) -> str:
