@@ -28,6 +28,7 @@ from bot.emulator.webhooks import delivery_headers, encode
 from bot.service.app import STATE, ServiceState, start_service
 from bot.service.local import emulated_app_settings
 from bot.tracking.snapshots import latest_snapshot
+from tests.service.test_wiring import HANDLED  # every other example is answered "ignored"
 from tests.support.samples import BASE_SOURCE, HEAD_SOURCE, MODULE_PATH
 
 REPO = "python/cpython"
@@ -45,26 +46,6 @@ EVENTS = (
 )
 SHARED = Path("/work/shared/github/webhook-examples")
 VENDORED = Path(__file__).parent / "data"
-
-# (event, action) a handler runs for; every other example must be answered "ignored".
-HANDLED = {
-    ("pull_request", "opened"),
-    ("pull_request", "synchronize"),
-    ("pull_request", "reopened"),
-    ("pull_request", "ready_for_review"),
-    ("pull_request", "edited"),
-    ("check_run", "rerequested"),
-    ("check_suite", "rerequested"),
-    ("issue_comment", "created"),
-    ("issue_comment", "edited"),
-    ("issues", "edited"),
-    ("pull_request_review_comment", "created"),
-    ("pull_request_review_comment", "edited"),
-    ("push", None),
-    ("installation", "created"),
-    ("installation", "new_permissions_accepted"),
-    ("installation_repositories", "added"),
-}
 
 
 def examples() -> list[tuple[str, str, dict[str, Any]]]:
