@@ -8,7 +8,6 @@ The checks need openapi-core, which is the ``emulator`` extra of the package (in
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from collections.abc import Callable
 from functools import cache
@@ -30,12 +29,14 @@ class ValidationUnavailable(RuntimeError):
 
 def require() -> None:
     """Raise ValidationUnavailable unless the checks can run."""
-    if importlib.util.find_spec("openapi_core") is None:
+    try:
+        import openapi_core  # noqa: F401  (the optional dependency itself)
+    except ImportError as exc:
         raise ValidationUnavailable(
             "the GitHub emulator checks its traffic against GitHub's OpenAPI description and "
             f"needs openapi-core, which is not installed: {INSTALL_HINT} (or '.[dev]' in a "
             "checkout), or use GitHubEmulator(validate=False)"
-        )
+        ) from exc
 
 
 HOST = "https://api.github.com"
