@@ -37,7 +37,7 @@ from cachetools import LRUCache
 from bot.analysis import MAX_FILE_BYTES, timed_out
 from bot.analysis.fingerprint import analyser_version
 from bot.analysis.model import FileReport, TreeReport
-from bot.store.db import Database
+from bot.store.db import Database, format_time
 from bot.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -151,13 +151,6 @@ async def run_analysis(analyzer: Analyzer, items: Sequence[tuple[str, bytes]]) -
 # --- the store behind the memory ------------------------------------------------------------
 
 
-def _stamp(when: datetime) -> str:
-    """The store's timestamp text (ISO-8601 UTC, second precision: sortable as text)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 async def load_cached(db: Database, keys: Iterable[Key], analyzer: str) -> dict[Key, Entry]:
     """Stored entries for (blob sha, path) keys: a FileReport, or a file's text."""
     wanted = set(keys)
@@ -186,7 +179,7 @@ async def load_cached(db: Database, keys: Iterable[Key], analyzer: str) -> dict[
 
 
 async def store_cached(db: Database, entries: Mapping[Key, Entry], analyzer: str) -> None:
-    now = _stamp(datetime.now(UTC))
+    now = format_time(datetime.now(UTC))
     items = [(k, v) for k, v in entries.items() if not (isinstance(v, FileReport) and timed_out(v))]
     for i in range(0, len(items), _CHUNK):
         async with db.transaction() as tx:
@@ -207,7 +200,7 @@ async def prune_cached(db: Database, analyzer: str, *, now: datetime | None = No
     """Drop other analyser versions' reports, and old reports no tracked tree uses.
 
     Only a cache: a dropped entry is analysed again when needed. Returns rows deleted."""
-    cutoff_text = _stamp((now or datetime.now(UTC)) - timedelta(days=CACHE_KEEP_DAYS))
+    cutoff_text = format_time((now or datetime.now(UTC)) - timedelta(days=CACHE_KEEP_DAYS))
     n = await db.execute(
         "DELETE FROM tracking_blob_reports WHERE analyzer <> ? AND analyzer <> ?",
         (analyzer, _RAW),

@@ -13,18 +13,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.analysis.model import Finding, Summary, TreeReport, TypeInfo
+from bot.store.db import format_time as format_time  # the store's timestamp text
 
 ModuleStatus = Literal["done", "partly", "not-started"]
 
 # Rules about process-wide C state; shown as "global state" work left in the checklist.
 GLOBAL_STATE_RULES = frozenset({"ISO005", "ISO006", "ISO012", "ISO013", "ISO018"})
-
-
-def format_time(when: datetime) -> str:
-    """Timestamps are stored as ISO-8601 UTC text: sortable and portable between engines."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str) -> datetime:
