@@ -123,7 +123,10 @@ async def create_app(
     client's retry policy; ``reclaim`` whether jobs left running are taken back at startup
     (default: on SQLite, where one process owns the store)."""
     secret = settings.require_webhook_secret()
-    db = await open_database(settings.database_url)
+    worker_count = workers if workers is not None else settings.workers
+    # A connection for each worker, the intake's group commit and the scheduler, opened at
+    # startup (PostgreSQL; SQLite has one connection).
+    db = await open_database(settings.database_url, min_connections=worker_count + 2)
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1)
     app.router.add_post("/webhook", handle_webhook)
     app.router.add_get("/healthz", _healthz)
@@ -160,7 +163,7 @@ async def create_app(
             n = await queue.reclaim_all_running()
             if n:
                 log.info("reclaimed %d job(s) left running by the previous process", n)
-        state.pool = _worker_pool(state, workers if workers is not None else settings.workers)
+        state.pool = _worker_pool(state, worker_count)
         state.pool.start()
         state.background.append(asyncio.create_task(upkeep.run_prune_daily(queue)))
         # Check runs left open by a job that is gone (bot.prcheck.sweep).

@@ -127,12 +127,16 @@ async def _fetchall(conn: AsyncConn, sql: str, params: Sequence[Any]) -> list[Ro
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, max_connections: int = 10) -> None:
+    def __init__(self, url: str, *, max_connections: int = 10, min_connections: int = 1) -> None:
         self.url = url
+        max_size = max(1, max_connections)
         self._pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
             url,
-            min_size=1,
-            max_size=max(1, max_connections),
+            # Opened before the service answers (open() waits for them): a connection made
+            # on demand costs a few milliseconds that the first webhooks after a deploy, or
+            # a burst meeting busy workers, would otherwise wait for.
+            min_size=min(max(1, min_connections), max_size),
+            max_size=max_size,
             open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
             connection_class=psycopg.AsyncConnection[dict[str, Any]],
@@ -295,9 +299,9 @@ class PostgresDatabase:
 
 
 async def open_postgres(
-    url: str, *, migrate: bool = True, max_connections: int = 10
+    url: str, *, migrate: bool = True, max_connections: int = 10, min_connections: int = 1
 ) -> PostgresDatabase:
-    db = PostgresDatabase(url, max_connections=max_connections)
+    db = PostgresDatabase(url, max_connections=max_connections, min_connections=min_connections)
     try:
         await db.open(migrate=migrate)
     except BaseException:

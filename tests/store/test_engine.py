@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
 
 from bot.store import Database, IntegrityError, StoreError, open_database
 from bot.store.migrate import Migration, load_migrations
+from tests.support.store import ReusableSchema
 
 
 async def _make_table(db: Database) -> None:
@@ -234,6 +236,31 @@ async def test_unreachable_postgres_is_a_clear_error_without_the_password() -> N
     text = str(info.value)
     assert "cannot connect to PostgreSQL at postgresql://bot:***@127.0.0.1:1/nothing" in text
     assert "s3cret" not in text
+
+
+async def _sessions_named(db: Database, name: str) -> int:
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE application_name = ?", (name,)
+    )
+    assert row is not None
+    return int(row["n"])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("minimum", [1, 4])
+async def test_postgres_pool_opens_its_minimum_before_answering(
+    postgres_schema: ReusableSchema, minimum: int
+) -> None:
+    # The service sizes the minimum for its workers and intake: those connections exist
+    # before the first webhook, which then never waits for a connection to be made.
+    name = f"isolation-bot-test-{uuid.uuid4().hex[:8]}"
+    db = await open_database(
+        f"{postgres_schema.url}&application_name={name}", min_connections=minimum
+    )
+    try:
+        assert await _sessions_named(db, name) == minimum
+    finally:
+        await db.close()
 
 
 async def test_sqlite_memory_and_relative_paths(
