@@ -62,7 +62,7 @@ async def load(url: str, secret: str, n: int, in_flight: int) -> None:
     """The sender (run in its own process, as GitHub is another machine): ``n`` signed
     deliveries, ``in_flight`` at a time; prints the latencies and the time as JSON."""
     gc.disable()  # a short-lived sender: its own collections would show up as ack latency
-    latencies: list[float] = []
+    latencies: list[float] = [0.0] * n
     sem = asyncio.Semaphore(in_flight)
 
     async def one(session: aiohttp.ClientSession, i: int) -> None:
@@ -83,7 +83,7 @@ async def load(url: str, secret: str, n: int, in_flight: int) -> None:
             async with session.post(url, data=body, headers=headers) as resp:
                 answer = await resp.read()
                 assert resp.status == 202, (resp.status, answer)
-            latencies.append(time.perf_counter() - t0)
+            latencies[i] = time.perf_counter() - t0
 
     async def ping(session: aiohttp.ClientSession, i: int) -> None:
         body, headers = _signed(secret, "ping", f"warm-{i}", {"zen": "warm"})
@@ -159,6 +159,19 @@ async def bench_ack(n: int, in_flight: int = 50, engine: str = "sqlite") -> None
         f"  in the service (request in to answer out): p50 {ms(pct(served, 50))}  "
         f"p99 {ms(pct(served, 99))}  max {ms(max(served))}"
     )
+    slowest = sorted(range(n), key=lambda i: latencies[i], reverse=True)[:5]
+    print(
+        "  slowest deliveries (sent as #): "
+        + ", ".join(f"#{i} {ms(latencies[i])}" for i in slowest)
+    )
+    if n > 2 * in_flight:
+        # The first burst meets a cold process (first statements, first allocations); a
+        # service that has been up a while only ever sees the rest.
+        rest = latencies[in_flight:]
+        print(
+            f"  after the first {in_flight} (a warm service): p50 {ms(pct(rest, 50))}  "
+            f"p99 {ms(pct(rest, 99))}  max {ms(max(rest))}"
+        )
     print(
         f"  stored {row['d'] if row else '?'} deliveries, {row['j'] if row else '?'} jobs "
         "(each exactly once when both equal the deliveries sent)"
