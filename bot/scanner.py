@@ -33,8 +33,8 @@ from bot.analysis import (
     timed_out,
 )
 from bot.analysis.paths import SOURCE_SUFFIXES
+from bot.analysis.tsv import GLOBALS_TO_FIX_TSV, IGNORED_TSV
 
-TSV_DIR = ("Tools", "c-analyzer", "cpython")
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".tox", ".venv"})
 # A CPython checkout given as a whole is scanned where the isolation effort lives (the folders
 # the metrics are defined over, plus Include/ for slot tables and cached C-API pointers), not
@@ -294,9 +294,9 @@ def _file_size(item: tuple[str, str]) -> int:
         return 0
 
 
-def _read_tsv(root: str, name: str) -> bytes | None:
+def _read_tsv(root: str, path: str) -> bytes | None:
     try:
-        with open(os.path.join(root, *TSV_DIR, name), "rb") as fh:
+        with open(os.path.join(root, *path.split("/")), "rb") as fh:
             return fh.read()
     except OSError:
         return None
@@ -440,8 +440,8 @@ def tree_report(root: str, reports: list[FileReport], *, stdlib_only: bool = Fal
     return build_tree_report(
         display_root,
         reports,
-        ignored_tsv=_read_tsv(root, "ignored.tsv"),
-        globals_to_fix_tsv=_read_tsv(root, "globals-to-fix.tsv"),
+        ignored_tsv=_read_tsv(root, IGNORED_TSV),
+        globals_to_fix_tsv=_read_tsv(root, GLOBALS_TO_FIX_TSV),
         stdlib_only=stdlib_only,
         python_version=python_version(root),
     )

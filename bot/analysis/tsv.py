@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Where CPython keeps the lists (a tree without them has nothing listed).
+TSV_DIR = "Tools/c-analyzer/cpython/"
+IGNORED_TSV = TSV_DIR + "ignored.tsv"
+GLOBALS_TO_FIX_TSV = TSV_DIR + "globals-to-fix.tsv"
+
 
 @dataclass(frozen=True, slots=True)
 class TsvRow:

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.analysis.tsv import IGNORED_TSV
 from bot.cli.errors import EXIT_FINDINGS, EXIT_OK, CLIError
 from bot.cli.scan import add_cache_options, open_cache
 
@@ -259,9 +260,6 @@ def read_head(git: Git, top: str, rev: Revisions, path: str) -> bytes | None:
             return fh.read()
     except OSError:
         return None
-
-
-IGNORED_TSV = "Tools/c-analyzer/cpython/ignored.tsv"
 
 
 def compute(args: argparse.Namespace, cwd: str = ".") -> tuple[Any, Revisions]:

@@ -4,7 +4,9 @@ Calls for a typical synchronize event with cached blobs (3 changed C files): lis
 create the check run (1), compare for the merge base (1), base tree listing (1, cached by tree
 SHA so 0 when the merge base did not move), re-read the PR before reporting (1), complete the
 check run (1), edit the comment only if its text changed (0-1), labels only when they change.
-That is 5-7 calls; blobs and analyses come from the caches.
+That is 5-7 calls; blobs and analyses come from the caches, and so does the head's
+Tools/c-analyzer/cpython/ignored.tsv (one blob read when a version is first seen: its rows
+suppress new findings, as CPython's ``make check-c-globals`` accepts them).
 
 Why the merge base and one tree listing for base blobs: the files API diffs the head against
 the merge base and only gives head blob SHAs. Reading the base side at ``base.sha`` would credit
@@ -27,6 +29,7 @@ from gidgethub.abc import GitHubAPI
 
 from bot.analysis.model import FileReport
 from bot.analysis.paths import SOURCE_SUFFIXES
+from bot.analysis.tsv import IGNORED_TSV
 from bot.caches import ServiceCaches
 from bot.config import Settings
 from bot.github.gitdata import GitDataError, contents_sha
@@ -43,6 +46,8 @@ from bot.store.db import Database
 log = logging.getLogger(__name__)
 
 ANALYSIS_CONCURRENCY = 8
+# The base tree listing keeps C sources and the c-analyzer lists (ignored.tsv).
+_LISTED = (*SOURCE_SUFFIXES, ".tsv")
 
 
 class StaleResult(Exception):
@@ -78,10 +83,9 @@ async def _base_shas(
     repo: str,
     base_sha: str,
     head_sha: str,
-    files: Sequence[ChangedFile],
+    wanted: Sequence[str],
 ) -> dict[str, str]:
-    """Blob SHA of each file's base version, at the merge base of the PR."""
-    wanted = [f.base_path for f in files if f.base_path]
+    """Blob SHA of each of ``wanted`` at the merge base of the PR (absent when not there)."""
     if not wanted:
         return {}
     try:
@@ -101,7 +105,7 @@ async def _base_shas(
     listing = None
     if tree_sha:
         try:
-            listing = await caches.git.tree_blob_shas(gh, repo, str(tree_sha), SOURCE_SUFFIXES)
+            listing = await caches.git.tree_blob_shas(gh, repo, str(tree_sha), _LISTED)
         except GitDataError as exc:  # an unreadable listing: ask per file, as when truncated
             log.info("tree %s of %s: %s; reading the base files one by one", tree_sha, repo, exc)
     if listing is not None:
@@ -181,11 +185,39 @@ async def compute(
     result.changed_lines = {f.path: f.changed_lines for f in files if f.changed_lines}
     if not files:
         return result, files
-    base_shas = await _base_shas(gh, caches, repo, base_sha, head_sha, files)
+    # ignored.tsv as the head has it: changed by the PR (its head blob is in the file list),
+    # else the merge base's, read with the base files.
+    tsv_entry = next((e for e in entries if e.get("filename") == IGNORED_TSV), None)
+    wanted = [f.base_path for f in files if f.base_path]
+    if tsv_entry is None:
+        wanted.append(IGNORED_TSV)
+    base_shas = await _base_shas(gh, caches, repo, base_sha, head_sha, wanted)
+    if tsv_entry is None:
+        tsv_sha = base_shas.pop(IGNORED_TSV, None)
+    elif tsv_entry.get("status") == "removed":
+        tsv_sha = None
+    else:
+        tsv_sha = str(tsv_entry.get("sha") or "") or None
     with _retry_404(gh):  # blobs of a just-pushed head can 404 for a moment
         base, head, notes = await _analyse(gh, db, caches, repo, files, base_shas)
-    assess(result, files, base, head, await _suppressions(db, repo, number), notes=notes)
+        ignored_tsv = await _ignored_tsv(gh, caches, repo, tsv_sha, notes)
+    suppressions = await _suppressions(db, repo, number)
+    assess(result, files, base, head, suppressions, ignored_tsv=ignored_tsv, notes=notes)
     return result, files
+
+
+async def _ignored_tsv(
+    gh: GitHubAPI, caches: ServiceCaches, repo: str, sha: str | None, notes: list[str]
+) -> bytes | None:
+    """The head's ignored.tsv (its rows suppress new findings, as ``make check-c-globals``
+    accepts them); None when the tree has none. Unreadable: a note, and nothing suppressed."""
+    if sha is None:
+        return None
+    try:
+        return await caches.git.blob(gh, repo, sha)
+    except GitDataError as exc:
+        notes.append(f"{IGNORED_TSV}: could not read blob {sha[:12]}: {exc}")
+        return None
 
 
 async def _find_comment(gh: GitHubAPI, repo: str, number: int, bot_login: str) -> int | None:

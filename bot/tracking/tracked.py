@@ -10,15 +10,13 @@ from collections.abc import Mapping
 
 from bot.analysis.model import FileReport, TreeReport
 from bot.analysis.paths import SOURCE_SUFFIXES
+from bot.analysis.tsv import GLOBALS_TO_FIX_TSV, IGNORED_TSV, TSV_DIR
 from bot.store.analysis_cache import Analyzer
 
 SOURCE_DIRS = ("Modules/", "Objects/", "Python/", "PC/")
-TSV_DIR = "Tools/c-analyzer/cpython/"
-IGNORED_TSV = TSV_DIR + "ignored.tsv"
-GLOBALS_TO_FIX_TSV = TSV_DIR + "globals-to-fix.tsv"
 TSV_FILES = (IGNORED_TSV, GLOBALS_TO_FIX_TSV)
 # Top-level folders to walk when GitHub truncates a recursive tree listing.
-WALK_ROOTS = ("Modules", "Objects", "Python", "PC", "Tools/c-analyzer/cpython")
+WALK_ROOTS = ("Modules", "Objects", "Python", "PC", TSV_DIR.rstrip("/"))
 
 
 def is_source(path: str) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.analysis.tsv import IGNORED_TSV
 from bot.prcheck.comment import MARKER
 from tests.support.world import (
     BASE_SOURCE,
@@ -223,3 +224,39 @@ async def test_a_refused_compare_falls_back_to_the_base_head(world: World) -> No
     assert run["conclusion"] == "failure"  # the demo's one regression
     (comment,) = emu.issue_comments(REPO, number)
     assert "fixed" in comment["body"]  # base findings were read: the conversions count as fixed
+
+
+IGNORED_ROW = "Modules/_countermodule.c\t-\tlast_result\tone cache for the process\n"
+TSV_HEADER = "filename\tfuncname\tname\treason\n"
+
+
+async def test_a_row_the_pr_adds_to_ignored_tsv_suppresses_its_new_global(world: World) -> None:
+    # CPython's `make check-c-globals` accepts a global listed in ignored.tsv; the check
+    # reads the list as the head has it, so a PR adding both is not a regression.
+    emu = world.emu
+    tsv = {IGNORED_TSV: TSV_HEADER + IGNORED_ROW}
+    number, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE, **tsv})
+    (run,) = await until(lambda: world.completed(head))
+    await world.idle()
+    assert run["conclusion"] == "success"
+    (comment,) = emu.issue_comments(REPO, number)
+    assert "last_result" in comment["body"] and "one cache for the process" in comment["body"]
+    assert "isolation-regression" not in emu.labels_on(REPO, number)
+
+
+async def test_ignored_tsv_of_the_base_applies_and_a_pr_removing_the_row_loses_it(
+    world: World,
+) -> None:
+    emu = world.emu
+    emu.commit(REPO, "main", {IGNORED_TSV: TSV_HEADER + IGNORED_ROW})
+    _, head = open_pr(emu, {MODULE_PATH: HEAD_SOURCE})
+    (run,) = await until(lambda: world.completed(head))
+    assert run["conclusion"] == "success"
+    await world.idle()
+    head2 = emu.push(REPO, "feature", {IGNORED_TSV: TSV_HEADER})
+    (run2,) = await until(lambda: world.completed(head2))
+    assert run2["conclusion"] == "failure"
+    await world.idle()
+    head3 = emu.push(REPO, "feature", {IGNORED_TSV: None})
+    (run3,) = await until(lambda: world.completed(head3))
+    assert run3["conclusion"] == "failure"
