@@ -162,7 +162,7 @@ def normalize(path: str) -> str:
 
 def in_group(group: PathGroup, path: str) -> bool:
     """The normalised path matches one of the group's globs, at any depth."""
-    return any(_glob_regex(g).fullmatch(path) is not None for g in group.globs)
+    return any(glob_regex(g, anywhere=True).fullmatch(path) is not None for g in group.globs)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -207,32 +207,52 @@ def glob_match(pattern: str, path: str) -> bool:
     `**` matches any number of characters including '/', `**/` also matches nothing (so
     `**/*.c` matches `a.c`), `*` and `?` do not cross '/'.
     """
-    return _glob_regex(pattern, anywhere=False).fullmatch(path) is not None
+    return glob_regex(pattern).fullmatch(path) is not None
 
 
 @functools.lru_cache(maxsize=512)
-def _glob_regex(pattern: str, anywhere: bool = True) -> re.Pattern[str]:
+def glob_regex(pattern: str, anywhere: bool = False) -> re.Pattern[str]:
+    """A glob as a regex over one "/"-separated path (``match`` and ``fullmatch`` both take
+    the whole path): ``*`` and ``?`` stay within one name, ``**`` crosses folders and ``**/``
+    also matches nothing, ``[...]`` / ``[!...]`` is a character class. ``anywhere``: the
+    glob may match the path's tail at any folder depth (the path policy's globs).
+
+    The one glob dialect of the project: the path policy and a project's
+    ``[tool.isolation-bot]`` patterns both compile here."""
     # A leading `**` already matches at any depth; a second `(?:.*/)?` before it would make
     # the match quadratic on a deep path.
     out: list[str] = ["(?:.*/)?"] if anywhere and not pattern.startswith("**") else []
-    i = 0
-    while i < len(pattern):
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
         if pattern.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
-        elif pattern.startswith("**", i):
+            while pattern.startswith("**/", i):  # `**/**/` is `**/`; repeated, it backtracks
+                i += 3
+            continue
+        if pattern.startswith("**", i):
             out.append(".*")
             i += 2
-        elif pattern[i] == "*":
+            continue
+        if c == "*":
             out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
+        elif c == "?":
             out.append("[^/]")
-            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
         else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 # ---- documentation -------------------------------------------------------------------------

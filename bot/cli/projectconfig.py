@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.analysis.paths import glob_regex
 from bot.cli.errors import CLIError
 
 SECTION = "isolation-bot"
@@ -133,43 +134,6 @@ def parse_table(path: str, table: Mapping[str, Any]) -> ProjectConfig:
             for pattern, rules in pfi.items()
         },
     )
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob as a regex over "/"-separated paths: ``*`` and ``?`` stay within one name,
-    ``**`` crosses folders, ``[...]`` is a character class."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            while pattern.startswith("**/", i):  # `**/**/` is `**/`; repeated, it backtracks
-                i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
-            if end < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 class PathMatcher:

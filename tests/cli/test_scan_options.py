@@ -13,9 +13,10 @@ import pytest
 
 from bot.analysis.catalog import load_catalog
 from bot.analysis.model import Finding
+from bot.analysis.paths import glob_regex
 from bot.cli import scan as scan_cli
 from bot.cli.main import main
-from bot.cli.projectconfig import PathMatcher, glob_regex
+from bot.cli.projectconfig import PathMatcher
 from bot.render.github import command, escape_data, escape_property
 
 CATALOG = load_catalog()

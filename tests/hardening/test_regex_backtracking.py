@@ -166,14 +166,14 @@ def _var_cases(key: str, call: bytes) -> Cases:
 
 
 def _glob_cases() -> Cases:
-    from bot.analysis.paths import _glob_regex
+    from bot.analysis.paths import glob_regex
 
     globs = {"**/*.c", "**/*.h", "Modules/**/_test*.c", "**/a*b*c*d*e*.c", "*/*/*/*/*.h"}
     globs.update(policy_globs())
     paths = ("a/" * 30_000 + "x", "a" * 60_000 + ".x", "Modules/" + "_test" * 12_000, "." * 60_000)
     # Both forms (at any depth, whole path) fullmatch a whole path.
     return [
-        (_glob_regex(g, anywhere), p, True)
+        (glob_regex(g, anywhere), p, True)
         for g in sorted(globs)
         for anywhere in (True, False)
         for p in paths
@@ -183,7 +183,7 @@ def _glob_cases() -> Cases:
 def _project_glob_cases() -> Cases:
     # Globs a project writes in [tool.isolation-bot] (exclude, per-file-ignores), matched
     # against the paths of its own tree.
-    from bot.cli.projectconfig import glob_regex
+    from bot.analysis.paths import glob_regex
 
     globs = ("**/*.c", "**/**/**/*.h", "Modules/**/_test*.c", "**/a*b*c*d*e*.c", "*/*/*/*/*.h")
     globs += ("[a-z]*/**/x?y*.c", "**/*_[!t]*.cpp")
@@ -205,9 +205,8 @@ DYNAMIC_CASES: dict[str, tuple[int, Callable[[], Cases]]] = {
     ),
     # Module-level patterns built by concatenation (_CAST): probed with the globals above.
     "bot/analysis/rules/heap_type_rules.py::<module>": (3, list),
-    # Globs of the path policy against PR file paths.
-    "bot/analysis/paths.py::_glob_regex": (1, _glob_cases),
-    "bot/cli/projectconfig.py::glob_regex": (1, _project_glob_cases),
+    # Globs of the path policy against PR file paths, and those a project writes.
+    "bot/analysis/paths.py::glob_regex": (1, lambda: _glob_cases() + _project_glob_cases()),
     # The emulator's fault rules: a pattern the test author writes, matched against URL paths
     # the bot builds; never fed from outside.
     "bot/emulator/faults.py::add": (1, list),
