@@ -75,6 +75,8 @@ class Tuning:
     github_secondary_wait_seconds: float = 60.0
     # How often one replica asks GitHub to redeliver webhooks that failed (0: never).
     redelivery_seconds: float = 120.0
+    # How often free memory is given back to the system (bot.service.memory; 0: never).
+    memory_trim_seconds: float = 60.0
 
 
 # Environment variable -> (Tuning field, smallest accepted value).
@@ -89,6 +91,7 @@ TUNING_ENV: dict[str, tuple[str, float]] = {
     "ISOLATION_BOT_GITHUB_CONCURRENT_READS": ("github_concurrent_reads", 1),
     "ISOLATION_BOT_GITHUB_SECONDARY_WAIT_SECONDS": ("github_secondary_wait_seconds", 60.0),
     "ISOLATION_BOT_REDELIVERY_SECONDS": ("redelivery_seconds", 0.0),
+    "ISOLATION_BOT_MEMORY_TRIM_SECONDS": ("memory_trim_seconds", 0.0),
 }
 
 

@@ -24,7 +24,7 @@ from bot.config import ConfigError, Settings
 from bot.dashboard.routes import setup_routes as setup_dashboard
 from bot.github.app import GitHubApp, pacing_for
 from bot.github.client import RetryPolicy
-from bot.service import redelivery, upkeep
+from bot.service import memory, redelivery, upkeep
 from bot.service.intake import MAX_BODY_BYTES, handle_webhook
 from bot.service.routers import JOB_HANDLERS, router
 from bot.service.scheduler import run_scheduler
@@ -171,6 +171,10 @@ async def create_app(
         # Deliveries refused (503) or sent while the bot was down: GitHub does not retry them.
         state.background.append(asyncio.create_task(redelivery.run(state)))
         state.background.append(asyncio.create_task(run_scheduler(state)))
+        # Freed memory back to the system, so the resident size follows the live data.
+        state.background.append(
+            asyncio.create_task(memory.run_periodically(tuning.memory_trim_seconds))
+        )
         state.started = True
         yield
         await state.pool.stop()
