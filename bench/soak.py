@@ -39,6 +39,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.commands.reply import MARKER_PREFIX
@@ -302,8 +305,61 @@ def rss_line(samples: list[list[int | None]]) -> list[str]:
     for i in range(len(samples[0]) if samples else 0):
         series = [s[i] for s in samples]
         shown = " ".join("-" if v is None else f"{v / 1024:.0f}" for v in series)
-        out.append(f"  replica {i}: {shown} MiB")
+        out.append(f"  replica {i}: {shown} MiB{trend(series)}")
     return out
+
+
+async def cache_sizes(cluster: BotCluster) -> list[dict[str, float]]:
+    """Each replica's cache gauges from its /metrics ({"blobs": n, "blobs_bytes": b, ...});
+    empty for a replica that does not answer (restarting)."""
+    out: list[dict[str, float]] = []
+    async with aiohttp.ClientSession() as session:
+        for replica in cluster.replicas:
+            sizes: dict[str, float] = {}
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+                async with session.get(
+                    replica.url + "/metrics", timeout=aiohttp.ClientTimeout(total=5)
+                ) as resp:
+                    text = await resp.text()
+                for family in text_string_to_metric_families(text):
+                    for sample in family.samples:
+                        cache = sample.labels.get("cache")
+                        if sample.name == "isolation_bot_cache_entries" and cache:
+                            sizes[cache] = sample.value
+                        elif sample.name == "isolation_bot_cache_bytes" and cache:
+                            sizes[cache + "_bytes"] = sample.value
+            out.append(sizes)
+    return out
+
+
+def cache_lines(samples: list[list[dict[str, float]]]) -> list[str]:
+    out = []
+    for i in range(len(samples[0]) if samples else 0):
+        series = [s[i] if i < len(s) else {} for s in samples]
+        for cache in ("analyses", "blobs", "trees", "permissions"):
+            shown = " ".join(
+                "-" if cache not in sizes else f"{sizes[cache]:.0f}" for sizes in series
+            )
+            out.append(f"  replica {i} {cache}: {shown}")
+        shown = " ".join(
+            "-" if "blobs_bytes" not in sizes else f"{sizes['blobs_bytes'] / 2**20:.1f}"
+            for sizes in series
+        )
+        out.append(f"  replica {i} blob MiB: {shown}")
+    return out
+
+
+def trend(series: list[int | None]) -> str:
+    """The least-squares slope of the per-minute samples after minute 2 (the first sync and
+    the caches' first fill are over by then), in MiB per minute; empty when too short."""
+    points = [(m, v / 1024) for m, v in enumerate(series[:-1]) if m >= 2 and v is not None]
+    if len(points) < 4:
+        return ""
+    n = len(points)
+    mx = sum(m for m, _ in points) / n
+    my = sum(v for _, v in points) / n
+    slope = sum((m - mx) * (v - my) for m, v in points) / sum((m - mx) ** 2 for m, _ in points)
+    return f"  (trend from minute 2: {slope:+.2f} MiB per minute)"
 
 
 async def soak(args: argparse.Namespace) -> None:
@@ -333,6 +389,7 @@ async def soak(args: argparse.Namespace) -> None:
             faults = FaultInjector(emu, cluster, rng)
             watcher = RunWatcher(emu)
             rss: list[list[int | None]] = [[r.rss_kib() for r in cluster.replicas]]
+            caches: list[list[dict[str, float]]] = [await cache_sizes(cluster)]
             print(
                 f"soak: {args.minutes} min, {args.replicas} replica(s) on {args.database}, "
                 f"{args.rate:g} events/s, a fault every {args.fault_every:g}s"
@@ -350,6 +407,7 @@ async def soak(args: argparse.Namespace) -> None:
                     next_fault += args.fault_every
                 if now >= next_rss:
                     rss.append([r.rss_kib() for r in cluster.replicas])
+                    caches.append(await cache_sizes(cluster))
                     next_rss += 60
                 watcher.poll()
                 await asyncio.sleep(rng.expovariate(args.rate))
@@ -365,6 +423,7 @@ async def soak(args: argparse.Namespace) -> None:
             drain_seconds = time.perf_counter() - drain_started
             watcher.poll()
             rss.append([r.rss_kib() for r in cluster.replicas])
+            caches.append(await cache_sizes(cluster))
             db = await cluster.db()
             stored = await db.fetchone("SELECT COUNT(*) AS n FROM deliveries")
             jobs = {
@@ -386,6 +445,7 @@ async def soak(args: argparse.Namespace) -> None:
                 watcher,
                 cluster,
                 rss,
+                caches,
                 stats,
                 jobs,
                 dead,
@@ -405,6 +465,7 @@ def report(
     watcher: RunWatcher,
     cluster: BotCluster,
     rss: list[list[int | None]],
+    caches: list[list[dict[str, float]]],
     stats: object,
     jobs: dict[tuple[str, str], int],
     dead: list[dict[str, object]],
@@ -495,6 +556,9 @@ def report(
         f"from a fresh process: {', '.join(faults.restarted) or 'none'}):"
     )
     for line in rss_line(rss):
+        print(line)
+    print("in-memory caches of each replica (start, each minute, end; /metrics):")
+    for line in cache_lines(caches):
         print(line)
     print(f"GitHub API calls: {calls} ({calls / max(1, stored):.2f} per stored delivery)")
     print(f"emulator validation errors: {len(emu.validation_errors)}   replica exit codes: {codes}")

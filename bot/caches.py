@@ -26,6 +26,15 @@ class ServiceCaches:
         ttl = float(settings.commands.permission_cache_seconds)
         return cls(permissions=PermissionChecker(ttl))
 
+    def sizes(self) -> dict[str, tuple[int, int | None]]:
+        """{cache: (entries, bytes)} for the metrics; bytes only where the bound is in bytes."""
+        return {
+            "blobs": (len(self.git.blobs), int(self.git.blobs.currsize)),
+            "trees": (len(self.git.trees), None),
+            "analyses": (len(self.analysis.memory), None),
+            "permissions": (self.permissions.size(), None),
+        }
+
     def clear(self) -> None:
         """Forget everything kept in memory (the benchmark's cold-cache figure)."""
         self.git.clear()

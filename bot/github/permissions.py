@@ -60,6 +60,11 @@ class PermissionChecker:
             maxsize=maxsize, ttl=ttl_seconds, timer=timer
         )
 
+    def size(self) -> int:
+        """Answers held (expired ones are dropped first)."""
+        self._cache.expire()
+        return len(self._cache)
+
     async def check(self, gh: Any, repo: str, user: str) -> PermissionResult:
         key = (repo.lower(), user.lower())
         cached = self._cache.get(key)

@@ -80,6 +80,7 @@ async def _metrics(request: web.Request) -> web.Response:
     state = request.app[STATE]
     with contextlib.suppress(Exception):  # a store hiccup must not break the scrape
         metrics.update_queue(await state.queue.stats())
+    metrics.update_caches(state.caches.sizes())
     return web.Response(
         body=metrics.render_metrics(), headers={"Content-Type": metrics.CONTENT_TYPE}
     )

@@ -3,14 +3,15 @@ so tests and several apps in one process never collide with library collectors).
 
 The service wires them: the intake counts deliveries, workers time jobs, the GitHub client
 counts calls and records the rate limit, the PR check times analysis, and ``update_queue``
-is called before each scrape (and by the workers) with ``Queue.stats()``.
+(with ``Queue.stats()``, also called by the workers) and ``update_caches`` are called before
+each scrape.
 Names and labels are documented in docs/deploy.md ("Metrics").
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 import prometheus_client
@@ -42,6 +43,19 @@ QUEUE_JOBS = Gauge(
 QUEUE_OLDEST_AGE = Gauge(
     "isolation_bot_queue_oldest_age_seconds",
     "Age of the oldest pending job (0 when none is pending).",
+    registry=REGISTRY,
+)
+CACHE_ENTRIES = Gauge(
+    "isolation_bot_cache_entries",
+    "Entries held by each in-memory cache (blobs, trees, analyses, permissions) at the last "
+    "scrape.",
+    ["cache"],
+    registry=REGISTRY,
+)
+CACHE_BYTES = Gauge(
+    "isolation_bot_cache_bytes",
+    "Bytes held by each cache bounded by size (blobs) at the last scrape.",
+    ["cache"],
     registry=REGISTRY,
 )
 JOB_DURATION = Histogram(
@@ -142,6 +156,15 @@ def update_queue(stats: QueueCounts) -> None:
     QUEUE_JOBS.labels("running").set(stats.running)
     QUEUE_JOBS.labels("dead").set(stats.dead)
     QUEUE_OLDEST_AGE.set(stats.oldest_pending_age or 0.0)
+
+
+def update_caches(sizes: Mapping[str, tuple[int, int | None]]) -> None:
+    """Copy the caches' sizes ({cache: (entries, bytes or None)}, bot.caches.ServiceCaches
+    .sizes()) into the cache gauges (call it before rendering /metrics)."""
+    for name, (entries, size) in sizes.items():
+        CACHE_ENTRIES.labels(name).set(entries)
+        if size is not None:
+            CACHE_BYTES.labels(name).set(size)
 
 
 class _Exposition:

@@ -55,3 +55,23 @@ def test_malformed_rate_limit_header_is_ignored() -> None:
     metrics.observe_github_call("GET", 200, "4000")
     metrics.observe_github_call("GET", 200, "not-a-number")
     assert samples()[("isolation_bot_github_rate_limit_remaining", ())] == 4000
+
+
+def test_cache_sizes_show_up_per_cache() -> None:
+    metrics.update_caches({"blobs": (3, 4096), "analyses": (7, None)})
+    after = samples()
+    assert after[("isolation_bot_cache_entries", (("cache", "blobs"),))] == 3
+    assert after[("isolation_bot_cache_bytes", (("cache", "blobs"),))] == 4096
+    assert after[("isolation_bot_cache_entries", (("cache", "analyses"),))] == 7
+    assert ("isolation_bot_cache_bytes", (("cache", "analyses"),)) not in after
+
+
+def test_service_caches_report_entries_and_blob_bytes() -> None:
+    from bot.caches import ServiceCaches
+
+    caches = ServiceCaches()
+    caches.git.blobs["a" * 40] = b"x" * 100
+    caches.git.blobs["b" * 40] = b"y" * 50
+    sizes = caches.sizes()
+    assert sizes["blobs"] == (2, 150)
+    assert sizes["analyses"] == (0, None) and sizes["permissions"] == (0, None)

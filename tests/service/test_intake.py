@@ -174,6 +174,7 @@ async def test_health_ready_metrics(client: Any) -> None:
     assert metrics.status == 200
     assert "isolation_bot_deliveries_total" in await metrics.text()
     assert "isolation_bot_queue_depth" in await metrics.text()
+    assert 'isolation_bot_cache_entries{cache="blobs"}' in await metrics.text()
 
 
 async def test_dashboard_routes_are_mounted_next_to_the_webhook(client: Any) -> None:
