@@ -152,3 +152,39 @@ async def test_each_service_owns_its_caches() -> None:
     assert a.git is not b.git and a.analysis is not b.analysis
     assert a.permissions is not b.permissions
     assert a.permissions.ttl_seconds == Settings().commands.permission_cache_seconds
+
+
+async def test_overfilled_caches_stay_within_their_bounds(memory_db: Database) -> None:
+    # A replica's memory stays flat only if every cache it owns is bounded: fill each well
+    # past its bound through the same calls the service makes.
+    from bot.github.gitdata import BLOB_CACHE_BYTES, TREE_CACHE_ENTRIES
+    from bot.store.analysis_cache import MEMORY_ENTRIES
+
+    caches = ServiceCaches()
+    block = b"/* padding */\n" * 4096  # 56 KiB, under the size kept per blob
+    blobs = 3 * BLOB_CACHE_BYTES // len(block)
+    answers: dict[str, Any] = {
+        f"/repos/{REPO}/git/blobs/{i:040x}": _blob(block + str(i).encode()) for i in range(blobs)
+    }
+    for t in range(TREE_CACHE_ENTRIES + 20):
+        answers[f"/repos/{REPO}/git/trees/t{t}?recursive=1"] = _tree(
+            [(f"Modules/m{t}.c", "blob", f"{t:040x}")]
+        )
+    api: Any = FakeGitHub(answers)
+    for i in range(blobs):
+        await caches.git.blob(api, REPO, f"{i:040x}")
+    for t in range(TREE_CACHE_ENTRIES + 20):
+        await caches.git.tree_blob_shas(api, REPO, f"t{t}", (".c",))
+
+    async def read() -> bytes:
+        return b"static int counter;\n"
+
+    for i in range(MEMORY_ENTRIES + 50):
+        await caches.analysis.report(memory_db, f"{i:040x}", "Modules/a.c", read)
+
+    sizes = caches.sizes()
+    entries, size = sizes["blobs"]
+    assert size is not None and BLOB_CACHE_BYTES - len(block) - 64 < size <= BLOB_CACHE_BYTES
+    assert entries < blobs
+    assert sizes["trees"][0] == TREE_CACHE_ENTRIES
+    assert sizes["analyses"][0] == MEMORY_ENTRIES
