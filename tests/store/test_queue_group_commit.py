@@ -51,7 +51,7 @@ async def test_a_failed_shared_commit_stores_each_alone(
 ) -> None:
     q = Queue(db)
 
-    async def broken(self: Queue, tx: Any, rows: Any) -> list[bool]:
+    async def broken(self: Queue, rows: Any) -> list[bool]:
         raise RuntimeError("the shared statement failed")
 
     monkeypatch.setattr(Queue, "_store_deliveries", broken)
@@ -64,7 +64,7 @@ async def test_one_bad_delivery_fails_alone(db: Database, monkeypatch: pytest.Mo
     q = Queue(db)
     single = Queue._store_delivery
 
-    async def shared(self: Queue, tx: Any, rows: Any) -> list[bool]:
+    async def shared(self: Queue, rows: Any) -> list[bool]:
         raise RuntimeError("the shared statement failed")
 
     async def one(self: Queue, tx: Any, row: Any) -> bool:
@@ -86,9 +86,9 @@ async def test_deliveries_share_transactions(db: Database, monkeypatch: pytest.M
     batches: list[int] = []
     shared = Queue._store_deliveries
 
-    async def counted(self: Queue, tx: Any, rows: Any) -> list[bool]:
+    async def counted(self: Queue, rows: Any) -> list[bool]:
         batches.append(len(rows))
-        return await shared(self, tx, rows)
+        return await shared(self, rows)
 
     monkeypatch.setattr(Queue, "_store_deliveries", counted)
     await asyncio.gather(*(_record(q, f"d{i}") for i in range(150)))
