@@ -336,7 +336,7 @@ def cache_lines(samples: list[list[dict[str, float]]]) -> list[str]:
     out = []
     for i in range(len(samples[0]) if samples else 0):
         series = [s[i] if i < len(s) else {} for s in samples]
-        for cache in ("analyses", "blobs", "trees", "permissions"):
+        for cache in ("analyses", "blobs", "trees", "permissions", "etags"):
             shown = " ".join(
                 "-" if cache not in sizes else f"{sizes[cache]:.0f}" for sizes in series
             )
@@ -346,6 +346,11 @@ def cache_lines(samples: list[list[dict[str, float]]]) -> list[str]:
             for sizes in series
         )
         out.append(f"  replica {i} blob MiB: {shown}")
+        shown = " ".join(
+            "-" if "etags_bytes" not in sizes else f"{sizes['etags_bytes'] / 2**20:.1f}"
+            for sizes in series
+        )
+        out.append(f"  replica {i} etag MiB (as JSON): {shown}")
     return out
 
 

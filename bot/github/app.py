@@ -1,13 +1,15 @@
 """Client factories: installation-authenticated clients for webhooks and for code outside them.
 
 ``GitHubApp`` is the long-lived object the service keeps (one per process): it owns the token
-cache, the per-installation ETag caches and the bot's login. The module-level
-``installation_client`` and ``bot_login`` serve code outside webhooks (the CLI, the scheduler).
+cache, the ETag cache (one budget, each installation's answers kept apart) and the bot's
+login. The module-level ``installation_client`` and ``bot_login`` serve code outside webhooks
+(the CLI, the scheduler).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -20,12 +22,13 @@ from bot.github.pacing import Pacing, PacingPolicy, PauseStore
 if TYPE_CHECKING:
     from bot.config import Settings
 
-ETAG_ENTRIES_PER_INSTALLATION = 2048
-ETAG_INSTALLATIONS = 256
+ETAG_ENTRIES = 4096
 # The answers kept for conditional requests are decoded JSON, some large (a PR's comments, a
 # compare): a count alone let a replica grow by ~20 MiB a minute under bench/soak.py. This
-# bounds each installation's answers by their JSON size too (Python objects take ~3-5x that).
-ETAG_BYTES_PER_INSTALLATION = 4 * 1024 * 1024
+# bounds them by their JSON size too (Python objects take ~3-5x that), over all
+# installations together: a budget per installation would let an App installed in many
+# places grow with their number.
+ETAG_BYTES = 4 * 1024 * 1024
 
 
 def _answer_size(value: Any) -> int:
@@ -38,14 +41,10 @@ def _answer_size(value: Any) -> int:
 
 
 class EtagCache(LRUCache[Any, Any]):
-    """An installation's ETag answers, bounded by count and by size. An answer over the whole
-    budget is simply not kept (cachetools would raise; gidgethub does not expect that)."""
+    """ETag answers, bounded by count and by size. An answer over the whole budget is simply
+    not kept (cachetools would raise; gidgethub does not expect that)."""
 
-    def __init__(
-        self,
-        entries: int = ETAG_ENTRIES_PER_INSTALLATION,
-        size: int = ETAG_BYTES_PER_INSTALLATION,
-    ) -> None:
+    def __init__(self, entries: int = ETAG_ENTRIES, size: int = ETAG_BYTES) -> None:
         super().__init__(maxsize=size, getsizeof=_answer_size)
         self.entries = entries
 
@@ -69,6 +68,31 @@ def pacing_for(settings: Settings, store: PauseStore | None = None) -> Pacing:
         secondary_wait=tuning.github_secondary_wait_seconds,
     )
     return Pacing(policy, store=store)
+
+
+class InstallationEtags(MutableMapping[str, Any]):
+    """One installation's view of the shared ETag cache (what gidgethub gets as its cache):
+    keys carry the installation, so an answer is only ever served to the installation whose
+    token fetched it."""
+
+    def __init__(self, shared: EtagCache, installation_id: int) -> None:
+        self._shared = shared
+        self._id = installation_id
+
+    def __getitem__(self, url: str) -> Any:
+        return self._shared[(self._id, url)]
+
+    def __setitem__(self, url: str, value: Any) -> None:
+        self._shared[(self._id, url)] = value
+
+    def __delitem__(self, url: str) -> None:
+        del self._shared[(self._id, url)]
+
+    def __iter__(self) -> Iterator[str]:
+        return (url for (owner, url) in list(self._shared) if owner == self._id)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class GitHubApp:
@@ -95,8 +119,7 @@ class GitHubApp:
         self.policy = policy or RetryPolicy()
         self.pacing = pacing or pacing_for(settings)
         self.tokens = InstallationTokenCache(self._mint)
-        # Bounded both ways: per installation (URLs) and in installations kept.
-        self._etags: LRUCache[int, EtagCache] = LRUCache(maxsize=ETAG_INSTALLATIONS)
+        self.etags = EtagCache()
         self._login: str | None = None
 
     def jwt(self) -> str:
@@ -125,10 +148,6 @@ class GitHubApp:
 
     def client(self, installation_id: int, counter: CallCounter | None = None) -> BotGitHubAPI:
         """A client authenticated as ``installation_id`` (tokens minted lazily, cached)."""
-        etags = self._etags.get(installation_id)
-        if etags is None:
-            etags = EtagCache()
-            self._etags[installation_id] = etags
 
         async def token(force: bool) -> str:
             return await self.tokens.get(installation_id, force_refresh=force)
@@ -137,7 +156,7 @@ class GitHubApp:
             self.session,
             base_url=self.settings.api_url,
             token_provider=token,
-            cache=etags,
+            cache=InstallationEtags(self.etags, installation_id),
             counter=counter,
             policy=self.policy,
             pacing=self.pacing,

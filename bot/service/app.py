@@ -80,7 +80,10 @@ async def _metrics(request: web.Request) -> web.Response:
     state = request.app[STATE]
     with contextlib.suppress(Exception):  # a store hiccup must not break the scrape
         metrics.update_queue(await state.queue.stats())
-    metrics.update_caches(state.caches.sizes())
+    sizes = state.caches.sizes()
+    if state.github is not None:
+        sizes["etags"] = (len(state.github.etags), int(state.github.etags.currsize))
+    metrics.update_caches(sizes)
     return web.Response(
         body=metrics.render_metrics(), headers={"Content-Type": metrics.CONTENT_TYPE}
     )

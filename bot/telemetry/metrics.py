@@ -47,14 +47,14 @@ QUEUE_OLDEST_AGE = Gauge(
 )
 CACHE_ENTRIES = Gauge(
     "isolation_bot_cache_entries",
-    "Entries held by each in-memory cache (blobs, trees, analyses, permissions) at the last "
-    "scrape.",
+    "Entries held by each in-memory cache (blobs, trees, analyses, permissions, etags) at "
+    "the last scrape.",
     ["cache"],
     registry=REGISTRY,
 )
 CACHE_BYTES = Gauge(
     "isolation_bot_cache_bytes",
-    "Bytes held by each cache bounded by size (blobs) at the last scrape.",
+    "Bytes held by each cache bounded by size (blobs; etags: JSON size) at the last scrape.",
     ["cache"],
     registry=REGISTRY,
 )
