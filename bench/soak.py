@@ -501,6 +501,17 @@ def report(
     dup_status = sorted(n for n, c in status_comments.items() if c > 1)
     dup_replies = sorted(i for i, c in replies.items() if c > 1)
     no_reply = sorted(i for i in driver.command_comments if replies[i] == 0)
+    # A user over the per-user rate limit is told once per window; later comments of that
+    # window get only a "confused" reaction (bot.commands.runner): silent by design.
+    limited = [
+        i
+        for i in no_reply
+        if any(
+            r["content"] == "confused" and r["user"]["login"] == app.bot_login
+            for r in emu.reactions(REPO, i)
+        )
+    ]
+    no_reply = [i for i in no_reply if i not in limited]
     dup_runs: list[str] = []
     missing_check: list[int] = []
     for number in driver.open_prs:
@@ -548,6 +559,10 @@ def report(
     )
     if missing_check or no_reply:
         print(f"  PRs {missing_check[:10]}  comments {no_reply[:10]}")
+    print(
+        f"command comments answered by a reaction only (their user over the rate limit and "
+        f"already told this window, by design): {len(limited)}"
+    )
     print(
         f"ack latency (balancer -> replica -> 202): p50 {pct(acks, 50) * 1000:.1f} ms  "
         f"p99 {pct(acks, 99) * 1000:.1f} ms  ({len(acks)} answers)"
