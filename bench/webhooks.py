@@ -65,7 +65,7 @@ async def load(url: str, secret: str, n: int, in_flight: int) -> None:
     latencies: list[float] = [0.0] * n
     sem = asyncio.Semaphore(in_flight)
 
-    async def one(session: aiohttp.ClientSession, i: int) -> None:
+    def signed(i: int) -> tuple[bytes, dict[str, str]]:
         payload = {
             "action": "synchronize",
             "number": i % 200 + 1,
@@ -77,7 +77,14 @@ async def load(url: str, secret: str, n: int, in_flight: int) -> None:
             "repository": {"full_name": "python/cpython"},
             "installation": {"id": 1},
         }
-        body, headers = _signed(secret, "pull_request", f"bench-{i}", payload)
+        return _signed(secret, "pull_request", f"bench-{i}", payload)
+
+    # Signed before the clock starts: signing 2,000 bodies while the first ones are in
+    # flight would delay reading their answers and count against the service.
+    requests = [signed(i) for i in range(n)]
+
+    async def one(session: aiohttp.ClientSession, i: int) -> None:
+        body, headers = requests[i]
         async with sem:
             t0 = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as resp:
@@ -102,6 +109,7 @@ async def load(url: str, secret: str, n: int, in_flight: int) -> None:
 
 async def bench_ack(n: int, in_flight: int = 50, engine: str = "sqlite") -> None:
     from bot.service.app import create_app
+    from bot.service.memory import settle_heap
     from bot.service.state import STATE
 
     secret = "bench"
@@ -127,6 +135,18 @@ async def bench_ack(n: int, in_flight: int = 50, engine: str = "sqlite") -> None
                     served.append(time.perf_counter() - t0)
 
         app.middlewares.append(timed)
+        settle_heap()  # as `isolation-bot serve` does once the service has started
+        # Collections in the service process (this one) pause every request in flight.
+        pauses: list[tuple[int, float]] = []
+        gc_started: list[float] = []
+
+        def gc_timer(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                gc_started[:] = [time.perf_counter()]
+            elif gc_started:
+                pauses.append((info["generation"], time.perf_counter() - gc_started[0]))
+
+        gc.callbacks.append(gc_timer)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -150,6 +170,7 @@ async def bench_ack(n: int, in_flight: int = 50, engine: str = "sqlite") -> None
             "SELECT (SELECT COUNT(*) FROM deliveries) AS d, (SELECT COUNT(*) FROM jobs) AS j"
         )
         await runner.cleanup()
+        gc.callbacks.remove(gc_timer)
     print(f"ack latency, {n} signed deliveries, {in_flight} in flight, {engine} store:")
     print(
         f"  at the sender: p50 {ms(pct(latencies, 50))}  p99 {ms(pct(latencies, 99))}  "
@@ -158,6 +179,11 @@ async def bench_ack(n: int, in_flight: int = 50, engine: str = "sqlite") -> None
     print(
         f"  in the service (request in to answer out): p50 {ms(pct(served, 50))}  "
         f"p99 {ms(pct(served, 99))}  max {ms(max(served))}"
+    )
+    longest = max(pauses, key=lambda p: p[1], default=(0, 0.0))
+    print(
+        f"  garbage collections in the service: {len(pauses)}, the longest "
+        f"{ms(longest[1])} (generation {longest[0]})"
     )
     slowest = sorted(range(n), key=lambda i: latencies[i], reverse=True)[:5]
     print(

@@ -43,8 +43,10 @@ def configure_logging(settings: Settings) -> None:
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
     """Serve until ``stop`` is set or SIGTERM/SIGINT arrives."""
     from bot.service.app import start_service  # the web stack: only for this command
+    from bot.service.memory import settle_heap
 
     runner, url = await start_service(settings)
+    settle_heap()  # start-up objects out of the full collections' way (a pause per pass)
     print(f"isolation-bot: listening on {url}", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.service.memory import MemoryTrimmer, resident_bytes, run_periodically
+from bot.service.memory import MemoryTrimmer, resident_bytes, run_periodically, settle_heap
 
 GLIBC = MemoryTrimmer().available
 
@@ -65,3 +65,18 @@ async def test_zero_interval_or_no_trim_never_trims() -> None:
     await run_periodically(0.0, MemoryTrimmer(trim), sleep=sleep, passes=3)
     await run_periodically(60.0, MemoryTrimmer(None, load=False), sleep=sleep, passes=3)
     assert calls == []
+
+
+def test_settle_heap_freezes_what_start_up_left_alive() -> None:
+    import gc
+
+    try:
+        frozen = settle_heap()
+        assert frozen > 1000 and gc.get_freeze_count() == frozen
+        # Cycles made afterwards are still collected.
+        cycle: list[object] = []
+        cycle.append(cycle)
+        del cycle
+        assert gc.collect() >= 1
+    finally:
+        gc.unfreeze()
