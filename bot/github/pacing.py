@@ -122,20 +122,23 @@ class Gate:
         self._tokens = float(max(1, self.policy.write_burst))
         self._filled_at = self.clock.time()
 
+    async def _poll_store(self, now: float) -> tuple[float, int] | None:
+        """The shared pause (end, strikes), read at most every poll; None when not read."""
+        if self.store is None or now - self._polled_at < self.policy.poll_seconds:
+            return None
+        self._polled_at = now
+        try:
+            return await asyncio.wait_for(self.store.get_pause(self.installation_id), STORE_TIMEOUT)
+        except Exception as exc:  # the store is down or slow: the local pause holds
+            log.warning("could not read the shared GitHub pause: %s", exc)
+            return None
+
     async def paused_until(self) -> float:
         """The end of the pause in force (0 when none), the store read at most every poll."""
         now = self.clock.time()
-        if self.store is not None and now - self._polled_at >= self.policy.poll_seconds:
-            self._polled_at = now
-            try:
-                stored = await asyncio.wait_for(
-                    self.store.get_pause(self.installation_id), STORE_TIMEOUT
-                )
-            except Exception as exc:  # the store is down or slow: the local pause holds
-                log.warning("could not read the shared GitHub pause: %s", exc)
-                stored = None
-            if stored is not None and stored[0] > self.pause_until:
-                self.pause_until, self.strikes = stored
+        stored = await self._poll_store(now)
+        if stored is not None and stored[0] > self.pause_until:
+            self.pause_until, self.strikes = stored
         return self.pause_until if self.pause_until > now else 0.0
 
     async def wait_pause(self, max_wait: float, waited_until: float = 0.0) -> None:
@@ -155,16 +158,22 @@ class Gate:
         """Pause the installation ``wait`` seconds from ``now`` (None: a secondary limit that
         named no time: ``secondary_wait`` doubled per repeat). Returns the pause's end."""
         now = self.clock.time() if now is None else now
-        await self.paused_until()  # the latest shared strikes
-        repeat = self.pause_until and now - self.pause_until < self.policy.repeat_window
-        strikes = self.strikes + 1 if repeat else 1
+        before, strikes_before = self.pause_until, self.strikes
+        # Hold this replica's requests at once, before the store read below yields to the
+        # other workers: none of them may send while the limit is being recorded.
+        self.pause_until = max(
+            self.pause_until, now + (self.policy.secondary_wait if wait is None else wait)
+        )
+        stored = await self._poll_store(self.clock.time())  # the latest shared strikes
+        if stored is not None and stored[0] > before:
+            before, strikes_before = stored
+        repeat = before and now - before < self.policy.repeat_window
+        strikes = strikes_before + 1 if repeat else 1
         if wait is None:
             wait = min(
                 self.policy.secondary_wait_cap, self.policy.secondary_wait * 2 ** (strikes - 1)
             )
-        until = now + wait
-        if until > self.pause_until:
-            self.pause_until = until
+        self.pause_until = max(self.pause_until, now + wait, stored[0] if stored else 0.0)
         self.strikes = strikes
         if self.store is not None:
             try:

@@ -555,3 +555,33 @@ async def test_a_store_that_hangs_or_fails_does_not_stall_requests(
     with pytest.raises(GitHubPaused):
         await asyncio.wait_for(gh.getitem("/c"), 5)
     assert len(scripted.requests) == 2
+
+
+async def test_the_pause_holds_other_workers_while_it_is_being_recorded() -> None:
+    """The 403 is answered: from that moment no other worker may send, even while the
+    shared pause is still being read from the store (an await other workers run during)."""
+    reading = asyncio.Event()
+    release = asyncio.Event()
+
+    class SlowStore:
+        async def get_pause(self, installation_id: int) -> tuple[float, int] | None:
+            reading.set()
+            await release.wait()
+            return None
+
+        async def set_pause(self, installation_id: int, until: float, strikes: int) -> None:
+            return None
+
+        async def clear_pauses(self) -> None:
+            return None
+
+    clock = VirtualClock()
+    gate = Pacing(clock=clock, store=SlowStore()).gate(7)
+    recording = asyncio.create_task(gate.pause(None, clock.time()))
+    await asyncio.wait_for(reading.wait(), 5)
+    # Another worker checks the gate now, before the store answered.
+    with pytest.raises(GitHubPaused):
+        await gate.wait_pause(max_wait=5.0)
+    release.set()
+    until = await recording
+    assert until - clock.time() >= 60 and gate.strikes == 1
