@@ -102,10 +102,27 @@ def driver(tmp_path: Path) -> Any:
         d.quit()
 
 
+def _follow(d: Any, element: Any) -> None:
+    """Click a link or a submit button and wait for the new page: a click returns before
+    the navigation it starts has finished."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = d.current_url
+    element.click()
+    WebDriverWait(d, 10).until(
+        lambda _: (
+            d.current_url != before and d.execute_script("return document.readyState") == "complete"
+        )
+    )
+
+
 def _browse(d: Any, url: str) -> None:
     """Everything a person would do, in the browser (blocking: run in a thread)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
+
+    def follow(element: Any) -> None:
+        _follow(d, element)
 
     def row_names() -> list[str]:
         rows = d.find_elements(By.CSS_SELECTOR, "#module-table tbody tr[data-name]")
@@ -136,13 +153,13 @@ def _browse(d: Any, url: str) -> None:
     d.save_screenshot(str(output_dir() / "dashboard.png"))
 
     # Sorting by clicking a header (server-side, no JS needed), then again to reverse.
-    d.find_element(By.LINK_TEXT, "Open findings").click()
+    follow(d.find_element(By.LINK_TEXT, "Open findings"))
     assert row_names()[-1] in ("<b>x", "_testcapi", "readline")
-    d.find_element(By.LINK_TEXT, "Open findings").click()
+    follow(d.find_element(By.LINK_TEXT, "Open findings"))
     assert row_names()[0] in ("<b>x", "_testcapi", "readline")
     # Filtering with the form.
     Select(d.find_element(By.NAME, "filter")).select_by_value("done")
-    d.find_element(By.CSS_SELECTOR, ".table-controls button").click()
+    follow(d.find_element(By.CSS_SELECTOR, ".table-controls button"))
     assert "filter=done" in d.current_url
     assert sorted(row_names()) == ["_abc", "_csv"]
     # Progressive enhancement: typing filters the rows at once.
@@ -154,7 +171,7 @@ def _browse(d: Any, url: str) -> None:
     # A module page from the table.
     box.clear()
     d.get(url + "/")
-    d.find_element(By.LINK_TEXT, "_json").click()
+    follow(d.find_element(By.LINK_TEXT, "_json"))
     assert d.find_element(By.TAG_NAME, "h1").text == "Module _json"
     assert "regression" in d.find_element(By.TAG_NAME, "main").text
     # On a phone: the layout fits the width (no horizontal page scroll).
@@ -181,7 +198,7 @@ def _browse_rules(d: Any, url: str) -> None:
     assert d.find_element(By.TAG_NAME, "h1").text == "Rules"
     rows = d.find_elements(By.CSS_SELECTOR, "table.rules tbody tr")
     assert len(rows) >= 19
-    d.find_element(By.LINK_TEXT, "ISO005").click()
+    _follow(d, d.find_element(By.LINK_TEXT, "ISO005"))
     assert d.current_url.endswith("/rules/ISO005")
     assert d.find_element(By.TAG_NAME, "h1").text == "ISO005 global-object"
     # The examples: two code blocks, highlighted on the server (colours differ by token).
