@@ -65,10 +65,15 @@ def resident_bytes() -> int | None:
 
 
 class MemoryTrimmer:
-    """Calls ``malloc_trim(0)`` on demand; ``available`` says whether the C library has it."""
+    """Calls ``trim(0)`` (glibc's ``malloc_trim``: :meth:`from_c_library`) on demand;
+    ``available`` says whether there is one."""
 
-    def __init__(self, trim: Callable[[int], int] | None = None, *, load: bool = True) -> None:
-        self._trim = trim if trim is not None or not load else _load_trim()
+    def __init__(self, trim: Callable[[int], int] | None) -> None:
+        self._trim = trim
+
+    @classmethod
+    def from_c_library(cls) -> MemoryTrimmer:
+        return cls(_load_trim())
 
     @property
     def available(self) -> bool:
@@ -97,7 +102,7 @@ async def run_periodically(
     """Trim every ``every`` seconds (in a thread: a trim walks every arena, which would stall
     the event loop for milliseconds); forever, or ``passes`` times for tests. Does nothing
     when ``every`` is 0 or the C library cannot trim. Ends only when cancelled."""
-    trimmer = trimmer if trimmer is not None else MemoryTrimmer()
+    trimmer = trimmer if trimmer is not None else MemoryTrimmer.from_c_library()
     if every <= 0 or not trimmer.available:
         return
     done = 0

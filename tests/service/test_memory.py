@@ -8,7 +8,7 @@ import pytest
 
 from bot.service.memory import MemoryTrimmer, resident_bytes, run_periodically, settle_heap
 
-GLIBC = MemoryTrimmer().available
+GLIBC = MemoryTrimmer.from_c_library().available
 
 
 @pytest.mark.skipif(not GLIBC, reason="the C library has no malloc_trim (not glibc)")
@@ -19,7 +19,7 @@ def test_trim_returns_pages_that_freed_objects_left_resident() -> None:
     keep = blocks[::100]
     del blocks
     before = resident_bytes()
-    released = MemoryTrimmer().trim()
+    released = MemoryTrimmer.from_c_library().trim()
     after = resident_bytes()
     assert before is not None and after is not None and released is not None
     assert released > 20 * 2**20, (before, after)
@@ -27,7 +27,7 @@ def test_trim_returns_pages_that_freed_objects_left_resident() -> None:
 
 
 def test_without_malloc_trim_nothing_is_called() -> None:
-    trimmer = MemoryTrimmer(None, load=False)
+    trimmer = MemoryTrimmer(None)
     assert not trimmer.available
     assert trimmer.trim() is None
 
@@ -63,7 +63,7 @@ async def test_zero_interval_or_no_trim_never_trims() -> None:
         raise AssertionError("should not wait")
 
     await run_periodically(0.0, MemoryTrimmer(trim), sleep=sleep, passes=3)
-    await run_periodically(60.0, MemoryTrimmer(None, load=False), sleep=sleep, passes=3)
+    await run_periodically(60.0, MemoryTrimmer(None), sleep=sleep, passes=3)
     assert calls == []
 
 
